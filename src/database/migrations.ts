@@ -1,0 +1,57 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/** The `migrations/` folder at the top of the project (from `src/` and from `dist/src/`). */
+export const MIGRATIONS_DIR = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/') ? '../../../migrations' : '../../migrations', import.meta.url),
+);
+
+/** A migration file failed; nothing of it was applied. */
+export class MigrationFailed extends Error {
+  override readonly name = 'MigrationFailed';
+  constructor(readonly file: string, cause: unknown) {
+    super(`migration ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+/**
+ * Applies, in order, each numbered SQL file of `dir` not yet recorded in `schema_migrations`,
+ * each in its own transaction with its record. An advisory lock keeps two processes starting at
+ * once from applying the same file twice. Runs through `pg` directly: a migration file holds
+ * many statements, which only the simple query protocol accepts.
+ * @returns the names of the files applied now.
+ * @throws {MigrationFailed} naming the file that failed; the files before it stay applied.
+ */
+export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const files = (await readdir(dir)).filter((name) => FILE_NAME.test(name)).sort();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('parley.migrations'))`);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      file text PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ file: string }>('SELECT file FROM schema_migrations')).rows.map((r) => r.file));
+    const applied: string[] = [];
+    for (const file of files.filter((name) => !done.has(name))) {
+      const text = await readFile(join(dir, file), 'utf8');
+      try {
+        await client.query('BEGIN');
+        await client.query(text);
+        await client.query('INSERT INTO schema_migrations (file) VALUES ($1)', [file]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw new MigrationFailed(file, error);
+      }
+      applied.push(file);
+    }
+    return applied;
+  } finally {
+    await client.end();
+  }
+}

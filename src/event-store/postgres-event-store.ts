@@ -1,0 +1,226 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type DatabasePool,
+  type QueryResultRow,
+  ConnectionError,
+  BackendTerminatedError,
+  BackendTerminatedUnexpectedlyError,
+  UniqueIntegrityConstraintViolationError,
+  sql,
+} from 'slonik';
+import { z } from 'zod';
+import {
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type LogPosition,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type Subscription,
+  type SubscribeToAllOptions,
+  DuplicateEventId,
+  EventStoreUnavailable,
+  START,
+  WrongExpectedVersion,
+  categoryOf,
+} from './event-store.js';
+
+const eventRow = z.object({
+  position: z.bigint(),
+  transaction_id: z.bigint(),
+  stream_name: z.string(),
+  revision: z.bigint(),
+  event_id: z.string(),
+  event_type: z.string(),
+  data: z.unknown(),
+  metadata: z.record(z.unknown()),
+  created_at: z.date(),
+});
+
+const EVENT_COLUMNS = sql.fragment`
+  position, transaction_id::text::bigint AS transaction_id, stream_name, revision, event_id,
+  event_type, data, metadata, created_at`;
+
+export interface PostgresEventStoreOptions {
+  /** How often a subscription looks for events appended by other processes (default 25 ms). */
+  readonly pollIntervalMs?: number;
+  /** Events read per query by readAll and subscriptions (default 1,000). */
+  readonly batchSize?: number;
+}
+
+/**
+ * The event store in PostgreSQL (`migrations/0001_event_store.sql`): one append-only `events`
+ * table, appends through the `append_to_stream` function (one round trip, per-stream lock,
+ * optimistic concurrency).
+ *
+ * The gap problem: an event's position is taken when it is inserted, but it becomes visible when
+ * its transaction commits, so position 11 can be seen before 10. Readers of the whole log
+ * therefore go in (transaction id, position) order and read only the events of transactions older
+ * than the oldest one still in flight (`pg_snapshot_xmin`): no event can later appear before what
+ * they have read.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly appended = new EventEmitter().setMaxListeners(0);
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly pool: DatabasePool, options: PostgresEventStoreOptions = {}) {
+    this.pollIntervalMs = options.pollIntervalMs ?? 25;
+    this.batchSize = options.batchSize ?? 1000;
+  }
+
+  async appendToStream(
+    streamName: string,
+    events: readonly EventToAppend[],
+    { expectedRevision }: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError('appendToStream needs at least one event');
+    const revision = await unavailableOnConnectionLoss(() =>
+      this.pool.oneFirst(sql.type(z.object({ revision: z.bigint() }))`
+        SELECT append_to_stream(
+          ${streamName}, ${categoryOf(streamName)}, ${String(expectedRevision)},
+          ${sql.array(events.map((e) => e.eventId), 'uuid')},
+          ${sql.array(events.map((e) => e.type), 'text')},
+          ${sql.array(events.map((e) => JSON.stringify(e.data)), 'jsonb')},
+          ${sql.array(events.map((e) => JSON.stringify(e.metadata)), 'jsonb')}
+        ) AS revision`),
+    ).catch((error: unknown) => {
+      throw appendError(error, streamName, expectedRevision);
+    });
+    this.appended.emit('appended');
+    return { nextExpectedRevision: revision };
+  }
+
+  async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision;
+    const rows = await unavailableOnConnectionLoss(() =>
+      this.pool.any(sql.type(eventRow)`
+        SELECT ${EVENT_COLUMNS} FROM events
+        WHERE stream_name = ${streamName}
+          ${from === undefined ? sql.fragment`` : backwards ? sql.fragment`AND revision <= ${from}` : sql.fragment`AND revision >= ${from}`}
+        ORDER BY revision ${backwards ? sql.fragment`DESC` : sql.fragment`ASC`}
+        ${options.maxCount === undefined ? sql.fragment`` : sql.fragment`LIMIT ${options.maxCount}`}`),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const after = options.after ?? START;
+    const rows = await unavailableOnConnectionLoss(() =>
+      this.pool.any(sql.type(eventRow)`
+        SELECT ${EVENT_COLUMNS} FROM events
+        WHERE (transaction_id, position) > (${String(after.commit < 0n ? 0n : after.commit)}::xid8, ${after.prepare})
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${options.category === undefined ? sql.fragment`` : sql.fragment`AND category = ${options.category}`}
+        ORDER BY transaction_id, position
+        LIMIT ${options.maxCount ?? this.batchSize}`),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    return new PollingSubscription(this, this.appended, this.pollIntervalMs, this.batchSize, options);
+  }
+
+  async close(): Promise<void> {
+    // The pool belongs to whoever made it.
+  }
+}
+
+/**
+ * Reads pages of the log until it is caught up, then waits for an append of this process or the
+ * poll interval (appends of other processes), whichever comes first.
+ */
+class PollingSubscription implements Subscription {
+  private closed = false;
+  private readonly stop = new AbortController();
+
+  constructor(
+    private readonly store: PostgresEventStore,
+    private readonly appended: EventEmitter,
+    private readonly pollIntervalMs: number,
+    private readonly batchSize: number,
+    private readonly options: SubscribeToAllOptions,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
+    let after: LogPosition = this.options.after ?? START;
+    while (!this.closed) {
+      const page = await this.store.readAll({ after, category: this.options.category, maxCount: this.batchSize });
+      for (const event of page) {
+        if (this.closed) return;
+        yield event;
+        after = event.logPosition;
+      }
+      if (page.length < this.batchSize) await this.nextAppendOrPoll();
+    }
+  }
+
+  private async nextAppendOrPoll(): Promise<void> {
+    const wake = new AbortController();
+    const onAppend = () => wake.abort();
+    this.appended.once('appended', onAppend);
+    await sleep(this.pollIntervalMs, undefined, { signal: AbortSignal.any([wake.signal, this.stop.signal]) }).catch(() => {});
+    this.appended.off('appended', onAppend);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stop.abort();
+  }
+}
+
+function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
+  return {
+    streamName: row.stream_name,
+    eventId: row.event_id,
+    type: row.event_type,
+    revision: row.revision,
+    position: row.position,
+    logPosition: { commit: row.transaction_id, prepare: row.position },
+    data: row.data,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+function appendError(error: unknown, streamName: string, expected: ExpectedRevision): unknown {
+  const { code, detail } = databaseError(error);
+  if (code === 'PA409') {
+    const actual = BigInt(detail ?? '-1');
+    return new WrongExpectedVersion(streamName, expected, actual < 0n ? 'no_stream' : actual);
+  }
+  if (code === 'PA422') return new DuplicateEventId(streamName);
+  if (error instanceof UniqueIntegrityConstraintViolationError && error.constraint === 'events_event_id_key') {
+    return new DuplicateEventId(streamName);
+  }
+  return error;
+}
+
+/** The SQLSTATE and detail of an error PostgreSQL raised (slonik passes some through, wraps others). */
+function databaseError(error: unknown): { code?: string; detail?: string } {
+  const candidate = error as { code?: unknown; detail?: string; cause?: { code?: unknown; detail?: string } };
+  if (typeof candidate?.code === 'string') return { code: candidate.code, detail: candidate.detail };
+  if (typeof candidate?.cause?.code === 'string') return { code: candidate.cause.code, detail: candidate.cause.detail };
+  return {};
+}
+
+/** Runs a query; a lost or refused connection becomes {@link EventStoreUnavailable}. */
+async function unavailableOnConnectionLoss<T extends QueryResultRow | QueryResultRow[] | unknown>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    if (
+      error instanceof ConnectionError ||
+      error instanceof BackendTerminatedError ||
+      error instanceof BackendTerminatedUnexpectedlyError
+    ) {
+      throw new EventStoreUnavailable(`PostgreSQL event store unreachable: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
