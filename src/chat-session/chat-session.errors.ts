@@ -1,0 +1,26 @@
+/**
+ * The chat session's business-rule rejections (DESIGN.md, "Stream and event catalog"). The edge
+ * (STOMP, HTTP) maps them to responses in one place, by `code`, never by message text.
+ */
+
+/**
+ * The stable code of a rejection, sent to clients as is:
+ * - `NOT_A_PARTICIPANT`: the session does not exist, or the sender is neither its customer nor
+ *   its assigned agent (one code for both, so an outsider learns nothing about the session);
+ * - `SESSION_CLOSED`: the session is closed, nothing more can be sent to it;
+ * - `INVALID_MESSAGE`: the body is empty or too long, or a read receipt names no message of it;
+ * - `RATING_NOT_ALLOWED`: only the customer may rate, only a closed session, only once.
+ */
+export type RejectionCode = 'NOT_A_PARTICIPANT' | 'SESSION_CLOSED' | 'INVALID_MESSAGE' | 'RATING_NOT_ALLOWED';
+
+/** A command refused by `decide`: nothing was appended. The message is for humans. */
+export class ChatSessionRejected extends Error {
+  override readonly name = 'ChatSessionRejected';
+
+  constructor(
+    readonly code: RejectionCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
