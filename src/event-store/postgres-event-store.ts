@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type DatabasePool,
-  type QueryResultRow,
   ConnectionError,
   BackendTerminatedError,
   BackendTerminatedUnexpectedlyError,
@@ -30,7 +29,7 @@ import {
 
 const eventRow = z.object({
   position: z.bigint(),
-  transaction_id: z.bigint(),
+  transaction_number: z.bigint(),
   stream_name: z.string(),
   revision: z.bigint(),
   event_id: z.string(),
@@ -41,7 +40,7 @@ const eventRow = z.object({
 });
 
 const EVENT_COLUMNS = sql.fragment`
-  position, transaction_id::text::bigint AS transaction_id, stream_name, revision, event_id,
+  position, transaction_id::text::bigint AS transaction_number, stream_name, revision, event_id,
   event_type, data, metadata, created_at`;
 
 export interface PostgresEventStoreOptions {
@@ -181,7 +180,7 @@ function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
     type: row.event_type,
     revision: row.revision,
     position: row.position,
-    logPosition: { commit: row.transaction_id, prepare: row.position },
+    logPosition: { commit: row.transaction_number, prepare: row.position },
     data: row.data,
     metadata: row.metadata,
     createdAt: row.created_at,
@@ -209,17 +208,22 @@ function databaseError(error: unknown): { code?: string; detail?: string } {
   return {};
 }
 
+/** Socket errors and SQLSTATEs that mean the server cannot be used now, not that the query is wrong. */
+const CONNECTION_LOSS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
+
 /** Runs a query; a lost or refused connection becomes {@link EventStoreUnavailable}. */
-async function unavailableOnConnectionLoss<T extends QueryResultRow | QueryResultRow[] | unknown>(query: () => Promise<T>): Promise<T> {
+async function unavailableOnConnectionLoss<T>(query: () => Promise<T>): Promise<T> {
   try {
     return await query();
   } catch (error) {
+    const { code } = databaseError(error);
     if (
       error instanceof ConnectionError ||
       error instanceof BackendTerminatedError ||
-      error instanceof BackendTerminatedUnexpectedlyError
+      error instanceof BackendTerminatedUnexpectedlyError ||
+      (code !== undefined && (CONNECTION_LOSS.has(code) || code.startsWith('08')))
     ) {
-      throw new EventStoreUnavailable(`PostgreSQL event store unreachable: ${error.message}`, { cause: error });
+      throw new EventStoreUnavailable(`PostgreSQL event store unreachable: ${(error as Error).message}`, { cause: error });
     }
     throw error;
   }
