@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { EVENT_STORE, type EventStore, WrongExpectedVersion } from '../event-store/event-store.js';
+import type { ChatSessionCommand } from './chat-session.commands.js';
+import { decide } from './chat-session.decider.js';
+import { type Actor, streamNameOf } from './chat-session.events.js';
+import { advance, ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
+import { type StampedEvent, stampEvents } from './hash-chain.js';
+
+/** Who sends a command, when, and how it relates to what caused it. */
+export interface CommandContext {
+  readonly actor: Actor;
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly now: Date;
+}
+
+export interface CommandOutcome {
+  readonly sessionId: string;
+  /** The stream's revision after the command; undefined when the stream does not exist. */
+  readonly revision: bigint | undefined;
+  /** How many events the command appended: 0 for a repeat of a command already applied. */
+  readonly appended: number;
+}
+
+/** Appends lost to concurrent writers are retried this many times in all, each on a fresh read. */
+export const MAX_ATTEMPTS = 5;
+
+export class ExecuteChatSessionCommand extends Command<CommandOutcome> {
+  constructor(readonly command: ChatSessionCommand, readonly context: CommandContext) {
+    super();
+  }
+}
+
+/**
+ * Load, decide, append with the expected revision; on a conflict, again from a fresh read.
+ * Commands for one session run one at a time in this process, so a node never races itself and
+ * conflicts come only from other nodes.
+ * @throws {ChatSessionRejected} when the decider refuses the command.
+ * @throws {WrongExpectedVersion} when every attempt lost to a concurrent writer.
+ */
+@CommandHandler(ExecuteChatSessionCommand)
+export class ExecuteChatSessionCommandHandler implements ICommandHandler<ExecuteChatSessionCommand> {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly sessions: ChatSessionRepository,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  execute({ command, context }: ExecuteChatSessionCommand): Promise<CommandOutcome> {
+    return this.oneAtATime(command.data.sessionId, () => this.decideAndAppend(command, context));
+  }
+
+  private async decideAndAppend(command: ChatSessionCommand, context: CommandContext): Promise<CommandOutcome> {
+    const { sessionId } = command.data;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.sessions.load(sessionId, { fresh: attempt > 1 });
+      const events = decide(command, current.state);
+      if (events.length === 0) return { sessionId, revision: current.revision, appended: 0 };
+      const stamped = stampEvents(events, {
+        prevHash: current.lastHash,
+        occurredAt: context.now.toISOString(),
+        actor: context.actor,
+        correlationId: context.correlationId,
+        causationId: context.commandId,
+        eventIds: events.map(() => randomUUID()),
+      });
+      try {
+        const { nextExpectedRevision } = await this.store.appendToStream(streamNameOf(sessionId), stamped, {
+          expectedRevision: current.revision ?? 'no_stream',
+        });
+        this.sessions.remember(sessionId, afterAppend(current, stamped));
+        return { sessionId, revision: nextExpectedRevision, appended: stamped.length };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion) || attempt === MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const result = (this.queues.get(key) ?? Promise.resolve()).then(work);
+    const settled = result.then(() => {}, () => {});
+    this.queues.set(key, settled);
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
+    return result;
+  }
+}
+
+function afterAppend(snapshot: SessionSnapshot, appended: readonly StampedEvent[]): SessionSnapshot {
+  const first = snapshot.revision === undefined ? 0n : snapshot.revision + 1n;
+  return appended.reduce((next, event, i) => advance(next, event, first + BigInt(i), event.metadata.hash), snapshot);
+}

@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { EVENT_STORE, type EventStore, type RecordedEvent } from '../event-store/event-store.js';
+import { type ChatSessionState, evolve, initialState } from './chat-session.decider.js';
+import { type ChatSessionEvent, type EventMetadata, streamNameOf } from './chat-session.events.js';
+import { GENESIS_HASH } from './hash-chain.js';
+
+/** A session's state as of a stream revision, and the hash the next event chains from. */
+export interface SessionSnapshot {
+  readonly state: ChatSessionState;
+  /** The stream's last revision; undefined while the stream does not exist. */
+  readonly revision: bigint | undefined;
+  readonly lastHash: string;
+}
+
+const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH };
+
+/**
+ * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
+ * hot path appends with the cached revision and reads nothing. When another writer got there
+ * first, the append fails and `load(…, { fresh: true })` reads only the events after the cached
+ * revision.
+ */
+@Injectable()
+export class ChatSessionRepository {
+  private readonly cache = new LRUCache<string, SessionSnapshot>({ max: 20_000 });
+
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async load(sessionId: string, options: { fresh?: boolean } = {}): Promise<SessionSnapshot> {
+    const cached = this.cache.get(sessionId);
+    if (cached && !options.fresh) return cached;
+    const from = cached ?? EMPTY;
+    const newer = await this.store.readStream(streamNameOf(sessionId), {
+      fromRevision: from.revision === undefined ? 0n : from.revision + 1n,
+    });
+    const snapshot = newer.reduce(applyRecorded, from);
+    this.cache.set(sessionId, snapshot);
+    return snapshot;
+  }
+
+  /** Records the snapshot an append of ours produced. */
+  remember(sessionId: string, snapshot: SessionSnapshot): void {
+    this.cache.set(sessionId, snapshot);
+  }
+}
+
+/** The snapshot after one more event at `revision`. */
+export function advance(snapshot: SessionSnapshot, event: ChatSessionEvent, revision: bigint, hash: string): SessionSnapshot {
+  return { state: evolve(snapshot.state, event), revision, lastHash: hash };
+}
+
+function applyRecorded(snapshot: SessionSnapshot, recorded: RecordedEvent): SessionSnapshot {
+  const event = { type: recorded.type, data: recorded.data } as ChatSessionEvent;
+  return advance(snapshot, event, recorded.revision, (recorded.metadata as EventMetadata).hash);
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { Global, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import type { DatabasePool } from 'slonik';
+import { createTestDatabase } from '../../test/database.js';
+import { startTcpProxy } from '../../test/tcp-proxy.js';
+import { createDatabasePool } from '../database/pool.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { PostgresEventStore } from '../event-store/postgres-event-store.js';
+import { streamNameOf } from './chat-session.events.js';
+import { ChatSessionModule } from './chat-session.module.js';
+import { type ChatCommandRequest, ChatSessionService, CommandRejected } from './chat-session.service.js';
+import { verifyChain } from './hash-chain.js';
+
+const customer = { id: 'customer-1', role: 'customer' } as const;
+const otherCustomer = { id: 'customer-2', role: 'customer' } as const;
+const agent = { id: 'agent-1', role: 'agent', name: 'Ada' } as const;
+const auditor = { id: 'auditor-1', role: 'auditor' } as const;
+
+/** One app node's write side over the given store: its own command bus and session cache. */
+async function node(store: EventStore): Promise<ChatSessionService> {
+  @Global()
+  @Module({ providers: [{ provide: EVENT_STORE, useValue: store }], exports: [EVENT_STORE] })
+  class StoreModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
+  await moduleRef.init();
+  return moduleRef.get(ChatSessionService);
+}
+
+describe('chat session commands, end to end on PostgreSQL', () => {
+  let drop: () => Promise<void>;
+  let databaseUrl: string;
+  let pool: DatabasePool;
+  let store: EventStore;
+  let service: ChatSessionService;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    databaseUrl = database.url;
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(pool);
+    service = await node(store);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await drop();
+  });
+
+  const stored = (sessionId: string) => store.readStream(streamNameOf(sessionId));
+  const open = async (sessionId = randomUUID()) => {
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Flat tyre' }, actor: customer });
+    return sessionId;
+  };
+  const send = (sessionId: string, actor: ChatCommandRequest['actor'], body = 'Hello', messageId = randomUUID()) =>
+    service.submit({ kind: 'messages', sessionId, payload: { messageId, body }, actor });
+  const rejectionOf = (attempt: Promise<unknown>) =>
+    attempt.then(() => 'accepted', (error: unknown) => (error instanceof CommandRejected ? error.code : error));
+
+  it('stores a conversation with full metadata and an intact hash chain', async () => {
+    const sessionId = await open();
+    await service.submit({ kind: 'join', sessionId, payload: {}, actor: agent });
+    await send(sessionId, customer, 'My car has a flat tyre');
+    await send(sessionId, agent, 'Help is on its way');
+    await service.submit({ kind: 'close', sessionId, payload: { reason: 'solved' }, actor: agent });
+    await service.submit({ kind: 'rating', sessionId, payload: { rating: 5 }, actor: customer });
+
+    const events = await stored(sessionId);
+    expect(events.map((e) => e.type)).toEqual([
+      'ChatSessionOpened', 'AgentJoined', 'ChatMessageSent', 'ChatMessageSent', 'ChatSessionClosed', 'ChatSessionRated',
+    ]);
+    expect(events[1]?.data).toEqual({ sessionId, agentId: 'agent-1', agentName: 'Ada' });
+    for (const event of events) {
+      expect(event.metadata).toEqual(expect.objectContaining({
+        eventId: event.eventId, actor: expect.objectContaining({ id: expect.any(String) }),
+        correlationId: expect.any(String), causationId: expect.any(String), occurredAt: expect.any(String),
+      }));
+    }
+    expect(verifyChain(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as never })))).toEqual({ ok: true });
+  });
+
+  it('answers a retried open or send as a success without a second event', async () => {
+    const sessionId = await open();
+    await open(sessionId);
+    const messageId = randomUUID();
+    const first = await send(sessionId, customer, 'Once', messageId);
+    const again = await send(sessionId, customer, 'Once', messageId);
+    expect(first.appended).toBe(1);
+    expect(again).toEqual({ sessionId, revision: first.revision, appended: 0 });
+    expect((await stored(sessionId)).map((e) => e.type)).toEqual(['ChatSessionOpened', 'ChatMessageSent']);
+  });
+
+  it('keeps every message when two nodes with their own caches write one session at once', async () => {
+    const sessionId = await open();
+    const [nodeA, nodeB] = [service, await node(store)];
+    await nodeB.submit({ kind: 'join', sessionId, payload: {}, actor: agent });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.all([
+      nodeA.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: `a${i}` }, actor: customer }),
+      nodeB.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: `b${i}` }, actor: agent }),
+    ])));
+    const events = await stored(sessionId);
+    expect(events.filter((e) => e.type === 'ChatMessageSent')).toHaveLength(20);
+    expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => BigInt(i)));
+    expect(verifyChain(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as never })))).toEqual({ ok: true });
+  });
+
+  describe('bad input is refused with its code and appends nothing', () => {
+    it.each([
+      ['an unknown field', { kind: 'open', payload: { sessionId: randomUUID(), subject: 'x', admin: true } }, 'INVALID_COMMAND'],
+      ['a non-UUID session id', { kind: 'open', payload: { sessionId: 'not-a-uuid', subject: 'x' } }, 'INVALID_COMMAND'],
+      ['a payload that is not an object', { kind: 'open', payload: 'hello' }, 'INVALID_COMMAND'],
+    ] as const)('%s', async (_, request, code) => {
+      expect(await rejectionOf(service.submit({ ...request, actor: customer }))).toBe(code);
+    });
+
+    it('a non-UUID session id in the destination', async () => {
+      expect(await rejectionOf(send('../etc', customer))).toBe('INVALID_COMMAND');
+    });
+
+    it('a body over 4,000 characters, and a blank one', async () => {
+      const sessionId = await open();
+      expect(await rejectionOf(send(sessionId, customer, 'x'.repeat(4001)))).toBe('INVALID_MESSAGE');
+      expect(await rejectionOf(send(sessionId, customer, '   '))).toBe('INVALID_MESSAGE');
+      await expect(send(sessionId, customer, 'x'.repeat(4000))).resolves.toMatchObject({ appended: 1 });
+      expect(await stored(sessionId)).toHaveLength(2);
+    });
+
+    it('a closed session', async () => {
+      const sessionId = await open();
+      await service.submit({ kind: 'close', sessionId, payload: {}, actor: customer });
+      expect(await rejectionOf(send(sessionId, customer))).toBe('SESSION_CLOSED');
+      expect(await stored(sessionId)).toHaveLength(2);
+    });
+
+    it('a non-participant, and a session that does not exist', async () => {
+      const sessionId = await open();
+      expect(await rejectionOf(send(sessionId, otherCustomer))).toBe('NOT_A_PARTICIPANT');
+      expect(await rejectionOf(send(sessionId, agent))).toBe('NOT_A_PARTICIPANT'); // not joined
+      expect(await rejectionOf(send(randomUUID(), customer))).toBe('NOT_A_PARTICIPANT');
+      expect(await stored(sessionId)).toHaveLength(1);
+    });
+
+    it('a role that may not send the command', async () => {
+      const sessionId = await open();
+      expect(await rejectionOf(service.submit({ kind: 'join', sessionId, payload: {}, actor: customer }))).toBe('FORBIDDEN');
+      expect(await rejectionOf(send(sessionId, auditor))).toBe('FORBIDDEN');
+      expect(await stored(sessionId)).toHaveLength(1);
+    });
+
+    it('a rating before the session is closed', async () => {
+      const sessionId = await open();
+      expect(await rejectionOf(service.submit({ kind: 'rating', sessionId, payload: { rating: 4 }, actor: customer }))).toBe('RATING_NOT_ALLOWED');
+    });
+  });
+
+  it('answers UNAVAILABLE, storing nothing, while the database cannot be reached', async () => {
+    process.on('unhandledRejection', (e: any) => console.log('UNHANDLED', e.stack)); process.on('uncaughtException', (e: any) => console.log('UNCAUGHT', e.stack));
+    const proxy = await startTcpProxy(Number(new URL(databaseUrl).port));
+    const viaProxy = new URL(databaseUrl);
+    viaProxy.port = String(proxy.port);
+    const flakyPool = await createDatabasePool(viaProxy.toString());
+    const flaky = await node(new PostgresEventStore(flakyPool));
+    const sessionId = await open();
+    await flaky.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'before' }, actor: customer });
+
+    await proxy.cut();
+    const lost = { kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'during' }, actor: customer } as const;
+    expect(await rejectionOf(flaky.submit(lost))).toBe('UNAVAILABLE');
+    await proxy.restore();
+    await flaky.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'after' }, actor: customer });
+
+    expect((await stored(sessionId)).map((e) => (e.data as { body?: string }).body)).toEqual([undefined, 'before', 'after']);
+    await flakyPool.end();
+    await proxy.close();
+  });
+});
