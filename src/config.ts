@@ -58,3 +58,6 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: 
   }
   return value as T;
 }
+
+/** The Nest injection token of the {@link Config}. */
+export const CONFIG = Symbol('Config');

@@ -1,0 +1,24 @@
+/** PostgreSQL could not be reached or used at start; the message says what to check. */
+export class DatabaseUnreachable extends Error {
+  override readonly name = 'DatabaseUnreachable';
+}
+
+/**
+ * The error of a failed first connection, as a {@link DatabaseUnreachable} that says what to
+ * check when its cause is a known one; other errors are returned as they are.
+ */
+export function explainUnreachable(error: unknown, url: string, embedded: boolean): unknown {
+  const code = (error as { code?: string }).code;
+  const where = `PostgreSQL at ${new URL(url).host} (${embedded ? 'embedded, data in DATA_DIR' : 'from DATABASE_URL'})`;
+  const checks: Record<string, string> = {
+    ECONNREFUSED: 'nothing accepts connections there: is the server running, and are the host and port of DATABASE_URL right?',
+    ENOTFOUND: 'the host name does not resolve: check the host of DATABASE_URL.',
+    ETIMEDOUT: 'the connection timed out: check the host, the port and any firewall.',
+    '28P01': 'the password was refused: check the user and password in DATABASE_URL.',
+    '28000': 'the login was refused: check the user in DATABASE_URL and pg_hba.conf.',
+    '3D000': 'the database does not exist: create it or fix the database name in DATABASE_URL.',
+  };
+  const check = code === undefined ? undefined : checks[code];
+  if (!check) return error;
+  return new DatabaseUnreachable(`cannot use ${where}: ${(error as Error).message}; ${check}`, { cause: error });
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { ConfigError, type LogLevel, loadConfig } from './config.js';
+import { MigrationFailed } from './database/migrations.js';
+import { DatabaseUnreachable } from './database/unreachable.js';
+import { type Runtime, startRuntime } from './runtime.js';
+
+const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+/**
+ * Starts Parley: the database (embedded unless DATABASE_URL is set), the migrations, the event
+ * store, then the HTTP server. SIGINT or SIGTERM stops the server first and the database last.
+ */
+async function main(): Promise<void> {
+  const bootLogger = new ConsoleLogger('Parley');
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    bootLogger.error(`configuration: ${error.message}`);
+    process.exit(2);
+  }
+  const logger = new ConsoleLogger('Parley', { logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1) });
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime(config, (line) => logger.log(line));
+  } catch (error) {
+    const known = error instanceof DatabaseUnreachable || error instanceof MigrationFailed;
+    logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
+    process.exit(1);
+  }
+  const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: stopping`);
+    await app.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    logger.error(`cannot listen on port ${config.port}: ${(error as Error).message}; set PORT to a free port`);
+    await app.close();
+    await runtime.close();
+    process.exit(1);
+  }
+  logger.log(`Parley listening on http://localhost:${config.port}`);
+}
+
+await main();

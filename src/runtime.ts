@@ -1,0 +1,56 @@
+import type { DatabasePool } from 'slonik';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres } from './database/embedded-postgres.js';
+import { migrate } from './database/migrations.js';
+import { createDatabasePool } from './database/pool.js';
+import { explainUnreachable } from './database/unreachable.js';
+import type { EventStore } from './event-store/event-store.js';
+import { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
+import { PostgresEventStore } from './event-store/postgres-event-store.js';
+
+/** What the app runs on: the database (migrated), its pool and the event store. */
+export interface Runtime {
+  readonly config: Config;
+  readonly databaseUrl: string;
+  readonly pool: DatabasePool;
+  readonly eventStore: EventStore;
+  /** Closes the event store and the pool, then stops the embedded database if we own it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the database (the embedded one unless `DATABASE_URL` is set), applies the migrations
+ * and connects the event store.
+ * @throws {DatabaseUnreachable} when PostgreSQL cannot be reached or logged into.
+ */
+export async function startRuntime(config: Config, log: (line: string) => void): Promise<Runtime> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({
+    dataDir: config.dataDir, port: config.embeddedPostgresPort, log,
+  });
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  try {
+    const applied = await migrate(databaseUrl).catch((error: unknown) => {
+      throw explainUnreachable(error, databaseUrl, embedded !== undefined);
+    });
+    if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
+    const pool = await createDatabasePool(databaseUrl);
+    const eventStore = config.eventStore === 'eventstoredb'
+      ? EventStoreDbEventStore.connect(config.eventStoreConnectionString!)
+      : new PostgresEventStore(pool);
+    log(`event store: ${config.eventStore}`);
+    return {
+      config,
+      databaseUrl,
+      pool,
+      eventStore,
+      close: async () => {
+        await eventStore.close();
+        await pool.end();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
