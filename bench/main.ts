@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- <name>`: benchmarks that print figures. They are not tests: nothing here
+ * asserts a speed.
+ */
+import { eventStoreBenchmark } from './eventstore.js';
+
+const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
+  eventstore: eventStoreBenchmark,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name === undefined ? undefined : benchmarks[name];
+if (!benchmark) {
+  console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}>`);
+  process.exit(2);
+}
+await benchmark(args);
