@@ -15,11 +15,13 @@ export async function eventStoreBenchmark(args: string[]): Promise<void> {
       writers: { type: 'string', default: '16' },
       appends: { type: 'string', default: '40000' },
       'log-size': { type: 'string', default: '100000' },
+      page: { type: 'string', default: '5000' },
     },
   });
   const writers = Number(values.writers);
   const appends = Number(values.appends);
   const logSize = Number(values['log-size']);
+  const page = Number(values.page);
   const database = await freshEmbeddedDatabase();
   const pool = await createDatabasePool(database.url, { maximumPoolSize: writers + 2 });
   const store = new PostgresEventStore(pool);
@@ -28,8 +30,12 @@ export async function eventStoreBenchmark(args: string[]): Promise<void> {
     const appendRate = await measureAppends(store, writers, appends);
     console.log(`appends:   ${fmt(appendRate)} appends/s (${appends} single-event appends to distinct streams)`);
     await fillLog(store, writers, logSize - appends);
-    const readRate = await measureReadAll(store, logSize);
-    console.log(`read all:  ${fmt(readRate)} events/s (${logSize} events from the start, pages of 1,000)`);
+    // The first read of freshly written rows also sets their hint bits (writes); a log that has
+    // been read or vacuumed since, as any log a rebuild reads in practice, reads as the second.
+    for (const pass of ['first read', 'second read']) {
+      const readRate = await measureReadAll(store, logSize, page);
+      console.log(`read all:  ${fmt(readRate)} events/s (${pass} of ${logSize} events from the start, pages of ${page})`);
+    }
   } finally {
     await pool.end();
     await database.stop();
@@ -64,12 +70,12 @@ async function fillLog(store: PostgresEventStore, writers: number, count: number
   );
 }
 
-async function measureReadAll(store: PostgresEventStore, expected: number): Promise<number> {
+async function measureReadAll(store: PostgresEventStore, expected: number, pageSize: number): Promise<number> {
   const started = performance.now();
   let read = 0;
   let after;
   for (;;) {
-    const page = await store.readAll({ after, maxCount: 1000 });
+    const page = await store.readAll({ after, maxCount: pageSize });
     if (page.length === 0) break;
     read += page.length;
     after = page[page.length - 1]!.logPosition;

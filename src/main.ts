@@ -24,6 +24,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = new ConsoleLogger('Parley', { logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1) });
+  // Signals are ours from the start: a Ctrl-C while the database starts must not leave it running.
+  let stop: ((signal: string) => Promise<void>) | undefined;
+  let stopRequested: string | undefined;
+  const onSignal = (signal: string) => {
+    if (stop) return void stop(signal);
+    if (stopRequested) process.exit(130); // a second signal while starting: give up now
+    stopRequested = signal;
+    logger.log(`${signal}: stopping once started`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let runtime: Runtime;
   try {
     runtime = await startRuntime(config, (line) => logger.log(line));
@@ -34,7 +45,7 @@ async function main(): Promise<void> {
   }
   const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger });
   let stopping = false;
-  const stop = async (signal: string) => {
+  stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: stopping`);
@@ -42,8 +53,7 @@ async function main(): Promise<void> {
     await runtime.close();
     process.exit(0);
   };
-  process.on('SIGINT', (signal) => void stop(signal));
-  process.on('SIGTERM', (signal) => void stop(signal));
+  if (stopRequested) return stop(stopRequested);
   try {
     await app.listen(config.port);
   } catch (error) {

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,8 @@ const run = promisify(execFile);
  * we stop it ourselves, last.
  *
  * Layout of the folder: `pg/` (the cluster, and its `postgres.log`), `password` (generated at
- * initialisation, readable by us only) and `owner.pid` (the process that stops the server).
+ * initialisation, readable by us only) and `owner.pid` (the process that stops the server: its id
+ * and start time).
  */
 export interface EmbeddedPostgres {
   /** A connection string to the server's `postgres` database. */
@@ -80,7 +81,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
     log(`embedded PostgreSQL started on port ${port}, data in ${cluster}`);
   }
-  await writeFile(join(dataDir, 'owner.pid'), `${process.pid}\n`);
+  await writeFile(join(dataDir, 'owner.pid'), `${await processIdentity(process.pid)}\n`);
   return {
     url: urlFor(port),
     owned: true,
@@ -130,10 +131,10 @@ async function initialise(initdb: string, dataDir: string, cluster: string, user
     await chown(passwordFile, user.uid, user.gid);
   }
   try {
-    await run(initdb, [
+    await runInOwnGroup(initdb, [
       `--pgdata=${cluster}`, `--username=${USER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
       '--encoding=UTF8', '--locale=C.UTF-8',
-    ], { ...user, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+    ], user);
   } catch (error) {
     await rm(cluster, { recursive: true, force: true });
     throw new Error(`initdb failed for ${cluster}: ${(error as { stderr?: string }).stderr ?? String(error)}`);
@@ -144,28 +145,60 @@ async function initialise(initdb: string, dataDir: string, cluster: string, user
 }
 
 async function pgCtl(pgCtlPath: string, user: OsUser, args: string[]): Promise<void> {
-  await run(pgCtlPath, args, { ...user, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  await runInOwnGroup(pgCtlPath, args, user);
 }
 
-/** The server named by the cluster's `postmaster.pid`, when that process is alive and is PostgreSQL. */
+/**
+ * Runs initdb or pg_ctl in a process group of its own: a Ctrl-C at the terminal reaches our
+ * group only, so neither is cut short and the server (which pg_ctl starts in its group) keeps
+ * running until we stop it, last.
+ * @throws {Error} with the program's `stderr` when it fails.
+ */
+function runInOwnGroup(program: string, args: string[], user: OsUser): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { ...user, env: { ...process.env, LC_ALL: 'C.UTF-8' }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolve();
+      reject(Object.assign(new Error(`${program} failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`), { stderr }));
+    });
+  });
+}
+
+/**
+ * The server named by the cluster's `postmaster.pid`, when that process is alive and is the
+ * PostgreSQL of this cluster. A stale file's process id may since belong to another cluster's
+ * server (after a reboot): a postmaster works in its own data folder, so its cwd tells them apart.
+ */
 async function runningServer(cluster: string): Promise<{ pid: number; port: number } | undefined> {
   const lines = (await readFile(join(cluster, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
   const command = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-  return command.trim() === 'postgres' ? { pid, port } : undefined;
+  const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+  return command.trim() === 'postgres' && cwd === (await realpath(cluster)) ? { pid, port } : undefined;
 }
 
 async function ownerAlive(dataDir: string): Promise<boolean> {
-  const pid = Number((await readFile(join(dataDir, 'owner.pid'), 'utf8').catch(() => '')).trim());
+  const recorded = (await readFile(join(dataDir, 'owner.pid'), 'utf8').catch(() => '')).trim();
+  const pid = Number(recorded.split(' ')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await processIdentity(pid)) === recorded;
+}
+
+/**
+ * A live process as `owner.pid` records it: its id and its start time, which a process that
+ * reuses the id after the owner died does not share. Undefined for a dead (or zombie) process.
+ */
+async function processIdentity(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // proc(5): after "pid (comm) " come the state (field 3) and, at field 22, the start time.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (stat === '' || fields[0] === 'Z') return undefined;
+  return `${pid} ${fields[19]}`;
 }
 
 async function exists(path: string): Promise<boolean> {

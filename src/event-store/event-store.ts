@@ -61,6 +61,7 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   /** Exclusive: events after this position. Defaults to {@link START}. */
   readonly after?: LogPosition;
+  /** The page size; 1,000 when not given. */
   readonly maxCount?: number;
   /** Only streams of this category (the part of the stream name before the first dash). */
   readonly category?: string;

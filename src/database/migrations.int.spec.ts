@@ -1,0 +1,110 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createTestDatabase } from '../../test/database.js';
+import { MigrationFailed, migrate } from './migrations.js';
+
+/** Each file records that it ran in `ran`, so a test sees the order and the count of the runs. */
+const recording = (file: string, sql = '') => `${sql}\nINSERT INTO ran (file) VALUES ('${file}');`;
+const CREATE_RAN = 'CREATE TABLE ran (n serial PRIMARY KEY, file text NOT NULL);';
+
+describe('migrate', () => {
+  let database: { url: string; drop: () => Promise<void> };
+  let dir: string;
+  let client: pg.Client;
+
+  beforeEach(async () => {
+    database = await createTestDatabase({ migrated: false });
+    dir = await mkdtemp(join(tmpdir(), 'parley-migrations-'));
+    client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+  });
+  afterEach(async () => {
+    await client.end();
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const write = (files: Record<string, string>) =>
+    Promise.all(Object.entries(files).map(([name, text]) => writeFile(join(dir, name), text)));
+  const column = async (query: string) => (await client.query<{ v: string }>(query)).rows.map((row) => row.v);
+  const ran = () => column('SELECT file AS v FROM ran ORDER BY n');
+  const recorded = () => column('SELECT file AS v FROM schema_migrations ORDER BY file');
+  const tableExists = async (name: string) => (await column(`SELECT to_regclass('${name}')::text AS v`))[0] !== null;
+
+  it('applies the files in numeric order, each once, and records them in schema_migrations', async () => {
+    // Written out of order; 0010 sorts after 0002 only if the numbers are compared as numbers.
+    await write({
+      '0010_third.sql': recording('0010_third.sql'),
+      '0001_first.sql': recording('0001_first.sql', CREATE_RAN),
+      '0002_second.sql': recording('0002_second.sql'),
+    });
+
+    expect(await migrate(database.url, dir)).toEqual(['0001_first.sql', '0002_second.sql', '0010_third.sql']);
+    expect(await ran()).toEqual(['0001_first.sql', '0002_second.sql', '0010_third.sql']);
+    expect(await recorded()).toEqual(['0001_first.sql', '0002_second.sql', '0010_third.sql']);
+
+    expect(await migrate(database.url, dir)).toEqual([]);
+    expect(await ran()).toHaveLength(3);
+
+    await write({ '0011_fourth.sql': recording('0011_fourth.sql') });
+    expect(await migrate(database.url, dir)).toEqual(['0011_fourth.sql']);
+    expect(await ran()).toEqual(['0001_first.sql', '0002_second.sql', '0010_third.sql', '0011_fourth.sql']);
+  });
+
+  it('stops at a failing file, naming it, with nothing of it applied and the files before it kept', async () => {
+    await write({
+      '0001_good.sql': recording('0001_good.sql', CREATE_RAN),
+      '0002_bad.sql': 'CREATE TABLE half_done (id int);\nSELEC oops;',
+      '0003_later.sql': recording('0003_later.sql', 'CREATE TABLE later (id int);'),
+    });
+
+    const failure = await migrate(database.url, dir).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(MigrationFailed);
+    expect((failure as MigrationFailed).file).toBe('0002_bad.sql');
+    expect((failure as Error).message).toContain('0002_bad.sql');
+    expect((failure as Error).message).toMatch(/syntax error/);
+
+    expect(await tableExists('half_done')).toBe(false);
+    expect(await tableExists('later')).toBe(false);
+    expect(await recorded()).toEqual(['0001_good.sql']);
+    expect(await ran()).toEqual(['0001_good.sql']);
+
+    // Once the file is fixed, the next run picks up where the last one stopped.
+    await write({ '0002_bad.sql': recording('0002_bad.sql', 'CREATE TABLE half_done (id int);') });
+    expect(await migrate(database.url, dir)).toEqual(['0002_bad.sql', '0003_later.sql']);
+    expect(await ran()).toEqual(['0001_good.sql', '0002_bad.sql', '0003_later.sql']);
+  });
+
+  it('ignores files whose names are not NNNN_name.sql', async () => {
+    const broken = 'THIS IS NOT SQL;';
+    await write({
+      '0001_first.sql': recording('0001_first.sql', CREATE_RAN),
+      'README.md': broken,
+      '2_short.sql': broken,
+      '00003_long.sql': broken,
+      '0004_draft.sql.bak': broken,
+      '0005_notes.txt': broken,
+      '0006.sql': broken,
+    });
+
+    expect(await migrate(database.url, dir)).toEqual(['0001_first.sql']);
+    expect(await recorded()).toEqual(['0001_first.sql']);
+  });
+
+  it('applies each file once when two processes migrate at the same time', async () => {
+    await write({
+      // The sleep keeps the first file's transaction open, so the two runs overlap.
+      '0001_first.sql': recording('0001_first.sql', `${CREATE_RAN}\nSELECT pg_sleep(0.3);`),
+      '0002_second.sql': recording('0002_second.sql'),
+      '0003_third.sql': recording('0003_third.sql'),
+    });
+
+    const runs = await Promise.all([migrate(database.url, dir), migrate(database.url, dir)]);
+
+    expect(runs.flat().sort()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
+    expect(await ran()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
+    expect(await recorded()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
+  });
+});

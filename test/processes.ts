@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project's root, whose `dist/` holds the compiled server and command line. */
+export const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../..' : '..', import.meta.url));
+export const SERVER = join(ROOT, 'dist', 'src', 'main.js');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Settings of the app that a test must not inherit from the shell that runs jest. */
+const APP_VARIABLES = [
+  'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_POSTGRES_PORT', 'EVENT_STORE', 'EVENTSTORE_CONNECTION_STRING', 'LOG_LEVEL',
+  'NODE_OPTIONS',
+];
+
+/** A node program the test started, its output (colourless) collected as it comes. */
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  /** Settles when the process has exited (and been reaped). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the output contains `text`. @throws when the process exits first or time runs out. */
+  waitForOutput(text: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts `node script ...args` with exactly the given app settings. */
+export function startNode(script: string, args: string[], settings: Record<string, string>, cwd: string): NodeProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const name of APP_VARIABLES) delete env[name];
+  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => void (output += chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, ''));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    // 'close' rather than 'exit': the output is complete by then.
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  let hasExited = false;
+  void exited.then(() => (hasExited = true));
+  const started: NodeProcess = {
+    child,
+    output: () => output,
+    exited,
+    waitForOutput: async (text, timeoutMs = 30_000) => {
+      await waitFor(`"${text}" in the output of ${script}`, () => {
+        if (output.includes(text)) return true;
+        if (hasExited) throw new Error(`${script} exited before printing "${text}"; its output:\n${output}`);
+        return false;
+      }, timeoutMs);
+    },
+  };
+  return started;
+}
+
+/** Runs `node script ...args` to its end. @throws when it runs longer than `timeoutMs` (it is killed). */
+export async function runNode(
+  script: string, args: string[], settings: Record<string, string>, cwd: string, timeoutMs = 30_000,
+): Promise<{ code: number | null; output: string }> {
+  const run = startNode(script, args, settings, cwd);
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await run.exited;
+  clearTimeout(timer);
+  if (signal === 'SIGKILL') throw new Error(`${script} ${args.join(' ')} ran over ${timeoutMs} ms; its output:\n${run.output()}`);
+  return { code, output: run.output() };
+}
+
+/**
+ * Polls `probe` until it returns a truthy value, which is returned.
+ * @throws when `timeoutMs` passes first, or what `probe` throws.
+ */
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The PostgreSQL processes whose command line names a path under `dir` (the postmasters of its clusters). */
+export async function postgresProcessesUnder(dir: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  const found: number[] = [];
+  for (const pid of pids) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('postgres') && argv.some((arg) => arg.startsWith(dir))) found.push(Number(pid));
+  }
+  return found;
+}
+
+/** Stops (fast shutdown, then SIGKILL) the PostgreSQL servers whose command line names a path under `dir`. */
+export async function stopPostgresUnder(dir: string): Promise<void> {
+  const signal = (pid: number, name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // gone already
+    }
+  };
+  const pids = await postgresProcessesUnder(dir);
+  if (pids.length === 0) return;
+  for (const pid of pids) signal(pid, 'SIGINT');
+  const gone = async () => (await postgresProcessesUnder(dir)).length === 0;
+  await waitFor('postgres to stop', gone, 10_000).catch(async () => {
+    for (const pid of await postgresProcessesUnder(dir)) signal(pid, 'SIGKILL');
+  });
+}

@@ -1,0 +1,256 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { freePort } from './global-setup.js';
+import {
+  CLI, type NodeProcess, SERVER, postgresProcessesUnder, runNode, startNode, stopPostgresUnder, waitFor,
+} from './processes.js';
+
+/**
+ * The server as a user runs it (`node dist/src/main.js`, on the embedded PostgreSQL unless
+ * DATABASE_URL is set), and the `chat` command line beside it. The tests of the first block run
+ * in order on one data folder: each starts from where the one before left it.
+ */
+let root: string;
+const running = new Set<NodeProcess>();
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
+  await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+});
+
+afterAll(async () => {
+  for (const server of running) server.child.kill('SIGKILL');
+  await Promise.all([...running].map((server) => server.exited));
+  await stopPostgresUnder(root);
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Starts the server; afterAll kills it if a test could not. */
+function start(settings: Record<string, string>): NodeProcess {
+  return track(startNode(SERVER, [], settings, root));
+}
+
+function track(process: NodeProcess): NodeProcess {
+  running.add(process);
+  void process.exited.then(() => running.delete(process));
+  return process;
+}
+
+/** Waits until the server answers /health/ready with 200. @throws with its output when it exits first. */
+async function ready(server: NodeProcess, port: number, timeoutMs = 45_000): Promise<void> {
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  await waitFor(`the server on port ${port} to be ready`, async () => {
+    if (exited) throw new Error(`the server exited before it was ready; its output:\n${server.output()}`);
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    return response?.status === 200;
+  }, timeoutMs);
+}
+
+/** The exit of `server`. @throws with its output when it has not exited within `timeoutMs`. */
+function exitOf(server: NodeProcess, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${server.output()}`)), timeoutMs);
+  });
+  return Promise.race([server.exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Sends `signal` and waits for the exit, at most `timeoutMs`. */
+function stop(server: NodeProcess, signal: NodeJS.Signals, timeoutMs = 30_000) {
+  server.child.kill(signal);
+  return exitOf(server, timeoutMs);
+}
+
+describe('the server on its embedded PostgreSQL', () => {
+  let settings: Record<string, string>;
+  let port: number;
+  let dataDir: string;
+  let server: NodeProcess;
+  let livePostmasterPid: string;
+
+  /** Runs `work` with a client of the embedded server's `postgres` database. */
+  async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const password = (await readFile(join(dataDir, 'password'), 'utf8')).trim();
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${settings.EMBEDDED_POSTGRES_PORT}/postgres`,
+    });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+  const notes = () => withClient(async (client) => (await client.query<{ note: string }>('SELECT note FROM scratch ORDER BY id')).rows.map((r) => r.note));
+  const postgresLeft = () => postgresProcessesUnder(dataDir);
+
+  beforeAll(async () => {
+    port = await freePort();
+    dataDir = join(root, 'data');
+    settings = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+  });
+
+  it('initialises its database on first start and answers /health/live and /health/ready', async () => {
+    server = start(settings);
+    await ready(server, port);
+
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    const readiness = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(readiness.status).toBe(200);
+    expect(await readiness.json()).toEqual({ status: 'ready', checks: { database: 'up', eventStore: 'up' } });
+  });
+
+  it('lets `chat migrate` work on the running server\'s database without stopping it', async () => {
+    const postmasters = await postgresLeft();
+    expect(postmasters).toHaveLength(1);
+
+    const migrate = await runNode(CLI, ['migrate'], settings, root);
+
+    expect(migrate).toEqual({ code: 0, output: expect.stringContaining('migrations: up to date') });
+    expect(await postgresLeft()).toEqual(postmasters);
+    expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+    await withClient(async (client) => {
+      await client.query('CREATE TABLE scratch (id serial PRIMARY KEY, note text NOT NULL)');
+      await client.query(`INSERT INTO scratch (note) VALUES ('written before the restart')`);
+    });
+  });
+
+  it('stops on SIGINT with exit code 0, its PostgreSQL with it', async () => {
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresLeft()).toEqual([]);
+  });
+
+  it('keeps its data across a restart', async () => {
+    server = start(settings);
+    await ready(server, port);
+    expect(await notes()).toEqual(['written before the restart']);
+  });
+
+  it('after being killed, adopts the PostgreSQL it left running, and stops it on the next SIGINT', async () => {
+    expect(await stop(server, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await postgresLeft()).toHaveLength(1); // the orphan
+
+    server = start(settings);
+    await ready(server, port);
+    expect(await notes()).toEqual(['written before the restart']);
+    livePostmasterPid = await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8');
+
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresLeft()).toEqual([]);
+  });
+
+  it('after being killed, adopts its orphaned PostgreSQL even when another process has taken its process id', async () => {
+    server = start(settings);
+    await ready(server, port);
+    expect(await stop(server, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    // The id of the dead server, recorded as the owner of the database, now names a live process.
+    const squatter = track(startNode(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], {}, root));
+    const ownerFile = join(dataDir, 'owner.pid');
+    await writeFile(ownerFile, (await readFile(ownerFile, 'utf8')).replace(/^\d+/, String(squatter.child.pid)));
+
+    server = start(settings);
+    await ready(server, port);
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresLeft()).toEqual([]);
+    squatter.child.kill('SIGKILL');
+  });
+
+  it('starts despite a postmaster.pid left behind naming a dead process', async () => {
+    const dead = startNode(process.execPath, ['-e', ''], {}, root);
+    await dead.exited;
+    await writeFile(join(dataDir, 'pg', 'postmaster.pid'), livePostmasterPid.replace(/^\d+/, String(dead.child.pid)));
+
+    server = start(settings);
+    await ready(server, port);
+    expect(await notes()).toEqual(['written before the restart']);
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresLeft()).toEqual([]);
+  });
+
+  it('starts, and leaves the other server alone, when a stale postmaster.pid names another cluster\'s PostgreSQL', async () => {
+    // After a reboot, the process id in a stale postmaster.pid can belong to another server.
+    const other = await startEmbeddedPostgres({ dataDir: join(root, 'other'), port: await freePort() });
+    try {
+      const [otherPid] = await postgresProcessesUnder(join(root, 'other'));
+      await writeFile(join(dataDir, 'pg', 'postmaster.pid'), livePostmasterPid.replace(/^\d+/, String(otherPid)));
+
+      server = start(settings);
+      await ready(server, port);
+      expect(await notes()).toEqual(['written before the restart']);
+      expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+      expect(await postgresLeft()).toEqual([]);
+      expect(await postgresProcessesUnder(join(root, 'other'))).toEqual([otherPid]);
+    } finally {
+      // Not to hide the failure above when the server under test did stop it (afterAll cleans up).
+      await other.stop().catch(() => {});
+    }
+  });
+
+  it('on SIGINT while still starting, finishes starting, then stops with its PostgreSQL', async () => {
+    server = start(settings);
+    await server.waitForOutput('embedded PostgreSQL started');
+
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(server.output()).toContain('SIGINT: stopping');
+    expect(await postgresLeft()).toEqual([]);
+  });
+
+  it('lets `chat migrate` start and stop the embedded PostgreSQL when no server runs', async () => {
+    const migrate = await runNode(CLI, ['migrate'], settings, root);
+    expect(migrate).toEqual({ code: 0, output: expect.stringContaining('migrations: up to date') });
+    expect(await postgresLeft()).toEqual([]);
+  });
+
+  it('exits with code 1, naming the port, when PORT is taken, and leaves no PostgreSQL behind', async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, resolve));
+    try {
+      const failed = start(settings);
+      expect(await exitOf(failed, 45_000)).toEqual({ code: 1, signal: null });
+      expect(failed.output()).toContain(`cannot listen on port ${port}`);
+      expect(failed.output()).toContain('EADDRINUSE');
+      expect(await postgresLeft()).toEqual([]);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+});
+
+describe('the server and the command line on an unreachable DATABASE_URL', () => {
+  let closedUrl: string;
+
+  beforeAll(async () => {
+    closedUrl = `postgres://parley:secret@127.0.0.1:${await freePort()}/parley`;
+  });
+
+  it('the server exits with code 1 and says that nothing accepts connections at DATABASE_URL', async () => {
+    const server = start({ DATABASE_URL: closedUrl, PORT: String(await freePort()), DATA_DIR: join(root, 'unused') });
+    expect(await exitOf(server, 20_000)).toEqual({ code: 1, signal: null });
+    expect(server.output()).toContain('(from DATABASE_URL)');
+    expect(server.output()).toContain('ECONNREFUSED');
+    expect(server.output()).toContain('nothing accepts connections there');
+  });
+
+  it('`chat migrate` exits with code 1 and the same explanation', async () => {
+    const migrate = await runNode(CLI, ['migrate'], { DATABASE_URL: closedUrl }, root);
+    expect(migrate.code).toBe(1);
+    expect(migrate.output).toContain('(from DATABASE_URL)');
+    expect(migrate.output).toContain('nothing accepts connections there');
+  });
+});
+
+describe('the command line', () => {
+  it('exits with code 64 and the usage on an unknown command', async () => {
+    const bogus = await runNode(CLI, ['bogus'], {}, root);
+    expect(bogus.code).toBe(64);
+    expect(bogus.output).toContain('unknown command "bogus"');
+    expect(bogus.output).toContain('usage: npm run chat -- <command>');
+  });
+});
