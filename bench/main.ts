@@ -3,9 +3,11 @@
  * asserts a speed.
  */
 import { eventStoreBenchmark } from './eventstore.js';
+import { projectionsBenchmark } from './projections.js';
 
 const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   eventstore: eventStoreBenchmark,
+  projections: projectionsBenchmark,
 };
 
 const [name, ...args] = process.argv.slice(2);

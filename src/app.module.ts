@@ -1,10 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { AuthModule } from './auth/auth.module.js';
 import { ChatSessionModule } from './chat-session/chat-session.module.js';
 import { CONFIG } from './config.js';
 import { DATABASE_POOL } from './database/pool.js';
 import { EVENT_STORE } from './event-store/event-store.js';
+import { AuditController } from './http/audit.controller.js';
 import { HealthController } from './http/health.controller.js';
+import { MetricsController } from './http/metrics.controller.js';
+import { SessionsController } from './http/sessions.controller.js';
 import type { Runtime } from './runtime.js';
 
 /** The app over a started {@link Runtime}: its pool, event store and config are global providers. */
@@ -14,14 +19,15 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), ChatSessionModule],
-      controllers: [HealthController],
+      imports: [CqrsModule.forRoot(), AuthModule, ChatSessionModule],
+      controllers: [HealthController, MetricsController, SessionsController, AuditController],
       providers: [
         { provide: CONFIG, useValue: runtime.config },
         { provide: DATABASE_POOL, useValue: runtime.pool },
         { provide: EVENT_STORE, useValue: runtime.eventStore },
+        { provide: ProjectionRunner, useValue: runtime.projections },
       ],
-      exports: [CONFIG, DATABASE_POOL, EVENT_STORE],
+      exports: [CONFIG, DATABASE_POOL, EVENT_STORE, ProjectionRunner],
     };
   }
 }

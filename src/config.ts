@@ -7,7 +7,31 @@ export interface Config {
   readonly embeddedPostgresPort: number;
   readonly eventStore: 'postgres' | 'eventstoredb';
   readonly eventStoreConnectionString: string | undefined;
+  /** HS256 secret of the JWTs; unset (and no JWKS URL): generated under `dataDir`. */
+  readonly jwtSecret: string | undefined;
+  /** Where the public keys of asymmetrically signed JWTs are published. */
+  readonly jwtJwksUrl: string | undefined;
+  /** `POST /api/dev/token` enabled: the default unless a JWT secret or JWKS URL is configured. */
+  readonly devTokens: boolean;
   readonly logLevel: LogLevel;
+  /** The STOMP gateway's limits and timing (DESIGN.md, "STOMP contract"). */
+  readonly stomp: StompSettings;
+}
+
+/** Settings of the STOMP gateway at `/stomp`. */
+export interface StompSettings {
+  /** Largest client frame, headers and body, in bytes (`STOMP_MAX_FRAME_BYTES`, 65536). */
+  readonly maxFrameBytes: number;
+  /**
+   * The heart-beat interval the server offers both ways, in ms (`STOMP_HEARTBEAT_MS`, 10000;
+   * 0: none). A client silent for twice the negotiated interval is dropped.
+   */
+  readonly heartbeatMs: number;
+  /**
+   * Bytes a connection may have waiting to be written before it is closed as a slow consumer
+   * (`STOMP_MAX_BUFFERED_BYTES`, 1 MiB).
+   */
+  readonly maxBufferedBytes: number;
 }
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -25,6 +49,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (eventStore === 'eventstoredb' && !eventStoreConnectionString) {
     throw new ConfigError('EVENT_STORE=eventstoredb needs EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false)');
   }
+  const jwtSecret = nonEmpty(env.JWT_SECRET);
+  const jwtJwksUrl = nonEmpty(env.JWT_JWKS_URL);
+  if (jwtSecret && jwtJwksUrl) throw new ConfigError('set JWT_SECRET or JWT_JWKS_URL, not both');
+  if (jwtSecret && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
+  if (jwtJwksUrl && !URL.canParse(jwtJwksUrl)) throw new ConfigError(`JWT_JWKS_URL must be a URL, got "${jwtJwksUrl}"`);
+  const devTokens = flag(env, 'DEV_TOKENS') ?? (!jwtSecret && !jwtJwksUrl);
+  if (devTokens && jwtJwksUrl) throw new ConfigError('DEV_TOKENS=1 needs a JWT_SECRET to sign with, not a JWT_JWKS_URL');
   return {
     port: portNumber(env, 'PORT', 3000),
     databaseUrl: nonEmpty(env.DATABASE_URL),
@@ -32,7 +63,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPostgresPort: portNumber(env, 'EMBEDDED_POSTGRES_PORT', 5488),
     eventStore,
     eventStoreConnectionString,
+    jwtSecret,
+    jwtJwksUrl,
+    devTokens,
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const) ?? 'log',
+    stomp: {
+      maxFrameBytes: integer(env, 'STOMP_MAX_FRAME_BYTES', 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
+      heartbeatMs: integer(env, 'STOMP_HEARTBEAT_MS', 10_000, { min: 0, max: 3_600_000 }),
+      maxBufferedBytes: integer(env, 'STOMP_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 64 * 1024, max: 1024 * 1024 * 1024 }),
+    },
   };
 }
 
@@ -43,11 +82,27 @@ function nonEmpty(value: string | undefined): string | undefined {
 function portNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = nonEmpty(env[name]);
   if (value === undefined) return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  // Digits only: Number() would also take "1e3" or "0x1f90" as ports.
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
     throw new ConfigError(`${name} must be a port number (0-65535), got "${value}"`);
   }
   return port;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, range: { min: number; max: number }): number {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return fallback;
+  const number = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= range.min && number <= range.max)) {
+    throw new ConfigError(`${name} must be an integer from ${range.min} to ${range.max}, got "${value}"`);
+  }
+  return number;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const value = oneOf(env, name, ['1', '0', 'true', 'false'] as const);
+  return value === undefined ? undefined : value === '1' || value === 'true';
 }
 
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {

@@ -1,4 +1,6 @@
 import type { DatabasePool } from 'slonik';
+import { chatProjection } from '../read-models/chat.projection.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { migrate } from './database/migrations.js';
@@ -8,13 +10,15 @@ import type { EventStore } from './event-store/event-store.js';
 import { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
 import { PostgresEventStore } from './event-store/postgres-event-store.js';
 
-/** What the app runs on: the database (migrated), its pool and the event store. */
+/** What the app runs on: the database (migrated), its pool, the event store and the projections. */
 export interface Runtime {
   readonly config: Config;
   readonly databaseUrl: string;
   readonly pool: DatabasePool;
   readonly eventStore: EventStore;
-  /** Closes the event store and the pool, then stops the embedded database if we own it. */
+  /** The read-model projections, running (this process leads them or stands by). */
+  readonly projections: ProjectionRunner;
+  /** Stops the projections, closes the event store and the pool, then the embedded database. */
   close(): Promise<void>;
 }
 
@@ -38,12 +42,16 @@ export async function startRuntime(config: Config, log: (line: string) => void):
       ? EventStoreDbEventStore.connect(config.eventStoreConnectionString!)
       : new PostgresEventStore(pool);
     log(`event store: ${config.eventStore}`);
+    const projections = new ProjectionRunner({ databaseUrl, store: eventStore, projections: [chatProjection] });
+    projections.start();
     return {
       config,
       databaseUrl,
       pool,
       eventStore,
+      projections,
       close: async () => {
+        await projections.stop();
         await eventStore.close();
         await pool.end();
         await embedded?.stop();

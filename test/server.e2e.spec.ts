@@ -104,7 +104,11 @@ describe('the server on its embedded PostgreSQL', () => {
     expect(await live.json()).toEqual({ status: 'ok' });
     const readiness = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(readiness.status).toBe(200);
-    expect(await readiness.json()).toEqual({ status: 'ready', checks: { database: 'up', eventStore: 'up' } });
+    expect(await readiness.json()).toEqual({
+      status: 'ready',
+      checks: { database: 'up', eventStore: 'up' },
+      projections: { chat: { state: 'running', leader: expect.any(Boolean), lag: 0 } },
+    });
   });
 
   it('lets `chat migrate` work on the running server\'s database without stopping it', async () => {

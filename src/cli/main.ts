@@ -1,43 +1,174 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import type { DatabasePool } from 'slonik';
+import { chatProjection } from '../../read-models/chat.projection.js';
+import { projectionLag } from '../../read-models/projection-lag.js';
+import { lockHolder } from '../../read-models/locks.js';
+import { type RebuildProgress, RebuildInProgress, rebuildProjection } from '../../read-models/rebuild.js';
+import {
+  type HistoryPoint,
+  historyAsCsv,
+  PointOutOfRange,
+  sessionAt,
+  sessionHistory,
+  SessionNotFound,
+  verifySession,
+} from '../audit/session-audit.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { MigrationFailed, migrate } from '../database/migrations.js';
+import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
+import type { EventStore, LogPosition } from '../event-store/event-store.js';
+import { EventStoreDbEventStore } from '../event-store/eventstoredb-event-store.js';
+import { PostgresEventStore } from '../event-store/postgres-event-store.js';
 
 const USAGE = `usage: npm run chat -- <command>
 
 commands:
-  migrate    apply the SQL files of migrations/ not applied yet
+  migrate                                      apply the migrations not applied yet
+  projections status                           each projection's checkpoint, the log's head, the lag
+  projections rebuild [name]                   rebuild beside the live tables, then swap (default: all)
+  audit replay <sessionId> [--revision N | --at ISO]
+                                               the session as it was then, rebuilt from its events
+  audit export <sessionId> --format json|csv   every event of the session with its metadata
+  audit verify <sessionId>                     recompute the hash chain (exit 1 when broken)
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
-one runs, else started for the command and stopped after).`;
+one runs, else started for the command and stopped after); events come from EventStoreDB when
+EVENTSTORE_CONNECTION_STRING is set.`;
 
 /** A mistake in the command line; the message says what is wrong. */
 class UsageError extends Error {}
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 async function main(argv: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      revision: { type: 'string' },
+      at: { type: 'string' },
+      format: { type: 'string' },
+    },
+  });
   if (values.help || positionals.length === 0) {
     console.log(USAGE);
     return;
   }
+  const config = loadConfig();
   const [command, ...rest] = positionals;
   switch (command) {
     case 'migrate':
-      if (rest.length > 0) throw new UsageError(`migrate takes no arguments, got: ${rest.join(' ')}`);
-      return withDatabase(async (url) => {
+      expectArguments(rest, 0, 'migrate');
+      return withDatabase(config, async (url) => {
         const applied = await migrate(url);
         console.log(applied.length === 0 ? 'migrations: up to date' : `migrations applied: ${applied.join(', ')}`);
       });
+    case 'projections':
+      return projections(config, rest);
+    case 'audit':
+      return audit(config, rest, values);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
 }
 
+const PROJECTIONS = [chatProjection];
+
+async function projections(config: Config, args: string[]): Promise<void> {
+  const [action, name, ...rest] = args;
+  if (action === 'status') {
+    expectArguments(name === undefined ? [] : [name, ...rest], 0, 'projections status');
+    return withEventStore(config, async (store, database) => {
+      for (const projection of PROJECTIONS) {
+        const lag = await projectionLag(database.pool, store, projection);
+        const leader = await lockHolder(database.pool, 'leader', projection.name);
+        console.log([
+          `${projection.name}:`,
+          `  checkpoint  ${positionText(lag.checkpoint)}`,
+          `  log head    ${lag.capped ? 'beyond the first 10,000 events after the checkpoint' : positionText(lag.head)}`,
+          `  lag         ${lag.capped ? `${lag.lag.toLocaleString('en-US')} events or more` : `${lag.lag.toLocaleString('en-US')} events`}`,
+          `  projector   ${leader === null ? 'none running' : `running (database backend pid ${leader})`}`,
+        ].join('\n'));
+      }
+    });
+  }
+  if (action === 'rebuild') {
+    expectArguments(rest, 0, 'projections rebuild');
+    const chosen = name === undefined ? PROJECTIONS : PROJECTIONS.filter((p) => p.name === name || Object.values(p.tables).includes(name));
+    if (chosen.length === 0) {
+      throw new UsageError(`no projection "${name}": ${PROJECTIONS.map((p) => `${p.name} (${Object.values(p.tables).join(', ')})`).join('; ')}`);
+    }
+    return withEventStore(config, async (store, database) => {
+      for (const projection of chosen) {
+        const bar = new ProgressLine(`rebuilding ${projection.name}`);
+        const result = await rebuildProjection({ databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress) });
+        bar.done(`rebuilt ${projection.name}: ${result.eventsProjected.toLocaleString('en-US')} events, swapped in at ${positionText(result.checkpoint)}`);
+      }
+    });
+  }
+  throw new UsageError(`unknown projections command "${action ?? ''}": status or rebuild`);
+}
+
+function positionText(position: LogPosition): string {
+  return position.commit < 0n ? 'start of the log' : `commit ${position.commit}, prepare ${position.prepare}`;
+}
+
+async function audit(config: Config, args: string[], options: { revision?: string; at?: string; format?: string }): Promise<void> {
+  const [action, sessionId, ...rest] = args;
+  expectArguments(rest, 0, `audit ${action ?? ''}`.trim());
+  if (sessionId === undefined || !UUID.test(sessionId)) throw new UsageError('audit needs a session id (a UUID)');
+  const id = sessionId.toLowerCase();
+  const run = (work: (store: EventStore) => Promise<void>) => withEventStore(config, (store) => work(store));
+  switch (action) {
+    case 'replay': {
+      const point = historyPoint(options);
+      return run(async (store) => console.log(JSON.stringify(sessionAt(id, await sessionHistory(store, id), point), null, 2)));
+    }
+    case 'export': {
+      if (options.format !== 'json' && options.format !== 'csv') throw new UsageError('audit export needs --format json or --format csv');
+      const format = options.format;
+      return run(async (store) => {
+        const history = await sessionHistory(store, id);
+        process.stdout.write(format === 'csv' ? historyAsCsv(history) : `${JSON.stringify({ sessionId: id, events: history }, null, 2)}\n`);
+      });
+    }
+    case 'verify':
+      return run(async (store) => {
+        const verdict = verifySession(await sessionHistory(store, id));
+        console.log(verdict.ok ? `hash chain of ${id}: intact` : `hash chain of ${id}: BROKEN at revision ${verdict.brokenAtRevision}`);
+        if (!verdict.ok) process.exitCode = 1;
+      });
+    default:
+      throw new UsageError(`unknown audit command "${action ?? ''}": replay, export or verify`);
+  }
+}
+
+function historyPoint(options: { revision?: string; at?: string }): HistoryPoint {
+  if (options.revision !== undefined && options.at !== undefined) throw new UsageError('give --revision or --at, not both');
+  if (options.revision !== undefined) {
+    if (!/^\d+$/.test(options.revision)) throw new UsageError(`--revision must be a revision number, got "${options.revision}"`);
+    return { revision: Number(options.revision) };
+  }
+  if (options.at !== undefined) {
+    const at = new Date(options.at);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(options.at) || Number.isNaN(at.getTime())) {
+      throw new UsageError(`--at must be an ISO-8601 instant, got "${options.at}"`);
+    }
+    return { at };
+  }
+  return {};
+}
+
+function expectArguments(rest: string[], count: number, command: string): void {
+  if (rest.length > count) throw new UsageError(`${command}: unexpected arguments: ${rest.join(' ')}`);
+}
+
 /** Runs `work` against the configured database, starting the embedded one if nobody runs it. */
-async function withDatabase(work: (url: string) => Promise<void>): Promise<void> {
-  const config = loadConfig();
+async function withDatabase(config: Config, work: (url: string) => Promise<void>): Promise<void> {
   const explained = (url: string) => work(url).catch((error: unknown) => {
     throw explainUnreachable(error, url, config.databaseUrl === undefined);
   });
@@ -50,13 +181,62 @@ async function withDatabase(work: (url: string) => Promise<void>): Promise<void>
   }
 }
 
+/** Runs `work` with the configured event store and the database (a pool of the CLI's own). */
+async function withEventStore(config: Config, work: (store: EventStore, database: { url: string; pool: DatabasePool }) => Promise<void>): Promise<void> {
+  return withDatabase(config, async (url) => {
+    const pool = await createDatabasePool(url, { maximumPoolSize: 2, applicationName: 'parley-cli' });
+    const store = config.eventStore === 'eventstoredb' ? EventStoreDbEventStore.connect(config.eventStoreConnectionString!) : new PostgresEventStore(pool);
+    try {
+      await work(store, { url, pool });
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  });
+}
+
+/**
+ * A progress bar on stderr: events done of the total, rate and time left. Redrawn in place on a
+ * terminal; a line every few seconds otherwise (a log file).
+ */
+class ProgressLine {
+  private readonly started = performance.now();
+  private lastPrinted = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly label: string) {}
+
+  update({ done, total }: RebuildProgress): void {
+    const seconds = (performance.now() - this.started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const share = total > 0 ? Math.min(1, done / total) : 1;
+    const width = 30;
+    const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '.');
+    const eta = rate > 0 && done < total ? `${Math.ceil((total - done) / rate)} s left` : '';
+    const line = `${this.label} [${bar}] ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events  ${Math.round(rate).toLocaleString('en-US')} events/s  ${eta}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${line.padEnd(process.stderr.columns - 1)}`);
+    } else if (performance.now() - this.lastPrinted > 2000 || done >= total) {
+      this.lastPrinted = performance.now();
+      process.stderr.write(`${line}\n`);
+    }
+  }
+
+  done(message: string): void {
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    console.log(message);
+  }
+}
+
 try {
   await main(process.argv.slice(2));
 } catch (error) {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 64;
-  } else if (error instanceof ConfigError || error instanceof MigrationFailed || error instanceof DatabaseUnreachable) {
+  } else if (
+    error instanceof ConfigError || error instanceof MigrationFailed || error instanceof DatabaseUnreachable ||
+    error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof RebuildInProgress
+  ) {
     console.error(error.message);
     process.exitCode = 1;
   } else {

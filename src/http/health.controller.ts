@@ -1,17 +1,38 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { type DatabasePool, sql } from 'slonik';
 import { z } from 'zod';
+import { chatProjection } from '../../read-models/chat.projection.js';
+import { projectionLag } from '../../read-models/projection-lag.js';
+import { ProjectionRunner } from '../../read-models/projection-runner.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
 
 type Check = 'up' | 'down';
 
-/** Liveness (the process answers) and readiness (it can reach what it needs). */
+interface ProjectionHealth {
+  readonly state: string;
+  /** Whether this node is the one projecting it. */
+  readonly leader: boolean;
+  /** Events not projected yet; null when it could not be counted (database down). */
+  readonly lag: number | null;
+}
+
+interface Readiness {
+  readonly status: 'ready' | 'unavailable';
+  readonly checks: { database: Check; eventStore: Check };
+  readonly projections: Record<string, ProjectionHealth>;
+}
+
+/**
+ * Liveness (the process answers) and readiness (it can reach what it needs, and its read
+ * models are being kept: a projection stopped at an event it cannot apply is not ready).
+ */
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
+    private readonly projections: ProjectionRunner,
   ) {}
 
   @Get('live')
@@ -21,16 +42,20 @@ export class HealthController {
 
   @Get('ready')
   /** @throws {ServiceUnavailableException} (503, same body shape) when a dependency is down. */
-  async ready(): Promise<{ status: 'ready'; checks: Record<string, Check> }> {
-    const [database, eventStore] = await Promise.all([
+  async ready(): Promise<Readiness> {
+    const [database, eventStore, lag] = await Promise.all([
       check(() => this.pool.oneFirst(sql.type(z.object({ ok: z.number() }))`SELECT 1 AS ok`)),
       check(() => this.eventStore.readStream('$parley-health', { maxCount: 1 })),
+      projectionLag(this.pool, this.eventStore, chatProjection).then((counted) => counted.lag, () => null),
     ]);
-    const checks = { database, eventStore };
-    if (database === 'down' || eventStore === 'down') {
-      throw new ServiceUnavailableException({ status: 'unavailable', checks });
-    }
-    return { status: 'ready', checks };
+    const projections = Object.fromEntries(this.projections.status().map((status) => [
+      status.name,
+      { state: status.state, leader: status.holdsLock, lag: status.name === chatProjection.name ? lag : null },
+    ]));
+    const ready = database === 'up' && eventStore === 'up' && Object.values(projections).every((p) => p.state === 'running');
+    const body: Readiness = { status: ready ? 'ready' : 'unavailable', checks: { database, eventStore }, projections };
+    if (!ready) throw new ServiceUnavailableException(body);
+    return body;
   }
 }
 

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { Global, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { sql } from 'slonik';
+import { createTestDatabase } from '../test/database.js';
+import { ChatSessionModule } from '../src/chat-session/chat-session.module.js';
+import { type ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
+import { EVENT_STORE, type EventStore, type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
+import { CHAT_TABLES, chatProjection } from './chat.projection.js';
+import { readCheckpoint } from './checkpoints.js';
+import { applyEvents, projectBatch } from './projection-batch.js';
+import { EventNotApplicable } from './projection.js';
+import { agent, conversation, customer, eventually, listenForNotices, openTestLog, tableContents, type TestLog } from './testing/fixtures.js';
+
+/** One app node's write side over the given store, as in the write side's own spec. */
+async function writeSide(store: EventStore): Promise<ChatSessionService> {
+  @Global()
+  @Module({ providers: [{ provide: EVENT_STORE, useValue: store }], exports: [EVENT_STORE] })
+  class StoreModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
+  await moduleRef.init();
+  return moduleRef.get(ChatSessionService);
+}
+
+/** An event as some other writer may have stored it: in which stream, with what. */
+type RawEvent = { stream: string; type: string; data: unknown; metadata?: Record<string, unknown> };
+
+/** Known events the projection must refuse: what, the event in a session `opened` (another: `other`), the reason given. */
+const refusals: Array<[string, (opened: string, other: string) => RawEvent, string]> = [
+  ['an event of a session never opened', (_opened, other) => ({ stream: other, type: 'AgentJoined', data: { sessionId: other, agentId: 'a', agentName: 'A' } }), 'was never opened'],
+  ['a second opening', (opened) => ({ stream: opened, type: 'ChatSessionOpened', data: { sessionId: opened, customerId: 'c', subject: 'again' } }), 'was opened already'],
+  ['a read receipt of a message not in the session', (opened) => ({ stream: opened, type: 'MessagesRead', data: { sessionId: opened, readerId: 'a', readerType: 'agent', upToMessageId: randomUUID() } }), 'is not in session'],
+  ['data of another session than its stream', (opened, other) => ({ stream: opened, type: 'AgentLeft', data: { sessionId: other, agentId: 'a' } }), 'is not the session of stream'],
+  ['a rating out of range', (opened) => ({ stream: opened, type: 'ChatSessionRated', data: { sessionId: opened, rating: 6 } }), 'rating: a rating is an integer from 1 to 5'],
+  ['a time the database cannot store', (opened) => ({ stream: opened, type: 'AgentLeft', data: { sessionId: opened, agentId: 'a' }, metadata: { occurredAt: '0000-01-01T00:00:00Z' } }), 'out of range'],
+];
+
+describe('the chat projection', () => {
+  let log: TestLog;
+  let service: ChatSessionService;
+
+  beforeEach(async () => {
+    log = await openTestLog(await createTestDatabase());
+    service = await writeSide(log.store);
+  });
+  afterEach(() => log.close());
+
+  const chatEvents = (after: LogPosition = START) => log.store.readAll({ after, category: chatProjection.category });
+  /** Projects, as one batch of the live runner, every event after the stored checkpoint. */
+  const projectNew = async () => {
+    const checkpoint = await readCheckpoint(log.pool, chatProjection.name);
+    const events = await chatEvents(checkpoint);
+    return events.length === 0 ? undefined : projectBatch(log.pool, chatProjection, events, checkpoint);
+  };
+  const session = (sessionId: string) => log.pool.one(sql.unsafe`SELECT * FROM chat_sessions WHERE session_id = ${sessionId}`);
+  const messages = (sessionId: string) => log.pool.any(sql.unsafe`SELECT * FROM chat_messages WHERE session_id = ${sessionId} ORDER BY revision`);
+  const submit = (kind: ChatCommandRequest['kind'], sessionId: string, payload: object, actor: ChatCommandRequest['actor']) =>
+    service.submit({ kind, sessionId, payload, actor });
+  const send = async (sessionId: string, actor: ChatCommandRequest['actor'], body: string, extra: object = {}) => {
+    const messageId = randomUUID();
+    await submit('messages', sessionId, { messageId, body, ...extra }, actor);
+    return messageId;
+  };
+
+  it('writes every column of a whole conversation: open, join, messages both ways, reads, leave, close, rate', async () => {
+    const sessionId = randomUUID();
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Flat tyre on the A7' }, actor: customer });
+    await submit('join', sessionId, {}, agent);
+    const hello = await send(sessionId, customer, 'Hello, my car has a flat tyre');
+    const where = await send(sessionId, customer, 'I am at exit 12', { attachmentUrl: 'https://example.com/tyre.jpg' });
+    const longAnswer = `Help is on its way.\n\nA van will reach you within 40 minutes; ${'please stay in a safe place '.repeat(5)}`.trim();
+    const answer = await send(sessionId, agent, longAnswer);
+    await submit('read', sessionId, { upToMessageId: answer }, customer);
+    await submit('read', sessionId, { upToMessageId: hello }, agent);
+    await submit('leave', sessionId, {}, agent);
+    await submit('close', sessionId, { reason: 'solved' }, customer);
+    await submit('rating', sessionId, { rating: 5, comment: 'Quick help' }, customer);
+
+    await projectNew();
+
+    const events = await chatEvents();
+    const at = (revision: number) => new Date((events[revision]!.metadata as { occurredAt: string }).occurredAt);
+    expect(events.map((e) => e.type)).toEqual([
+      'ChatSessionOpened', 'AgentJoined', 'ChatMessageSent', 'ChatMessageSent', 'ChatMessageSent',
+      'MessagesRead', 'MessagesRead', 'AgentLeft', 'ChatSessionClosed', 'ChatSessionRated',
+    ]);
+    expect(await session(sessionId)).toEqual({
+      session_id: sessionId,
+      user_id: customer.id,
+      agent_id: null, // the agent left
+      subject: 'Flat tyre on the A7',
+      start_time: at(0),
+      end_time: at(8),
+      session_status: 'closed',
+      rating: 5,
+      rating_comment: 'Quick help',
+      message_count: 3,
+      last_message_at: at(4),
+      last_message_preview: [...longAnswer.replace(/\s+/g, ' ')].slice(0, 120).join(''),
+      unread_for_user: 0, // read up to the agent's only message
+      unread_for_agent: 1, // read up to "Hello": "I am at exit 12" is unread
+      revision: 9n,
+    });
+    const line = (revision: number, fields: object) => ({
+      session_id: sessionId, attachment_url: null, timestamp: at(revision), revision: BigInt(revision), position: events[revision]!.position, ...fields,
+    });
+    const text = { message_type: 'text' };
+    expect(await messages(sessionId)).toEqual([
+      line(1, { message_id: events[1]!.eventId, sender_type: 'system', sender_id: agent.id, message_content: 'Ada joined', message_type: 'join' }),
+      line(2, { message_id: hello, sender_type: 'user', sender_id: customer.id, message_content: 'Hello, my car has a flat tyre', ...text }),
+      line(3, { message_id: where, sender_type: 'user', sender_id: customer.id, message_content: 'I am at exit 12', ...text, attachment_url: 'https://example.com/tyre.jpg' }),
+      line(4, { message_id: answer, sender_type: 'agent', sender_id: agent.id, message_content: longAnswer, ...text }),
+      line(7, { message_id: events[7]!.eventId, sender_type: 'system', sender_id: agent.id, message_content: 'Ada left', message_type: 'leave' }),
+      line(8, { message_id: events[8]!.eventId, sender_type: 'system', sender_id: customer.id, message_content: 'The customer closed the chat: solved', message_type: 'close' }),
+    ]);
+  });
+
+  it('keeps the unread counters exact through messages and read receipts on both sides', async () => {
+    const sessionId = randomUUID();
+    const counters = async () => {
+      await projectNew();
+      const row = await session(sessionId);
+      return { user: row.unread_for_user, agent: row.unread_for_agent, count: row.message_count, preview: row.last_message_preview };
+    };
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Invoice' }, actor: customer });
+    await submit('join', sessionId, {}, agent);
+    const u1 = await send(sessionId, customer, 'one');
+    await send(sessionId, customer, 'two');
+    expect(await counters()).toEqual({ user: 0, agent: 2, count: 2, preview: 'two' });
+    const a1 = await send(sessionId, agent, 'three   \n\t spaced');
+    expect(await counters()).toEqual({ user: 1, agent: 2, count: 3, preview: 'three spaced' });
+    await submit('read', sessionId, { upToMessageId: u1 }, agent);
+    expect(await counters()).toMatchObject({ user: 1, agent: 1 });
+    const u3 = await send(sessionId, customer, 'four');
+    await send(sessionId, agent, 'five');
+    expect(await counters()).toMatchObject({ user: 2, agent: 2 });
+    await submit('read', sessionId, { upToMessageId: u3 }, customer);
+    expect(await counters()).toMatchObject({ user: 1, agent: 2 });
+    // Reading up to one's own message reads every message of the other side before it.
+    await submit('read', sessionId, { upToMessageId: a1 }, agent);
+    expect(await counters()).toMatchObject({ user: 1, agent: 1 });
+    await submit('read', sessionId, { upToMessageId: u3 }, agent);
+    expect(await counters()).toEqual({ user: 1, agent: 0, count: 5, preview: 'five' });
+  });
+
+  it('names the agent in the line of a close by the agent', async () => {
+    const sessionId = randomUUID();
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Keys' }, actor: customer });
+    await submit('join', sessionId, {}, agent);
+    await submit('close', sessionId, {}, agent);
+    await projectNew();
+    expect((await messages(sessionId)).map((m) => m.message_content)).toEqual(['Ada joined', 'Ada closed the chat']);
+    expect(await session(sessionId)).toMatchObject({ session_status: 'closed', agent_id: agent.id, end_time: expect.any(Date) });
+  });
+
+  it('changes nothing when the same events are applied again', async () => {
+    const sessions = [randomUUID(), randomUUID()];
+    for (const sessionId of sessions) await log.chat.append(sessionId, conversation(sessionId, 3));
+    await projectNew();
+    const before = await tableContents(log.pool, CHAT_TABLES);
+    const events = await chatEvents();
+
+    for (const replay of [events, events.slice(3, 9), [...events].reverse()]) {
+      const again = await log.pool.transaction((transaction) => applyEvents(transaction, chatProjection, CHAT_TABLES, replay));
+      expect(again).toEqual({ projected: replay, unknown: 0 });
+      expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(before);
+    }
+    expect(before.sessions).toHaveLength(2);
+    expect(before.messages).toHaveLength(2 * 5);
+  });
+
+  it('writes rows, checkpoint and notices of a batch together, or none of them when an event fails', async () => {
+    const listener = await listenForNotices(log.url);
+    const sessionId = randomUUID();
+    await log.chat.append(sessionId, conversation(sessionId, 3).slice(0, 3));
+    const bad = await log.chat.appendRaw(sessionId, 'ChatMessageSent', { sessionId, messageId: randomUUID(), senderId: 'x', senderType: 'user', body: 42 });
+    await log.chat.append(sessionId, conversation(sessionId, 3).slice(3, 4));
+    const events = await chatEvents();
+
+    const failure = await projectBatch(log.pool, chatProjection, events, START).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(EventNotApplicable);
+    expect((failure as EventNotApplicable).event).toMatchObject({ eventId: bad, position: events[3]!.position, revision: 3n });
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual({ sessions: [], messages: [] });
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual(START);
+
+    // Notices arrive in commit order: the first ones to arrive are the next batch's.
+    await projectBatch(log.pool, chatProjection, events.slice(0, 3), START);
+    await eventually(() => listener.notices.length, (count) => count >= 3);
+    expect(listener.notices.map((n) => n.eventId)).toEqual(events.slice(0, 3).map((e) => e.eventId));
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual(events[2]!.logPosition);
+    expect((await tableContents(log.pool, CHAT_TABLES)).messages).toHaveLength(2);
+    await listener.close();
+  });
+
+  it('skips and counts an event of an unknown type, and announces only what it projects', async () => {
+    const listener = await listenForNotices(log.url);
+    const sessionId = randomUUID();
+    await log.chat.append(sessionId, conversation(sessionId, 3).slice(0, 2));
+    await log.chat.appendRaw(sessionId, 'ChatSessionTransferred', { sessionId, toAgentId: 'agent-2' });
+    await log.chat.append(sessionId, conversation(sessionId, 3).slice(2, 3));
+    const events = await chatEvents();
+
+    const batch = await projectBatch(log.pool, chatProjection, events, START);
+
+    expect(batch.unknown).toBe(1);
+    expect(batch.projected.map((e) => e.type)).toEqual(['ChatSessionOpened', 'AgentJoined', 'ChatMessageSent']);
+    expect(batch.checkpoint).toEqual(events[3]!.logPosition);
+    expect(await session(sessionId)).toMatchObject({ revision: 3n, message_count: 1 });
+    await eventually(() => listener.notices.length, (count) => count >= 3);
+    expect(listener.notices.map((n) => n.type)).toEqual(['ChatSessionOpened', 'AgentJoined', 'ChatMessageSent']);
+    await listener.close();
+  });
+
+  it('announces each projected event with its place, in full when it fits in a NOTIFY and marked truncated when not', async () => {
+    const listener = await listenForNotices(log.url);
+    const sessionId = randomUUID();
+    await log.chat.append(sessionId, conversation(sessionId, 3).slice(0, 2));
+    const big = randomUUID();
+    await log.chat.append(sessionId, [{ type: 'ChatMessageSent', data: { sessionId, messageId: big, senderId: customer.id, senderType: 'user', body: '€'.repeat(4000) } }]);
+    await projectNew();
+    const events = await chatEvents();
+
+    await eventually(() => listener.notices.length, (count) => count >= 3);
+    expect(listener.notices).toEqual([
+      { sessionId, revision: '0', type: 'ChatSessionOpened', eventId: events[0]!.eventId, position: String(events[0]!.position), data: events[0]!.data, metadata: events[0]!.metadata },
+      { sessionId, revision: '1', type: 'AgentJoined', eventId: events[1]!.eventId, position: String(events[1]!.position), data: events[1]!.data, metadata: events[1]!.metadata },
+      { sessionId, revision: '2', type: 'ChatMessageSent', eventId: events[2]!.eventId, position: String(events[2]!.position), truncated: true },
+    ]);
+    expect((await messages(sessionId)).at(-1)).toMatchObject({ message_id: big, message_content: '€'.repeat(4000) });
+    await listener.close();
+  });
+
+  it('keeps a message id reused in another session as a message of each', async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const messageId = randomUUID();
+    for (const sessionId of [first, second]) {
+      await log.chat.append(sessionId, [
+        ...conversation(sessionId, 3).slice(0, 2),
+        { type: 'ChatMessageSent', data: { sessionId, messageId, senderId: customer.id, senderType: 'user', body: `in ${sessionId}` } },
+      ]);
+    }
+    await projectNew();
+    expect((await messages(first)).at(-1)).toMatchObject({ message_id: messageId, message_content: `in ${first}` });
+    expect((await messages(second)).at(-1)).toMatchObject({ message_id: messageId, message_content: `in ${second}` });
+  });
+
+  it.each(refusals)('refuses %s, naming the event', async (_, eventOf, reason) => {
+    const opened = randomUUID();
+    await log.chat.append(opened, conversation(opened, 0).slice(0, 1));
+    const { stream, type, data, metadata } = eventOf(opened, randomUUID());
+    const eventId = await log.chat.appendRaw(stream, type, data, metadata);
+    const failure = await projectNew().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(EventNotApplicable);
+    expect(failure).toMatchObject({ event: { eventId, type }, reason: expect.stringContaining(reason) });
+  });
+});

@@ -1,0 +1,40 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { sql } from './sql.js';
+
+/**
+ * The advisory locks of a projection, keyed by `hashtextextended('parley.projection.<purpose>:<name>', 0)`:
+ *
+ * - `leader`: a session lock on the runner's own connection; its holder is the one process that
+ *   projects live. Released when that connection closes, so a dead holder frees it at once.
+ * - `write`: a transaction lock every batch of the live projection takes first, and the
+ *   rebuild's swap as well: the swap waits for the batch in flight, and the next batch waits
+ *   for the swap.
+ * - `rebuild`: a session lock held for a whole rebuild, so that two never build at once.
+ */
+export type LockPurpose = 'leader' | 'write' | 'rebuild';
+
+function lockKey(purpose: LockPurpose, projection: string) {
+  return sql.fragment`hashtextextended(${`parley.projection.${purpose}:${projection}`}, 0)`;
+}
+
+/** Takes a session lock if it is free; `false` when another session holds it. */
+export async function trySessionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<boolean> {
+  return connection.oneFirst(sql.type(z.object({ locked: z.boolean() }))`
+    SELECT pg_try_advisory_lock(${lockKey(purpose, projection)}) AS locked`);
+}
+
+/** Waits for a transaction lock, released when the caller's transaction ends. */
+export async function takeTransactionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<void> {
+  await connection.query(sql.type(z.object({ locked: z.literal('') }))`
+    SELECT pg_advisory_xact_lock(${lockKey(purpose, projection)})::text AS locked`);
+}
+
+/** The backend process id of the session holding a session lock of this database, or `null` when it is free. */
+export async function lockHolder(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<number | null> {
+  return connection.maybeOneFirst(sql.type(z.object({ pid: z.number() }))`
+    SELECT pid FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND ((classid::bigint << 32) | objid::bigint) = ${lockKey(purpose, projection)}`);
+}

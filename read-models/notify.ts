@@ -1,0 +1,44 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import { type RecordedEvent, categoryOf } from '../src/event-store/event-store.js';
+import { sql } from './sql.js';
+
+/** The channel on which every projected event is announced, in the projection's transaction. */
+export const EVENTS_CHANNEL = 'parley_events';
+
+/** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more (its default build). */
+const MAX_PAYLOAD_BYTES = 7999;
+
+/**
+ * What a listener (the STOMP gateway) receives for a projected event. Numbers that outgrow a
+ * JSON number are strings. `truncated`: the event did not fit; read it from the event store.
+ */
+export type ProjectedEventNotice = {
+  readonly sessionId: string;
+  readonly revision: string;
+  readonly type: string;
+  readonly eventId: string;
+  readonly position: string;
+} & ({ readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true });
+
+/** The NOTIFY payload of an event: in full when it fits, else without its data and metadata. */
+function noticeOf(event: RecordedEvent): string {
+  const head = {
+    sessionId: event.streamName.slice(categoryOf(event.streamName).length + 1),
+    revision: String(event.revision),
+    type: event.type,
+    eventId: event.eventId,
+    position: String(event.position),
+  };
+  const full = JSON.stringify({ ...head, data: event.data, metadata: event.metadata } satisfies ProjectedEventNotice);
+  if (Buffer.byteLength(full, 'utf8') <= MAX_PAYLOAD_BYTES) return full;
+  return JSON.stringify({ ...head, truncated: true } satisfies ProjectedEventNotice);
+}
+
+/** Announces events on {@link EVENTS_CHANNEL}; delivered when (and only if) the transaction commits. */
+export async function notifyProjected(connection: CommonQueryMethods, events: readonly RecordedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await connection.query(sql.type(z.object({ notified: z.bigint() }))`
+    SELECT count(pg_notify(${EVENTS_CHANNEL}, notice)) AS notified
+    FROM unnest(${sql.array(events.map(noticeOf), 'text')}) AS notice`);
+}

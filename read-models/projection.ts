@@ -1,0 +1,56 @@
+import type { CommonQueryMethods } from 'slonik';
+import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
+
+/**
+ * The tables a projection writes, by role (`{ sessions: 'chat_sessions', … }`). Projectors take
+ * them as a parameter: a rebuild writes the same rows into fresh tables beside the live ones.
+ */
+export type Tables<Role extends string = string> = Readonly<Record<Role, string>>;
+
+/** What a projection did with one event. `unknown`: a type it does not project, skipped. */
+export type ProjectOutcome = 'projected' | 'unknown';
+
+/**
+ * A read model fed by the events of one category of streams, in log order, from a checkpoint
+ * stored under its `name`. Run live by `ProjectionRunner`, rebuilt by `rebuildProjection`.
+ */
+export interface Projection<Role extends string = string> {
+  /** Names its checkpoint and its locks. */
+  readonly name: string;
+  /** The category of the streams it consumes. */
+  readonly category: string;
+  /** The live tables. */
+  readonly tables: Tables<Role>;
+  /**
+   * Applies one event to `tables`, inside the caller's transaction. Idempotent: an event
+   * applied already changes nothing.
+   * @throws {EventNotApplicable} when the event is of a type it projects but cannot be applied.
+   */
+  project(connection: CommonQueryMethods, event: RecordedEvent, tables: Tables<Role>): Promise<ProjectOutcome>;
+}
+
+/** The identity and place in the log of an event that a projection refused. */
+export interface RefusedEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly streamName: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+  readonly logPosition: LogPosition;
+}
+
+/**
+ * A known event that a projection cannot apply: its data fails validation, it contradicts the
+ * rows (a session never opened), or the database refused the change. The projection stops at
+ * it rather than skip it: a read model that silently lost an event would be wrong forever.
+ */
+export class EventNotApplicable extends Error {
+  override readonly name = 'EventNotApplicable';
+  readonly event: RefusedEvent;
+
+  constructor(event: RecordedEvent, readonly reason: string, options?: { cause?: unknown }) {
+    super(`event ${event.eventId} (${event.type}, ${event.streamName}@${event.revision}, position ${event.position}) cannot be applied: ${reason}`, options);
+    const { eventId, type, streamName, revision, position, logPosition } = event;
+    this.event = { eventId, type, streamName, revision, position, logPosition };
+  }
+}

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { createTestDatabase } from '../test/database.js';
+import { CHAT_TABLES, chatProjection } from './chat.projection.js';
+import { readCheckpoint } from './checkpoints.js';
+import { ProjectionRunner } from './projection-runner.js';
+import { RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
+import {
+  allChatEvents, caughtUp, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
+  tableContents, type NoticeListener, type TestLog,
+} from './testing/fixtures.js';
+
+describe('rebuilding the chat projection', () => {
+  let log: TestLog;
+  let listener: NoticeListener;
+  let live: ProjectionRunner;
+
+  beforeEach(async () => {
+    log = await openTestLog(await createTestDatabase());
+    listener = await listenForNotices(log.url);
+    live = new ProjectionRunner({ databaseUrl: log.url, store: log.store, projections: [chatProjection], batchSize: 50, lockRetryMs: 50 });
+  });
+  afterEach(async () => {
+    await live.stop();
+    await listener.close();
+    await log.close();
+  });
+
+  const appendConversations = async (count: number, messages = 10) => {
+    for (let i = 0; i < count; i++) {
+      const sessionId = randomUUID();
+      await log.chat.append(sessionId, conversation(sessionId, messages));
+    }
+  };
+  const rebuild = (onProgress?: (progress: RebuildProgress) => void | Promise<void>) =>
+    rebuildProjection({ databaseUrl: log.url, store: log.store, projection: chatProjection, batchSize: 100, onProgress });
+  const waitCaughtUp = () => eventually(() => caughtUp(log), Boolean, { what: 'projection caught up', timeoutMs: 20_000 });
+  /** The names and ids of the tables and indexes of the chat read model and its rebuilds. */
+  const schema = () => log.pool.any(sql.type(z.object({ relname: z.string(), oid: z.number(), table: z.string() }))`
+    SELECT c.relname, c.oid::int AS oid, coalesce(t.relname, c.relname) AS table
+    FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid
+    WHERE c.relname LIKE 'chat\\_%' AND c.relkind IN ('r', 'i') ORDER BY c.relname`);
+  const names = async () => (await schema()).map((relation) => `${relation.table}:${relation.relname}`);
+
+  it('swaps in tables equal to what the live projector builds, while events keep coming and queries keep being answered', async () => {
+    await appendConversations(40);
+    live.start();
+    await waitCaughtUp();
+    const before = await schema();
+
+    let busy = true;
+    let appendedDuring = 0;
+    const writing = (async () => {
+      while (busy) {
+        const sessionId = randomUUID();
+        for (const event of conversation(sessionId, 3)) {
+          await log.chat.append(sessionId, [event]);
+          appendedDuring++;
+          await sleep(2); // a steady stream of writes, not a flood the rebuild could never catch up with
+        }
+      }
+    })();
+    const queryErrors: unknown[] = [];
+    let queries = 0;
+    const querying = (async () => {
+      while (busy) {
+        await log.pool.any(sql.unsafe`
+          SELECT s.session_id, s.message_count, count(m.message_id) AS lines
+          FROM chat_sessions s LEFT JOIN chat_messages m USING (session_id)
+          WHERE s.session_status = 'closed' GROUP BY s.session_id, s.message_count`)
+          .then(() => queries++, (error: unknown) => queryErrors.push(error));
+      }
+    })();
+    const progress: RebuildProgress[] = [];
+
+    const result = await rebuild((report) => void progress.push(report)).finally(() => {
+      busy = false;
+    });
+    expect(appendedDuring).toBeGreaterThan(0);
+    await Promise.all([writing, querying]);
+    await waitCaughtUp();
+
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+    expect(queryErrors).toEqual([]);
+    expect(queries).toBeGreaterThan(10);
+    const total = progress[0]!.total;
+    expect(progress[0]).toEqual({ done: 0, total: expect.any(Number) });
+    expect(total).toBeGreaterThanOrEqual(40 * 16); // and the events of the writer before the count
+    expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
+    expect(progress.at(-1)).toEqual({ done: result.eventsProjected, total });
+    expect(result.eventsProjected).toBeGreaterThanOrEqual(total);
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual((await allChatEvents(log.store)).at(-1)!.logPosition);
+
+    // New tables under the old names, indexes included; no copy left behind.
+    const after = await schema();
+    expect(after.map((r) => `${r.table}:${r.relname}`)).toEqual(before.map((r) => `${r.table}:${r.relname}`));
+    expect(after.find((r) => r.relname === 'chat_sessions')!.oid).not.toBe(before.find((r) => r.relname === 'chat_sessions')!.oid);
+    // The live feed went on through the swap: each event announced once, in log order.
+    const events = await allChatEvents(log.store);
+    await eventually(() => listener.notices.length, (count) => count >= events.length, { what: 'every notice' });
+    expect(listener.notices.map((notice) => notice.eventId)).toEqual(events.map((event) => event.eventId));
+    expect(live.status()[0]).toMatchObject({ state: 'running', holdsLock: true });
+  });
+
+  it('projects and announces the events the live projection has not reached, when it is not running', async () => {
+    await appendConversations(3);
+    live.start();
+    await waitCaughtUp();
+    await live.stop();
+    const projectedLive = (await allChatEvents(log.store)).length;
+    await appendConversations(2);
+
+    await rebuild();
+
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+    const events = await allChatEvents(log.store);
+    await eventually(() => listener.notices.length, (count) => count >= events.length, { what: 'every notice' });
+    expect(listener.notices.map((notice) => notice.eventId)).toEqual(events.map((event) => event.eventId));
+
+    live.start();
+    await appendConversations(1);
+    await waitCaughtUp();
+    expect(live.status()[0]!.eventsProjected).toBe(projectedLive + 16); // resumed after the rebuild's checkpoint
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+  });
+
+  it('leaves the live tables untouched when interrupted half-way, and succeeds when run again', async () => {
+    await appendConversations(20);
+    live.start();
+    await waitCaughtUp();
+    const [contents, relations] = [await tableContents(log.pool, CHAT_TABLES), await schema()];
+    const interruption = new Error('interrupted');
+
+    const interrupted = rebuild(({ done, total }) => {
+      if (done >= total / 2) throw interruption;
+    });
+
+    await expect(interrupted).rejects.toBe(interruption);
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(contents);
+    expect(await schema()).toEqual(expect.arrayContaining(relations));
+    expect(await names()).toEqual(expect.arrayContaining(['chat_sessions__rebuild:chat_sessions__rebuild']));
+
+    await appendConversations(2);
+    await rebuild();
+    await waitCaughtUp();
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+    expect(await names()).toEqual(relations.map((r) => `${r.table}:${r.relname}`));
+  });
+
+  it('refuses to run beside another rebuild of the same projection', async () => {
+    await appendConversations(3);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const first = rebuild(async () => {
+      started();
+      await held;
+    });
+    await running;
+    await expect(rebuild()).rejects.toBeInstanceOf(RebuildInProgress);
+    release();
+    await first;
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+  });
+});

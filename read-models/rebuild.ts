@@ -1,0 +1,249 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Logger } from '@nestjs/common';
+import type { CommonQueryMethods, DatabasePoolConnection } from 'slonik';
+import { z } from 'zod';
+import { createDatabasePool } from '../src/database/pool.js';
+import { type EventStore, type LogPosition, type RecordedEvent, START, compareLogPositions } from '../src/event-store/event-store.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import { takeTransactionLock, trySessionLock } from './locks.js';
+import { notifyProjected } from './notify.js';
+import { applyEvents } from './projection-batch.js';
+import type { Projection, Tables } from './projection.js';
+import { sql } from './sql.js';
+import { errorCodeOf } from './transient-errors.js';
+
+/** Where a rebuild stands, for a progress bar (rate and ETA are the caller's). */
+export interface RebuildProgress {
+  /** Events projected into the new tables so far, skipped ones included. */
+  readonly done: number;
+  /** Events of the projection's category in the log when the rebuild started; `done` passes it when some are appended meanwhile. */
+  readonly total: number;
+}
+
+export interface RebuildOptions {
+  /** The rebuild works through a connection of its own to this database. */
+  readonly databaseUrl: string;
+  readonly store: EventStore;
+  readonly projection: Projection;
+  /** Events read, and projected in one transaction, at a time (default 5,000). */
+  readonly batchSize?: number;
+  /** Called after each batch; a throw aborts the rebuild, the live tables untouched. */
+  readonly onProgress?: (progress: RebuildProgress) => void | Promise<void>;
+  /** How many events of the category the log holds; by default, counted by reading the log once. */
+  readonly countEvents?: () => Promise<number>;
+  /** How long the swap waits for queries holding the live tables before it tries again later (default 5,000). */
+  readonly lockTimeoutMs?: number;
+  /** How many times the swap is tried (default 5). */
+  readonly swapAttempts?: number;
+}
+
+export interface RebuildResult {
+  /** Events of the category put through the projection (unknown ones skipped), as `done`. */
+  readonly eventsProjected: number;
+  /** The projection's checkpoint as the swap stored it. */
+  readonly checkpoint: LogPosition;
+}
+
+/** Another rebuild of the projection is running. */
+export class RebuildInProgress extends Error {
+  override readonly name = 'RebuildInProgress';
+  constructor(readonly projection: string) {
+    super(`a rebuild of projection ${projection} is running already`);
+  }
+}
+
+/** The fresh table a rebuild builds beside a live one. */
+function rebuildTableOf(table: string): string {
+  return `${table}__rebuild`;
+}
+
+/** PostgreSQL's lock_not_available: the swap's `lock_timeout` ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Rebuilds a projection without stopping the service (blue/green):
+ *
+ * 1. creates fresh, empty copies of its tables beside the live ones (`<table>__rebuild`, `LIKE
+ *    … INCLUDING ALL`), dropping those an interrupted rebuild left;
+ * 2. projects the log into them from the start, in large batches, reporting progress, up to
+ *    where the live projection stands (its stored checkpoint, which keeps moving);
+ * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
+ *    flight ends first, its next one waits), projects the last events, announcing those the
+ *    live projection had not, renames live → `<table>__old` and new → live (index names
+ *    included), drops the old ones and stores the checkpoint. The live runner finds its
+ *    checkpoint moved at its next batch and resumes from the new one.
+ *
+ * When the live projection is behind (or not running), the events it has not reached are
+ * projected, and announced, in the swap's transaction: no event is announced twice, or never.
+ *
+ * The live tables answer queries throughout; the swap holds them for as long as its renames
+ * take. A rebuild that fails or is killed leaves them as they were, and can be run again.
+ * @throws {RebuildInProgress} when another rebuild of the projection is running.
+ * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
+ */
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  const { projection } = options;
+  const pool = await createDatabasePool(options.databaseUrl, { maximumPoolSize: 1, applicationName: `parley-rebuild-${projection.name}` });
+  try {
+    return await pool.connect(async (connection) => {
+      // A session lock on the rebuild's own connection: freed when the rebuild ends, or dies.
+      if (!(await trySessionLock(connection, 'rebuild', projection.name))) throw new RebuildInProgress(projection.name);
+      return await new Rebuild(connection, options).run();
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+class Rebuild {
+  private readonly logger: Logger;
+  private readonly projection: Projection;
+  private readonly fresh: Tables;
+  private readonly batchSize: number;
+  private position: LogPosition = START;
+  private done = 0;
+  private total = 0;
+
+  constructor(private readonly connection: DatabasePoolConnection, private readonly options: RebuildOptions) {
+    this.projection = options.projection;
+    this.logger = new Logger(`Rebuild:${this.projection.name}`);
+    this.fresh = Object.fromEntries(Object.entries(this.projection.tables).map(([role, table]) => [role, rebuildTableOf(table)]));
+    this.batchSize = options.batchSize ?? 5000;
+  }
+
+  async run(): Promise<RebuildResult> {
+    await createFreshTables(this.connection, this.projection.tables, this.fresh);
+    this.total = await (this.options.countEvents ?? (() => countEvents(this.options.store, this.projection.category, this.batchSize)))();
+    this.logger.log(`building ${Object.values(this.fresh).join(', ')} from ${this.total} events`);
+    await this.report(this.done);
+    const attempts = this.options.swapAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      await this.catchUp();
+      await analyze(this.connection, this.fresh);
+      try {
+        return await this.swap();
+      } catch (error) {
+        if (errorCodeOf(error) !== LOCK_NOT_AVAILABLE || attempt === attempts) throw error;
+        this.logger.warn(`the swap waited too long for the live tables (attempt ${attempt} of ${attempts}); trying again`);
+      }
+    }
+  }
+
+  /** Projects, a batch per transaction, the events the live projection has projected already. */
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const live = await readCheckpoint(this.connection, this.projection.name);
+      const page = await this.readPage(this.position);
+      const projectedLive = page.filter((event) => compareLogPositions(event.logPosition, live) <= 0);
+      if (projectedLive.length === 0) return;
+      await this.connection.transaction((transaction) => applyEvents(transaction, this.projection, this.fresh, projectedLive));
+      this.advance(projectedLive);
+      await this.report(this.done);
+    }
+  }
+
+  /** The last events, the renames and the checkpoint, in one transaction. */
+  private async swap(): Promise<RebuildResult> {
+    // slonik refuses any query of another connection from inside a transaction's async context:
+    // the event store's reads, and the progress callback, run in the context outside it.
+    const outsideTransaction = AsyncLocalStorage.snapshot();
+    const result = await this.connection.transaction(async (transaction) => {
+      await transaction.query(sql.type(z.object({ set_config: z.string() }))`
+        SELECT set_config('lock_timeout', ${`${this.options.lockTimeoutMs ?? 5000}ms`}, true)`);
+      await takeTransactionLock(transaction, 'write', this.projection.name);
+      const live = await readCheckpoint(transaction, this.projection.name);
+      let position = this.position;
+      let done = this.done;
+      const readPage = () => outsideTransaction(() => this.readPage(position));
+      for (let page = await readPage(); page.length > 0; page = await readPage()) {
+        const applied = await applyEvents(transaction, this.projection, this.fresh, page);
+        // Events up to the live checkpoint were announced by the live projection already.
+        await notifyProjected(transaction, applied.projected.filter((event) => compareLogPositions(event.logPosition, live) > 0));
+        position = lastPositionOf(page);
+        done += page.length;
+        await outsideTransaction(() => this.report(done));
+      }
+      await swapTables(transaction, this.projection.tables, this.fresh);
+      await writeCheckpoint(transaction, this.projection.name, position);
+      return { eventsProjected: done, checkpoint: position };
+    });
+    this.logger.log(`swapped in after ${result.eventsProjected} events`);
+    return result;
+  }
+
+  private readPage(after: LogPosition): Promise<RecordedEvent[]> {
+    return this.options.store.readAll({ after, category: this.projection.category, maxCount: this.batchSize });
+  }
+
+  private advance(events: readonly RecordedEvent[]): void {
+    this.position = lastPositionOf(events);
+    this.done += events.length;
+  }
+
+  private async report(done: number): Promise<void> {
+    await this.options.onProgress?.({ done, total: this.total });
+  }
+}
+
+function lastPositionOf(events: readonly RecordedEvent[]): LogPosition {
+  const last = events.at(-1);
+  if (last === undefined) throw new RangeError('no events');
+  return last.logPosition;
+}
+
+/** How many events of a category the log holds, by reading it through. */
+async function countEvents(store: EventStore, category: string, pageSize: number): Promise<number> {
+  let count = 0;
+  for (let page = await store.readAll({ category, maxCount: pageSize }); page.length > 0; ) {
+    count += page.length;
+    page = await store.readAll({ after: lastPositionOf(page), category, maxCount: pageSize });
+  }
+  return count;
+}
+
+/** Empty copies of the live tables, with their columns, defaults, constraints and indexes. */
+async function createFreshTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
+  await connection.transaction(async (transaction) => {
+    for (const [role, table] of Object.entries(live)) {
+      const copy = sql.identifier([fresh[role]!]);
+      await transaction.query(sql.typeAlias('void')`DROP TABLE IF EXISTS ${copy}`);
+      await transaction.query(sql.typeAlias('void')`CREATE TABLE ${copy} (LIKE ${sql.identifier([table])} INCLUDING ALL)`);
+    }
+  });
+}
+
+/** Gives the planner statistics of the new tables before they take queries. */
+async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<void> {
+  for (const table of Object.values(tables)) await connection.query(sql.typeAlias('void')`ANALYZE ${sql.identifier([table])}`);
+}
+
+/**
+ * Puts each fresh table in its live one's place and drops the old one. The copies' indexes got
+ * generated names (`LIKE` cannot copy names); they take the old indexes' names, so that the
+ * schema reads the same after a rebuild as before (a later migration may name an index).
+ */
+async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
+  for (const [role, table] of Object.entries(live)) {
+    const old = `${table}__old`;
+    await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([old])}`);
+    await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([fresh[role]!])} RENAME TO ${sql.identifier([table])}`);
+    const indexNames = await matchingIndexes(connection, old, table);
+    await connection.query(sql.typeAlias('void')`DROP TABLE ${sql.identifier([old])}`);
+    for (const { old_name, new_name } of indexNames) {
+      await connection.query(sql.typeAlias('void')`ALTER INDEX ${sql.identifier([new_name])} RENAME TO ${sql.identifier([old_name])}`);
+    }
+  }
+}
+
+/** Each index of `from` paired with the index of `to` that has the same definition. */
+async function matchingIndexes(connection: CommonQueryMethods, from: string, to: string) {
+  return connection.any(sql.type(z.object({ old_name: z.string(), new_name: z.string() }))`
+    SELECT old_index.relname AS old_name, new_index.relname AS new_name
+    FROM pg_index o
+    JOIN pg_class old_index ON old_index.oid = o.indexrelid
+    JOIN pg_index n ON n.indrelid = ${to}::regclass
+      AND n.indisunique = o.indisunique AND n.indisprimary = o.indisprimary
+      AND regexp_replace(pg_get_indexdef(n.indexrelid), '^.*? USING ', '') = regexp_replace(pg_get_indexdef(o.indexrelid), '^.*? USING ', '')
+    JOIN pg_class new_index ON new_index.oid = n.indexrelid
+    WHERE o.indrelid = ${from}::regclass`);
+}

@@ -1,0 +1,37 @@
+import {
+  type CanActivate,
+  createParamDecorator,
+  type ExecutionContext,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { InvalidToken, type Principal, TokenService } from './tokens.js';
+
+type AuthenticatedRequest = { headers: Record<string, string | string[] | undefined>; principal?: Principal };
+
+/** HTTP routes behind it need `Authorization: Bearer <JWT>`; 401 saying why otherwise. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(private readonly tokens: TokenService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new UnauthorizedException('an Authorization: Bearer <token> header is required');
+    try {
+      request.principal = await this.tokens.verify(match[1]!);
+    } catch (error) {
+      if (error instanceof InvalidToken) throw new UnauthorizedException(error.message);
+      throw error;
+    }
+    return true;
+  }
+}
+
+/** The verified caller of a route behind {@link AuthGuard}. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without AuthGuard');
+  return principal;
+});

@@ -1,0 +1,33 @@
+import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Post } from '@nestjs/common';
+import { z } from 'zod';
+import { DevTokensDisabled, ROLES, TokenService } from './tokens.js';
+
+const devTokenRequest = z.object({
+  sub: z.string().trim().min(1).max(200),
+  role: z.enum(ROLES),
+  name: z.string().trim().min(1).max(200).optional(),
+}).strict();
+
+/** `POST /api/dev/token`: a token for any user and role, only when dev tokens are enabled. */
+@Controller('api/dev/token')
+export class DevTokenController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Post()
+  @HttpCode(200)
+  async issue(@Body() body: unknown): Promise<{ token: string }> {
+    if (!this.tokens.devTokens) throw new NotFoundException('dev tokens are disabled on this server');
+    const parsed = devTokenRequest.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new BadRequestException(`${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    try {
+      const { sub, role, name } = parsed.data;
+      return { token: await this.tokens.issueDevToken({ id: sub, role, ...(name ? { name } : {}) }) };
+    } catch (error) {
+      if (error instanceof DevTokensDisabled) throw new NotFoundException(error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { ConfigError, loadConfig } from './config.js';
+
+/** The error `loadConfig(env)` throws, or a failure naming the config it returned instead. */
+function errorOf(env: NodeJS.ProcessEnv): unknown {
+  try {
+    return { returned: loadConfig(env) };
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('loadConfig', () => {
+  it('runs on port 3000 with the embedded database under .data and the PostgreSQL event store by default', () => {
+    expect(loadConfig({})).toEqual(expect.objectContaining({
+      port: 3000,
+      databaseUrl: undefined,
+      dataDir: '.data',
+      embeddedPostgresPort: 5488,
+      eventStore: 'postgres',
+      eventStoreConnectionString: undefined,
+      logLevel: 'log',
+    }));
+  });
+
+  it('treats blank variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', DATA_DIR: '', EVENTSTORE_CONNECTION_STRING: ' ', EVENT_STORE: '' }))
+      .toEqual(loadConfig({}));
+  });
+
+  it('reads every setting from the environment', () => {
+    expect(loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://parley:secret@db:5432/parley',
+      DATA_DIR: '/var/lib/parley',
+      EMBEDDED_POSTGRES_PORT: '6543',
+      LOG_LEVEL: 'debug',
+    })).toEqual(expect.objectContaining({
+      port: 8080,
+      databaseUrl: 'postgres://parley:secret@db:5432/parley',
+      dataDir: '/var/lib/parley',
+      embeddedPostgresPort: 6543,
+      logLevel: 'debug',
+    }));
+  });
+
+  it('uses EventStoreDB when EVENTSTORE_CONNECTION_STRING is set', () => {
+    expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' })).toEqual(expect.objectContaining({
+      eventStore: 'eventstoredb',
+      eventStoreConnectionString: 'esdb://localhost:2113?tls=false',
+    }));
+  });
+
+  it('lets EVENT_STORE force either event store', () => {
+    const esdb = 'esdb://localhost:2113?tls=false';
+    expect(loadConfig({ EVENT_STORE: 'postgres', EVENTSTORE_CONNECTION_STRING: esdb }).eventStore).toBe('postgres');
+    expect(loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_CONNECTION_STRING: esdb }).eventStore).toBe('eventstoredb');
+  });
+
+  it('refuses EVENT_STORE=eventstoredb without a connection string, naming the missing variable', () => {
+    const error = errorOf({ EVENT_STORE: 'eventstoredb' });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('EVENTSTORE_CONNECTION_STRING');
+  });
+
+  it.each([
+    ['EVENT_STORE', 'mysql'],
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['PORT', '1e3'],
+    ['PORT', '0x1f90'],
+    ['EMBEDDED_POSTGRES_PORT', 'five'],
+    ['LOG_LEVEL', 'info'],
+    ['LOG_LEVEL', 'LOG'],
+  ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
+    const error = errorOf({ [name]: value });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).toContain(`"${value}"`);
+  });
+});

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { SignJWT } from 'jose';
+import { type DatabasePool, sql } from 'slonik';
+import { chatProjection } from '../../read-models/chat.projection.js';
+import { ProjectionRunner } from '../../read-models/projection-runner.js';
+import { createTestDatabase } from '../../test/database.js';
+import { AppModule } from '../app.module.js';
+import { ChatSessionService } from '../chat-session/chat-session.service.js';
+import { loadConfig } from '../config.js';
+import { createDatabasePool } from '../database/pool.js';
+import { PostgresEventStore } from '../event-store/postgres-event-store.js';
+
+const SECRET = 'http-api-test-secret-of-at-least-32-bytes';
+
+/** The HTTP API over a real database; the read-model rows are written directly (no projector runs). */
+describe('HTTP API', () => {
+  let drop: () => Promise<void>;
+  let pool: DatabasePool;
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    pool = await createDatabasePool(database.url);
+    const config = loadConfig({ JWT_SECRET: SECRET, DEV_TOKENS: '1', PORT: '0' });
+    const eventStore = new PostgresEventStore(pool);
+    const projections = new ProjectionRunner({ databaseUrl: database.url, store: eventStore, projections: [chatProjection] });
+    const runtime = { config, databaseUrl: database.url, pool, eventStore, projections, close: async () => {} };
+    app = await NestFactory.create(AppModule.forRuntime(runtime), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = await app.getUrl();
+  });
+  afterAll(async () => {
+    await app.close();
+    await pool.end();
+    await drop();
+  });
+
+  const token = (sub: string, role: string, secret = SECRET) =>
+    new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+  const get = async (path: string, as?: string | Promise<string>) => {
+    const response = await fetch(`${base}${path}`, as === undefined ? {} : { headers: { authorization: `Bearer ${await as}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const customer = token('customer-1', 'customer');
+  const agent = token('agent-1', 'agent');
+  const auditor = token('auditor-1', 'auditor');
+
+  async function insertSession(userId: string, startTime: string, status = 'waiting'): Promise<string> {
+    const sessionId = randomUUID();
+    await pool.query(sql.unsafe`
+      INSERT INTO chat_sessions (session_id, user_id, subject, start_time, session_status, revision)
+      VALUES (${sessionId}, ${userId}, 'Flat tyre', ${startTime}, ${status}, 0)`);
+    return sessionId;
+  }
+
+  describe('sessions', () => {
+    const ids: Record<string, string> = {};
+    beforeAll(async () => {
+      ids.a = await insertSession('customer-1', '2026-11-24T09:00:00.000001Z');
+      ids.b = await insertSession('customer-1', '2026-11-24T09:00:00.000002Z', 'active');
+      ids.c = await insertSession('customer-2', '2026-11-24T09:00:00.000003Z');
+      ids.d = await insertSession('customer-1', '2026-11-24T09:00:00.000004Z', 'closed');
+      for (const [revision, content] of ['Hello', 'Anyone?', 'Thanks'].entries()) {
+        await pool.query(sql.unsafe`
+          INSERT INTO chat_messages (message_id, session_id, sender_type, sender_id, message_content, message_type, "timestamp", revision, position)
+          VALUES (${randomUUID()}, ${ids.a!}, 'user', 'customer-1', ${content}, 'text', now(), ${revision + 1}, ${revision + 10})`);
+      }
+    });
+
+    it('needs a valid bearer token: 401 saying why', async () => {
+      expect(await get('/api/sessions')).toMatchObject({ status: 401, body: { message: 'an Authorization: Bearer <token> header is required' } });
+      expect(await get('/api/sessions', token('customer-1', 'customer', `${SECRET}-wrong`))).toMatchObject({ status: 401, body: { message: 'the token signature does not verify' } });
+      expect(await get('/api/sessions', token('customer-1', 'admin'))).toMatchObject({ status: 401 });
+    });
+
+    it('lists a customer only their own sessions, newest first, page by page to the end', async () => {
+      const first = await get('/api/sessions?limit=2', customer);
+      expect(first.status).toBe(200);
+      expect(first.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([ids.d, ids.b]);
+      const second = await get(`/api/sessions?limit=2&cursor=${first.body.nextCursor}`, customer);
+      expect(second.body).toEqual({ items: [expect.objectContaining({ sessionId: ids.a, userId: 'customer-1', status: 'waiting', subject: 'Flat tyre' })], nextCursor: null });
+    });
+
+    it('lists agents and auditors every session, filtered by status', async () => {
+      expect((await get('/api/sessions', agent)).body.items).toHaveLength(4);
+      expect((await get('/api/sessions?status=waiting', auditor)).body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([ids.c, ids.a]);
+    });
+
+    it('shows one session to its customer and agents, and answers 404 to another customer and for an unknown id', async () => {
+      expect(await get(`/api/sessions/${ids.c}`, agent)).toMatchObject({ status: 200, body: { sessionId: ids.c, userId: 'customer-2' } });
+      expect(await get(`/api/sessions/${ids.c}`, customer)).toMatchObject({ status: 404 });
+      expect(await get(`/api/sessions/${randomUUID()}`, agent)).toMatchObject({ status: 404 });
+    });
+
+    it('pages messages with after and limit', async () => {
+      const first = await get(`/api/sessions/${ids.a}/messages?limit=2`, customer);
+      expect(first.body).toEqual({
+        items: [
+          expect.objectContaining({ content: 'Hello', senderType: 'user', messageType: 'text', revision: 1 }),
+          expect.objectContaining({ content: 'Anyone?', revision: 2 }),
+        ],
+        nextCursor: '2',
+      });
+      expect((await get(`/api/sessions/${ids.a}/messages?after=2`, customer)).body).toEqual({ items: [expect.objectContaining({ content: 'Thanks' })], nextCursor: null });
+      expect(await get(`/api/sessions/${ids.c}/messages`, customer)).toMatchObject({ status: 404 });
+    });
+
+    it('answers 400 naming the bad parameter', async () => {
+      const message = async (path: string) => ((await get(path, agent)).body as { message: string }).message;
+      expect(await message('/api/sessions?status=open')).toBe('status must be one of waiting, active, closed, got "open"');
+      expect(await message('/api/sessions?limit=0')).toBe('limit must be an integer from 1 to 100, got "0"');
+      expect(await message('/api/sessions?limit=ten')).toBe('limit must be an integer from 1 to 100, got "ten"');
+      expect(await message('/api/sessions?cursor=garbage')).toBe('cursor must be a nextCursor returned by this API');
+      expect(await message('/api/sessions?status=waiting&status=closed')).toBe('status must be given once');
+      expect(await message('/api/sessions/not-a-uuid')).toBe('id must be a UUID, got "not-a-uuid"');
+      expect(await message(`/api/sessions/${ids.a}/messages?after=-1`)).toMatch(/^after must be an integer from 0/);
+    });
+  });
+
+  describe('audit', () => {
+    let sessionId: string;
+    beforeAll(async () => {
+      const service = app.get(ChatSessionService);
+      sessionId = randomUUID();
+      await service.submit({ kind: 'open', payload: { sessionId, subject: 'Scratch on the door' }, actor: { id: 'customer-9', role: 'customer' } });
+      await service.submit({ kind: 'join', sessionId, payload: {}, actor: { id: 'agent-1', role: 'agent', name: 'Ada' } });
+      await service.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'A photo, please' }, actor: { id: 'agent-1', role: 'agent' } });
+    });
+
+    it('gives auditors and agents the raw events with their metadata, and customers a 403', async () => {
+      const { status, body } = await get(`/api/audit/sessions/${sessionId}/events`, auditor);
+      expect(status).toBe(200);
+      expect(body.events.map((e: { type: string }) => e.type)).toEqual(['ChatSessionOpened', 'AgentJoined', 'ChatMessageSent']);
+      expect(body.events[2].metadata).toEqual(expect.objectContaining({ actor: { id: 'agent-1', role: 'agent' }, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }));
+      expect((await get(`/api/audit/sessions/${sessionId}/events`, agent)).status).toBe(200);
+      expect((await get(`/api/audit/sessions/${sessionId}/events`, customer)).status).toBe(403);
+      expect((await get(`/api/audit/sessions/${randomUUID()}/events`, auditor)).status).toBe(404);
+    });
+
+    it('rebuilds the session at a revision or an instant, and refuses points out of range with 400', async () => {
+      expect((await get(`/api/audit/sessions/${sessionId}/state?revision=0`, auditor)).body).toEqual({
+        sessionId, revision: 0, status: 'waiting', customerId: 'customer-9', agentId: null, rating: null, transcript: [],
+      });
+      const now = await get(`/api/audit/sessions/${sessionId}/state?at=${new Date().toISOString()}`, auditor);
+      expect(now.body).toMatchObject({ revision: 2, status: 'active', agentId: 'agent-1', transcript: [expect.objectContaining({ body: 'A photo, please' })] });
+      expect(await get(`/api/audit/sessions/${sessionId}/state?revision=3`, auditor)).toMatchObject({ status: 400, body: { message: 'revision must be from 0 to 2' } });
+      expect(await get(`/api/audit/sessions/${sessionId}/state?at=yesterday`, auditor)).toMatchObject({ status: 400, body: { message: 'at must be an ISO-8601 instant, got "yesterday"' } });
+      expect(await get(`/api/audit/sessions/${sessionId}/state?at=2000-01-01T00:00:00Z`, auditor)).toMatchObject({ status: 400 });
+    });
+
+    it('verifies the hash chain, and names the first revision an edit in the database broke', async () => {
+      expect((await get(`/api/audit/sessions/${sessionId}/verify`, auditor)).body).toEqual({ ok: true });
+      await pool.query(sql.unsafe`ALTER TABLE events DISABLE TRIGGER USER`);
+      await pool.query(sql.unsafe`UPDATE events SET data = jsonb_set(data, '{agentName}', '"Eve"') WHERE stream_name = ${`chat_session-${sessionId}`} AND revision = 1`);
+      await pool.query(sql.unsafe`ALTER TABLE events ENABLE TRIGGER USER`);
+      expect((await get(`/api/audit/sessions/${sessionId}/verify`, auditor)).body).toEqual({ ok: false, brokenAtRevision: 1 });
+    });
+  });
+
+  describe('dev tokens', () => {
+    const post = async (body: unknown) => {
+      const response = await fetch(`${base}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+
+    it('issue a token the API accepts, and refuse a bad request naming the field', async () => {
+      const { status, body } = await post({ sub: 'agent-5', role: 'agent', name: 'Bo' });
+      expect(status).toBe(200);
+      expect((await get('/api/sessions', body.token)).status).toBe(200);
+      expect(await post({ sub: 'x', role: 'admin' })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^role: /) } });
+      expect(await post({ sub: 'x', role: 'agent', admin: true })).toMatchObject({ status: 400 });
+    });
+  });
+});

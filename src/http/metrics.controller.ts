@@ -1,0 +1,47 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { DatabasePool } from 'slonik';
+import { chatProjection } from '../../read-models/chat.projection.js';
+import { projectionLag } from '../../read-models/projection-lag.js';
+import { ProjectionRunner } from '../../read-models/projection-runner.js';
+import { DATABASE_POOL } from '../database/pool.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+
+/** `GET /metrics`: Prometheus text, the process's own metrics and the projections'. */
+@Controller('metrics')
+export class MetricsController {
+  private readonly registry = new Registry();
+
+  constructor(
+    @Inject(DATABASE_POOL) pool: DatabasePool,
+    @Inject(EVENT_STORE) store: EventStore,
+    projections: ProjectionRunner,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    const labelNames = ['projection'] as const;
+    const fromStatus = (name: string, help: string, value: (status: ReturnType<ProjectionRunner['status']>[number]) => number) =>
+      new Gauge({
+        name, help, labelNames, registers: [this.registry],
+        collect() {
+          for (const status of projections.status()) this.set({ projection: status.name }, value(status));
+        },
+      });
+    fromStatus('parley_projection_leader', '1 when this process is the one projecting', (s) => Number(s.holdsLock));
+    fromStatus('parley_projection_failed', '1 when the projection stopped at an event it cannot apply', (s) => Number(s.state === 'failed'));
+    fromStatus('parley_projection_events_projected', 'events this process projected since it started', (s) => s.eventsProjected);
+    fromStatus('parley_projection_unknown_events_skipped', 'events of unknown types skipped since start', (s) => s.unknownEventsSkipped);
+    new Gauge({
+      name: 'parley_projection_lag_events', help: 'events of the log not projected yet (counted up to 10,000)', labelNames, registers: [this.registry],
+      async collect() {
+        const counted = await projectionLag(pool, store, chatProjection).catch(() => undefined);
+        if (counted) this.set({ projection: counted.name }, counted.lag);
+      },
+    });
+  }
+
+  @Get()
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { Global, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { type DatabasePool, sql } from 'slonik';
+import { ChatSessionModule } from '../src/chat-session/chat-session.module.js';
+import { ChatSessionService } from '../src/chat-session/chat-session.service.js';
+import { createDatabasePool } from '../src/database/pool.js';
+import { EVENT_STORE } from '../src/event-store/event-store.js';
+import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
+import { createTestDatabase } from './database.js';
+import { CLI, runNode } from './processes.js';
+
+/** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
+describe('the chat command line', () => {
+  let drop: () => Promise<void>;
+  let url: string;
+  let pool: DatabasePool;
+  const sessionId = randomUUID();
+  const chat = (...args: string[]) => runNode(CLI, args, { DATABASE_URL: url }, tmpdir());
+
+  beforeAll(async () => {
+    ({ url, drop } = await createTestDatabase());
+    pool = await createDatabasePool(url);
+    @Global()
+    @Module({ providers: [{ provide: EVENT_STORE, useValue: new PostgresEventStore(pool) }], exports: [EVENT_STORE] })
+    class StoreModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
+    await moduleRef.init();
+    const service = moduleRef.get(ChatSessionService);
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Key card lost' }, actor: { id: 'customer-1', role: 'customer' } });
+    await service.submit({ kind: 'join', sessionId, payload: {}, actor: { id: 'agent-1', role: 'agent', name: 'Ada' } });
+    await service.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: '=cmd|calc' }, actor: { id: 'customer-1', role: 'customer' } });
+    await moduleRef.close();
+  });
+  afterAll(async () => {
+    await pool.end();
+    await drop();
+  });
+
+  it('reports the lag, rebuilds the read model with progress, and then reports no lag', async () => {
+    const before = await chat('projections', 'status');
+    expect(before).toMatchObject({ code: 0 });
+    expect(before.output).toMatch(/chat:\n\s+checkpoint\s+start of the log\n[\s\S]*lag\s+3 events\n\s+projector\s+none running/);
+
+    const rebuild = await chat('projections', 'rebuild', 'chat_sessions');
+    expect(rebuild.code).toBe(0);
+    expect(rebuild.output).toMatch(/rebuilding chat \[#+\] 3 \/ 3 events/);
+    expect(rebuild.output).toContain('rebuilt chat: 3 events');
+    expect(await pool.oneFirst(sql.unsafe`SELECT session_status FROM chat_sessions WHERE session_id = ${sessionId}`)).toBe('active');
+
+    expect((await chat('projections', 'status')).output).toMatch(/lag\s+0 events/);
+  });
+
+  it('refuses an unknown projection, naming the ones there are', async () => {
+    expect(await chat('projections', 'rebuild', 'nope')).toMatchObject({ code: 64, output: expect.stringContaining('no projection "nope": chat (chat_sessions, chat_messages)') });
+  });
+
+  it('replays, exports and verifies a session', async () => {
+    const replay = await chat('audit', 'replay', sessionId, '--revision', '0');
+    expect(JSON.parse(replay.output)).toMatchObject({ sessionId, revision: 0, status: 'waiting', agentId: null });
+    expect((await chat('audit', 'replay', sessionId, '--revision', '9')).output).toContain('revision must be from 0 to 2');
+
+    const csv = await chat('audit', 'export', sessionId, '--format', 'csv');
+    const lines = csv.output.trimEnd().split('\r\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain(',ChatMessageSent,');
+    expect((await chat('audit', 'export', sessionId, '--format', 'xml')).code).toBe(64);
+    expect(JSON.parse((await chat('audit', 'export', sessionId, '--format', 'json')).output).events).toHaveLength(3);
+
+    expect(await chat('audit', 'verify', sessionId)).toMatchObject({ code: 0, output: `hash chain of ${sessionId}: intact\n` });
+    await pool.query(sql.unsafe`ALTER TABLE events DISABLE TRIGGER USER`);
+    await pool.query(sql.unsafe`UPDATE events SET data = jsonb_set(data, '{body}', '"hello"') WHERE stream_name = ${`chat_session-${sessionId}`} AND revision = 2`);
+    await pool.query(sql.unsafe`ALTER TABLE events ENABLE TRIGGER USER`);
+    expect(await chat('audit', 'verify', sessionId)).toMatchObject({ code: 1, output: `hash chain of ${sessionId}: BROKEN at revision 2\n` });
+    expect(await chat('audit', 'verify', randomUUID())).toMatchObject({ code: 1, output: expect.stringMatching(/^no session /) });
+  });
+});
