@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -10,6 +11,7 @@ import { AuditController } from './http/audit.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { MetricsController } from './http/metrics.controller.js';
 import { SessionsController } from './http/sessions.controller.js';
+import { UnavailableFilter } from './http/unavailable.filter.js';
 import type { Runtime } from './runtime.js';
 
 /** The app over a started {@link Runtime}: its pool, event store and config are global providers. */
@@ -26,6 +28,7 @@ export class AppModule {
         { provide: DATABASE_POOL, useValue: runtime.pool },
         { provide: EVENT_STORE, useValue: runtime.eventStore },
         { provide: ProjectionRunner, useValue: runtime.projections },
+        { provide: APP_FILTER, useClass: UnavailableFilter },
       ],
       exports: [CONFIG, DATABASE_POOL, EVENT_STORE, ProjectionRunner],
     };

@@ -138,15 +138,15 @@ export function describeEventStoreContract(name: string, setup: () => Promise<Co
         const writers = 8;
         const perWriter = 400;
         const subscription = store.subscribeToAll({ category });
-        const seen = collect(subscription, writers * perWriter);
-        await Promise.all(
-          Array.from({ length: writers }, async (_, writer) => {
+        // Awaited together: a failing writer must not leave the collector's rejection unhandled.
+        const [events] = await Promise.all([
+          collect(subscription, writers * perWriter),
+          ...Array.from({ length: writers }, async (_, writer) => {
             for (let n = 0; n < perWriter; n++) {
               await store.appendToStream(stream(`${writer}_${n % 50}`), [event('W', { writer, n })], { expectedRevision: 'any' });
             }
           }),
-        );
-        const events = await seen;
+        ]);
         await subscription.close();
         expectExactlyOnceInOrder(events, writers * perWriter);
         for (let writer = 0; writer < writers; writer++) {

@@ -2,13 +2,11 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type DatabasePool,
-  ConnectionError,
-  BackendTerminatedError,
-  BackendTerminatedUnexpectedlyError,
   UniqueIntegrityConstraintViolationError,
   sql,
 } from 'slonik';
 import { z } from 'zod';
+import { isConnectionLoss } from '../database/connection-loss.js';
 import {
   type AppendResult,
   type EventStore,
@@ -208,21 +206,12 @@ function databaseError(error: unknown): { code?: string; detail?: string } {
   return {};
 }
 
-/** Socket errors and SQLSTATEs that mean the server cannot be used now, not that the query is wrong. */
-const CONNECTION_LOSS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
-
 /** Runs a query; a lost or refused connection becomes {@link EventStoreUnavailable}. */
 async function unavailableOnConnectionLoss<T>(query: () => Promise<T>): Promise<T> {
   try {
     return await query();
   } catch (error) {
-    const { code } = databaseError(error);
-    if (
-      error instanceof ConnectionError ||
-      error instanceof BackendTerminatedError ||
-      error instanceof BackendTerminatedUnexpectedlyError ||
-      (code !== undefined && (CONNECTION_LOSS.has(code) || code.startsWith('08')))
-    ) {
+    if (isConnectionLoss(error)) {
       throw new EventStoreUnavailable(`PostgreSQL event store unreachable: ${(error as Error).message}`, { cause: error });
     }
     throw error;

@@ -6,6 +6,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
 import { createTestDatabase } from '../../test/database.js';
+import { startTcpProxy } from '../../test/tcp-proxy.js';
 import { AppModule } from '../app.module.js';
 import { ChatSessionService } from '../chat-session/chat-session.service.js';
 import { loadConfig } from '../config.js';
@@ -17,6 +18,7 @@ const SECRET = 'http-api-test-secret-of-at-least-32-bytes';
 /** The HTTP API over a real database; the read-model rows are written directly (no projector runs). */
 describe('HTTP API', () => {
   let drop: () => Promise<void>;
+  let url: string;
   let pool: DatabasePool;
   let app: INestApplication;
   let base: string;
@@ -24,6 +26,7 @@ describe('HTTP API', () => {
   beforeAll(async () => {
     const database = await createTestDatabase();
     drop = database.drop;
+    url = database.url;
     pool = await createDatabasePool(database.url);
     const config = loadConfig({ JWT_SECRET: SECRET, DEV_TOKENS: '1', PORT: '0' });
     const eventStore = new PostgresEventStore(pool);
@@ -159,6 +162,34 @@ describe('HTTP API', () => {
       await pool.query(sql.unsafe`ALTER TABLE events ENABLE TRIGGER USER`);
       expect((await get(`/api/audit/sessions/${sessionId}/verify`, auditor)).body).toEqual({ ok: false, brokenAtRevision: 1 });
     });
+  });
+
+  it('answers 503, not 500, while the database cannot be reached', async () => {
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    const viaProxy = new URL(url);
+    viaProxy.port = String(proxy.port);
+    const flakyPool = await createDatabasePool(viaProxy.toString());
+    const eventStore = new PostgresEventStore(flakyPool);
+    const projections = new ProjectionRunner({ databaseUrl: viaProxy.toString(), store: eventStore, projections: [chatProjection] });
+    const config = loadConfig({ JWT_SECRET: SECRET, PORT: '0' });
+    const flaky = await NestFactory.create(AppModule.forRuntime({ config, databaseUrl: viaProxy.toString(), pool: flakyPool, eventStore, projections, close: async () => {} }), { logger: false });
+    await flaky.listen(0, '127.0.0.1');
+    try {
+      const request = async (path: string) => fetch(`${await flaky.getUrl()}${path}`, { headers: { authorization: `Bearer ${await agent}` } });
+      expect((await request('/api/sessions')).status).toBe(200);
+      await proxy.cut();
+      const down = await request('/api/sessions');
+      expect({ status: down.status, body: await down.json() }).toEqual({
+        status: 503, body: { statusCode: 503, error: 'Service Unavailable', message: 'the database is unreachable; retry shortly' },
+      });
+      expect((await request(`/api/audit/sessions/${randomUUID()}/events`)).status).toBe(503);
+      await proxy.restore();
+      expect((await request('/api/sessions')).status).toBe(200);
+    } finally {
+      await flaky.close();
+      await flakyPool.end();
+      await proxy.close();
+    }
   });
 
   describe('dev tokens', () => {
