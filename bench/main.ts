@@ -4,10 +4,12 @@
  */
 import { eventStoreBenchmark } from './eventstore.js';
 import { projectionsBenchmark } from './projections.js';
+import { stompBenchmark } from './stomp.js';
 
 const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   eventstore: eventStoreBenchmark,
   projections: projectionsBenchmark,
+  stomp: stompBenchmark,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -7,6 +7,7 @@ import { ChatSessionModule } from './chat-session/chat-session.module.js';
 import { CONFIG } from './config.js';
 import { DATABASE_POOL } from './database/pool.js';
 import { EVENT_STORE } from './event-store/event-store.js';
+import { GatewayModule } from './gateway/gateway.module.js';
 import { AuditController } from './http/audit.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { MetricsController } from './http/metrics.controller.js';
@@ -21,7 +22,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), AuthModule, ChatSessionModule],
+      imports: [CqrsModule.forRoot(), AuthModule, ChatSessionModule, GatewayModule.forDatabase(runtime.databaseUrl)],
       controllers: [HealthController, MetricsController, SessionsController, AuditController],
       providers: [
         { provide: CONFIG, useValue: runtime.config },

@@ -43,6 +43,15 @@ describe('loadConfig', () => {
     }));
   });
 
+  it('gives the STOMP gateway 64 KiB frames, 10 s heart-beats and a 1 MiB slow-consumer bound by default', () => {
+    expect(loadConfig({}).stomp).toEqual({ maxFrameBytes: 65_536, heartbeatMs: 10_000, maxBufferedBytes: 1_048_576 });
+  });
+
+  it('reads the STOMP settings from the environment', () => {
+    expect(loadConfig({ STOMP_MAX_FRAME_BYTES: '131072', STOMP_HEARTBEAT_MS: '0', STOMP_MAX_BUFFERED_BYTES: '4194304' }).stomp)
+      .toEqual({ maxFrameBytes: 131_072, heartbeatMs: 0, maxBufferedBytes: 4_194_304 });
+  });
+
   it('uses EventStoreDB when EVENTSTORE_CONNECTION_STRING is set', () => {
     expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' })).toEqual(expect.objectContaining({
       eventStore: 'eventstoredb',
@@ -73,6 +82,11 @@ describe('loadConfig', () => {
     ['EMBEDDED_POSTGRES_PORT', 'five'],
     ['LOG_LEVEL', 'info'],
     ['LOG_LEVEL', 'LOG'],
+    ['STOMP_MAX_FRAME_BYTES', '64k'],
+    ['STOMP_MAX_FRAME_BYTES', '100'],
+    ['STOMP_HEARTBEAT_MS', '-1'],
+    ['STOMP_HEARTBEAT_MS', '1.5'],
+    ['STOMP_MAX_BUFFERED_BYTES', '99999999999'],
   ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
     const error = errorOf({ [name]: value });
     expect(error).toBeInstanceOf(ConfigError);

@@ -24,7 +24,8 @@ export interface StompSettings {
   readonly maxFrameBytes: number;
   /**
    * The heart-beat interval the server offers both ways, in ms (`STOMP_HEARTBEAT_MS`, 10000;
-   * 0: none). A client silent for twice the negotiated interval is dropped.
+   * 0: none). A client silent for twice the negotiated interval is dropped; a new socket has
+   * twice this (10 s when 0) to send CONNECT.
    */
   readonly heartbeatMs: number;
   /**

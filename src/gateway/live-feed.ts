@@ -1,0 +1,235 @@
+/**
+ * The node's ear on the database: one dedicated PostgreSQL connection LISTENs to the projector's
+ * announcements (`parley_events`, in the projection's transaction) and to typing indicators
+ * (`parley_typing`, published straight from the gateways of every node), and hands them to this
+ * node's subscribers (DESIGN.md, "The flow": any number of stateless nodes).
+ *
+ * Notices are hints for speed: a lost connection is re-opened with back-off, and every session
+ * watcher is told to resync from the event store, which holds whatever was announced meanwhile.
+ */
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+import type { DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { EVENTS_CHANNEL } from '../../read-models/notify.js';
+import { sql } from '../../read-models/sql.js';
+import type { SessionEvent, SessionReader, TypingIndicator } from './session-events.js';
+
+/** The channel of typing indicators, published by the gateway of the node the typist is on. */
+export const TYPING_CHANNEL = 'parley_typing';
+
+/** The events an agent's inbox hears of: the session list changes (DESIGN.md, `/topic/inbox`). */
+export const INBOX_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'ChatSessionOpened',
+  'AgentJoined',
+  'AgentLeft',
+  'ChatMessageSent',
+  'ChatSessionClosed',
+  'ChatSessionRated',
+]);
+
+/** A subscriber to one session's notices. */
+export interface SessionWatcher {
+  /** A projected event; `event` is absent when the notice was truncated and the store could not be read. */
+  projected(revision: bigint, event: SessionEvent | undefined): void;
+  typing(indicator: TypingIndicator): void;
+  /** Notices may have been missed: read the event store from what was delivered last. */
+  resync(): void;
+}
+
+/** A subscriber to every session's list changes (the inbox). */
+export interface InboxWatcher {
+  projected(event: SessionEvent): void;
+}
+
+export interface LiveFeedOptions {
+  readonly databaseUrl: string;
+  /** Where typing indicators are published from. */
+  readonly pool: DatabasePool;
+  /** Where events whose notice was truncated are read. */
+  readonly reader: SessionReader;
+}
+
+/** The first wait after a lost connection, doubled at each failure up to the maximum. */
+const INITIAL_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+/** How often the idle connection is checked with a query, and how long the answer may take. */
+const PING_INTERVAL_MS = 15_000;
+const PING_TIMEOUT_MS = 5_000;
+
+const eventNotice = z.object({
+  sessionId: z.string(),
+  revision: z.string().regex(/^\d+$/),
+  type: z.string(),
+  position: z.string().regex(/^\d+$/),
+  data: z.unknown().optional(),
+  metadata: z.record(z.unknown()).optional(),
+  truncated: z.literal(true).optional(),
+});
+
+const typingNotice = z.object({
+  sessionId: z.string(),
+  senderId: z.string(),
+  senderType: z.enum(['user', 'agent']),
+  typing: z.boolean(),
+  occurredAt: z.string(),
+});
+
+/** See the file's comment. `start` before use, `stop` at shutdown. */
+export class LiveFeed {
+  readonly #logger = new Logger('LiveFeed');
+  readonly #options: LiveFeedOptions;
+  readonly #sessions = new Map<string, Set<SessionWatcher>>();
+  readonly #inbox = new Set<InboxWatcher>();
+  #client: pg.Client | undefined;
+  #stopped = true;
+  #backoffMs = INITIAL_BACKOFF_MS;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** Notices are dispatched one after the other: a truncated one is read before the next goes out. */
+  #dispatching: Promise<void> = Promise.resolve();
+
+  constructor(options: LiveFeedOptions) {
+    this.#options = options;
+  }
+
+  /** Connects and LISTENs; when the database cannot be reached, keeps trying in the background. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#connect();
+  }
+
+  /** Closes the connection; nothing is dispatched any more. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#pingTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+    await this.#dispatching;
+  }
+
+  /** Hands `watcher` the session's notices until the returned function is called. */
+  watchSession(sessionId: string, watcher: SessionWatcher): () => void {
+    let watchers = this.#sessions.get(sessionId);
+    if (!watchers) this.#sessions.set(sessionId, (watchers = new Set()));
+    watchers.add(watcher);
+    return () => {
+      watchers.delete(watcher);
+      if (watchers.size === 0 && this.#sessions.get(sessionId) === watchers) this.#sessions.delete(sessionId);
+    };
+  }
+
+  /** Hands `watcher` every session list change until the returned function is called. */
+  watchInbox(watcher: InboxWatcher): () => void {
+    this.#inbox.add(watcher);
+    return () => void this.#inbox.delete(watcher);
+  }
+
+  /**
+   * Tells every node's subscribers of the session (the typist's own connections excepted, by
+   * the subscribers themselves) that someone is typing.
+   */
+  async publishTyping(indicator: TypingIndicator): Promise<void> {
+    await this.#options.pool.query(sql.type(z.object({ notified: z.bigint() }))`
+      SELECT count(pg_notify(${TYPING_CHANNEL}, ${JSON.stringify(indicator)})) AS notified`);
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.#options.databaseUrl,
+      application_name: 'parley-gateway-listener',
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    this.#client = client;
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client, new Error('the connection ended')));
+    client.on('notification', ({ channel, payload }) => this.#onNotification(channel, payload ?? ''));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      await client.query(`LISTEN ${TYPING_CHANNEL}`);
+    } catch (error) {
+      this.#lost(client, error as Error);
+      return;
+    }
+    if (this.#client !== client) return; // lost or stopped while connecting
+    this.#backoffMs = INITIAL_BACKOFF_MS;
+    this.#logger.log(`listening on ${EVENTS_CHANNEL} and ${TYPING_CHANNEL}`);
+    this.#pingTimer = setInterval(() => this.#ping(client), PING_INTERVAL_MS).unref();
+    for (const watchers of this.#sessions.values()) for (const watcher of watchers) watcher.resync();
+  }
+
+  #lost(client: pg.Client, error: Error): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    clearInterval(this.#pingTimer);
+    client.end().catch(() => {});
+    if (this.#stopped) return;
+    const wait = this.#backoffMs;
+    this.#backoffMs = Math.min(wait * 2, MAX_BACKOFF_MS);
+    this.#logger.warn(`LISTEN connection lost (${error.message}); reconnecting in ${wait} ms`);
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), wait);
+    this.#reconnectTimer.unref();
+  }
+
+  /** A connection that stopped answering (a half-open TCP connection) is replaced. */
+  #ping(client: pg.Client): void {
+    client.query({ text: 'SELECT 1', query_timeout: PING_TIMEOUT_MS } as pg.QueryConfig).catch((error: Error) => this.#lost(client, error));
+  }
+
+  #onNotification(channel: string, payload: string): void {
+    this.#dispatching = this.#dispatching.then(() => this.#dispatch(channel, payload)).catch((error: unknown) => {
+      this.#logger.error(`dispatching a ${channel} notice failed: ${(error as Error).stack ?? String(error)}`);
+    });
+  }
+
+  async #dispatch(channel: string, payload: string): Promise<void> {
+    const parsed = parseJson(payload);
+    if (channel === TYPING_CHANNEL) {
+      const notice = typingNotice.safeParse(parsed);
+      if (!notice.success) return this.#logger.warn(`ignored a malformed ${channel} notice`);
+      for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.typing(notice.data);
+      return;
+    }
+    const notice = eventNotice.safeParse(parsed);
+    if (!notice.success) return this.#logger.warn(`ignored a malformed ${channel} notice`);
+    const revision = BigInt(notice.data.revision);
+    const event = notice.data.truncated ? await this.#readTruncated(notice.data.sessionId, revision) : fromNotice(notice.data);
+    for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
+    if (event !== undefined && INBOX_EVENT_TYPES.has(event.type)) for (const watcher of this.#inbox) watcher.projected(event);
+  }
+
+  /** The event a truncated notice announced, read once for all of this node's subscribers. */
+  async #readTruncated(sessionId: string, revision: bigint): Promise<SessionEvent | undefined> {
+    try {
+      const [event] = await this.#options.reader.read(sessionId, revision, 1);
+      return event?.revision === revision ? event : undefined;
+    } catch (error) {
+      this.#logger.warn(`reading ${sessionId}@${revision} of a truncated notice: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
+function parseJson(payload: string): unknown {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+function fromNotice(notice: z.infer<typeof eventNotice>): SessionEvent {
+  const occurredAt = notice.metadata?.occurredAt;
+  return {
+    sessionId: notice.sessionId,
+    type: notice.type,
+    revision: BigInt(notice.revision),
+    position: BigInt(notice.position),
+    occurredAt: typeof occurredAt === 'string' ? occurredAt : new Date().toISOString(),
+    data: notice.data,
+  };
+}

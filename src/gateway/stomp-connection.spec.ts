@@ -1,0 +1,111 @@
+import type { Principal } from '../auth/tokens.js';
+import type { ChatCommandRequest } from '../chat-session/chat-session.service.js';
+import { waitFor } from '../../test/processes.js';
+import type { InboxWatcher, LiveFeed } from './live-feed.js';
+import type { SessionEvent } from './session-events.js';
+import { type ConnectionServices, StompConnection, type StompTransport } from './stomp-connection.js';
+
+const MAX_BUFFERED = 64 * 1024;
+
+/** A socket whose buffered amount the test sets, recording what is sent and done to it. */
+class FakeTransport implements StompTransport {
+  sent: string[] = [];
+  bufferedAmount = 0;
+  closedWith: { code: number; reason: string } | undefined;
+  pauses = 0;
+  resumes = 0;
+
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = { code, reason };
+  }
+  pause(): void {
+    this.pauses++;
+  }
+  resume(): void {
+    this.resumes++;
+  }
+  frames(command: string): string[] {
+    return this.sent.filter((text) => text.startsWith(`${command}\n`));
+  }
+}
+
+describe('StompConnection', () => {
+  let transport: FakeTransport;
+  let inbox: InboxWatcher[];
+  let unwatched: number;
+  let submitted: ChatCommandRequest[];
+  /** Commands wait for it: the test decides when the store answers. */
+  let gate: Promise<void>;
+  let openGate: () => void;
+
+  function open(): StompConnection {
+    transport = new FakeTransport();
+    inbox = [];
+    unwatched = 0;
+    submitted = [];
+    gate = new Promise((resolve) => (openGate = resolve));
+    const agent: Principal = { id: 'agent-1', role: 'agent' };
+    const feed = {
+      watchInbox: (watcher: InboxWatcher) => {
+        inbox.push(watcher);
+        return () => void unwatched++;
+      },
+    } as unknown as LiveFeed;
+    const services: ConnectionServices = {
+      tokens: { verify: async () => agent },
+      commands: {
+        submit: async (request) => {
+          submitted.push(request);
+          await gate;
+          return { sessionId: 'x', revision: 0n, appended: 1 };
+        },
+      },
+      access: { mayWatch: async () => 0n, mayType: async () => 'agent' },
+      feed,
+      reader: { read: async () => [] },
+      settings: { maxFrameBytes: 64 * 1024, heartbeatMs: 0, maxBufferedBytes: MAX_BUFFERED },
+      connectTimeoutMs: 60_000,
+    };
+    const connection = new StompConnection(transport, services);
+    connection.receive('CONNECT\naccept-version:1.2\npasscode:token\n\n\0');
+    return connection;
+  }
+
+  const event: SessionEvent = { sessionId: 's', type: 'ChatMessageSent', revision: 1n, position: 7n, occurredAt: '2026-11-24T09:00:00Z', data: {} };
+
+  it('closes a slow consumer with an ERROR instead of queueing more for it, and lets go of its subscriptions', async () => {
+    const connection = open();
+    connection.receive('SUBSCRIBE\nid:inbox\ndestination:/topic/inbox\nreceipt:r\n\n\0');
+    await waitFor('the RECEIPT', () => transport.frames('RECEIPT').length === 1);
+    inbox[0]!.projected(event);
+    expect(transport.frames('MESSAGE')).toHaveLength(1);
+
+    transport.bufferedAmount = MAX_BUFFERED + 1;
+    inbox[0]!.projected(event);
+
+    expect(transport.frames('MESSAGE')).toHaveLength(1);
+    expect(transport.frames('ERROR')).toEqual([expect.stringContaining('message:slow consumer')]);
+    expect(transport.closedWith).toEqual({ code: 1008, reason: 'slow consumer' });
+    expect(unwatched).toBe(1);
+    expect(connection.isOpen).toBe(false);
+  });
+
+  it('stops reading a client that floods it with frames until it has worked through them, then RECEIPTs them in order', async () => {
+    const connection = open();
+    connection.receive(Array.from({ length: 100 }, (_, i) => `SEND\ndestination:/app/chat/open\nreceipt:r${i}\n\n{}\0`).join(''));
+    expect(transport.pauses).toBe(1);
+    expect(transport.resumes).toBe(0);
+
+    openGate();
+    await waitFor('100 receipts', () => transport.frames('RECEIPT').length === 100);
+    expect(transport.frames('RECEIPT').map((text) => /receipt-id:(\S+)/.exec(text)![1])).toEqual(Array.from({ length: 100 }, (_, i) => `r${i}`));
+    expect(transport.resumes).toBe(1);
+    expect(submitted).toHaveLength(100);
+  });
+});

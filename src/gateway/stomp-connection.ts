@@ -1,0 +1,301 @@
+/**
+ * One STOMP client over one WebSocket (DESIGN.md, "STOMP contract"): reads its frames with the
+ * codec, answers CONNECT, keeps the heart-beats, runs its frames one at a time in arrival order
+ * (a RECEIPT means every frame before it was processed too), and holds its subscriptions. It
+ * knows the socket only through {@link StompTransport}.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { InvalidToken, type Principal, type TokenService } from '../auth/tokens.js';
+import type { ChatSessionService } from '../chat-session/chat-session.service.js';
+import type { StompSettings } from '../config.js';
+import { StompParser, type StompParserEvent } from './stomp/parser.js';
+import type { StompClientFrame, StompServerFrame } from './stomp/frame.js';
+import { HEARTBEAT, serializeFrame } from './stomp/serializer.js';
+import { type Rejection, rejectionOf } from './gateway-errors.js';
+import type { LiveFeed } from './live-feed.js';
+import { negotiateHeartBeats, negotiateVersion, SUPPORTED_VERSIONS, tokenOf } from './negotiation.js';
+import type { SessionAccess } from './session-access.js';
+import type { MessageContent, SessionReader } from './session-events.js';
+import { FrameHandlers } from './frame-handlers.js';
+import type { Subscription } from './subscriptions.js';
+
+/** What the connection needs of its WebSocket. */
+export interface StompTransport {
+  /** Queues a text message. */
+  send(text: string): void;
+  /** Bytes queued and not yet handed to the network. */
+  readonly bufferedAmount: number;
+  /** Resolves once at most `bytes` are queued, or the socket closed. */
+  drained(bytes: number): Promise<void>;
+  /** Starts the closing handshake; a peer that does not finish it is cut off soon after. */
+  close(code: number, reason: string): void;
+  /** Stops and restarts reading from the socket (back-pressure on a client that floods). */
+  pause(): void;
+  resume(): void;
+}
+
+/** What every connection of the node shares. */
+export interface ConnectionServices {
+  readonly tokens: Pick<TokenService, 'verify'>;
+  readonly commands: Pick<ChatSessionService, 'submit'>;
+  readonly access: Pick<SessionAccess, 'mayWatch' | 'mayType'>;
+  readonly feed: LiveFeed;
+  readonly reader: SessionReader;
+  readonly settings: StompSettings;
+  /** How long a new socket has to send CONNECT. */
+  readonly connectTimeoutMs: number;
+}
+
+/** WebSocket close codes (RFC 6455, 7.4.1). */
+const CLOSE = { normal: 1000, goingAway: 1001, protocolError: 1002, policyViolation: 1008, internalError: 1011 } as const;
+
+/** Frames queued beyond this pause the socket's reading; it resumes below the low mark. */
+const QUEUE_HIGH_WATER = 64;
+const QUEUE_LOW_WATER = 16;
+const SERVER_NAME = 'Parley/0.1.0';
+
+type State = 'awaiting-connect' | 'connected' | 'closed';
+
+/** See the file's comment. Feed it with `receive`; tell it `closed` when the socket is. */
+export class StompConnection {
+  /** Unique among all connections of all nodes; the CONNECTED frame's `session`. */
+  readonly id = randomUUID();
+  readonly #logger = new Logger('StompConnection');
+  readonly #transport: StompTransport;
+  readonly #services: ConnectionServices;
+  readonly #parser: StompParser;
+  readonly #handlers: FrameHandlers;
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #queue: StompClientFrame[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  #state: State = 'awaiting-connect';
+  #principal: Principal | undefined;
+  #processing = false;
+  #paused = false;
+  #messageCount = 0;
+  #lastReceivedAt = Date.now();
+
+  constructor(transport: StompTransport, services: ConnectionServices) {
+    this.#transport = transport;
+    this.#services = services;
+    this.#parser = new StompParser({ maxFrameBytes: services.settings.maxFrameBytes });
+    this.#handlers = new FrameHandlers(this, services, this.#subscriptions);
+    const { connectTimeoutMs } = services;
+    this.#timers.push(setTimeout(() => {
+      if (this.#state === 'awaiting-connect') this.fail('connect timeout', `no CONNECT frame within ${connectTimeoutMs} ms`);
+    }, connectTimeoutMs).unref());
+  }
+
+  /** The authenticated client; set once CONNECTED is sent. */
+  get principal(): Principal {
+    if (!this.#principal) throw new Error('the connection is not authenticated yet');
+    return this.#principal;
+  }
+
+  get isOpen(): boolean {
+    return this.#state !== 'closed';
+  }
+
+  /** A WebSocket message from the client: any number of frames and heart-beats, or parts of them. */
+  receive(chunk: Buffer | string): void {
+    if (this.#state === 'closed') return;
+    this.#lastReceivedAt = Date.now();
+    for (const event of this.#parser.push(chunk)) this.#onParserEvent(event);
+    this.#drainQueue();
+  }
+
+  /** The socket closed (whoever closed it): everything of the connection is let go. */
+  closed(): void {
+    this.#release();
+  }
+
+  /** The server is stopping. */
+  shutdown(): void {
+    this.#close(CLOSE.goingAway, 'server shutting down');
+  }
+
+  /** Sends a frame unless the client stopped reading: then it is dropped as a slow consumer. */
+  send(frame: StompServerFrame): void {
+    if (this.#state === 'closed') return;
+    if (this.#transport.bufferedAmount > this.#services.settings.maxBufferedBytes) {
+      this.fail('slow consumer', `more than ${this.#services.settings.maxBufferedBytes} bytes waited to be sent to this client`, undefined, CLOSE.policyViolation);
+      return;
+    }
+    this.#transport.send(serializeFrame(frame));
+  }
+
+  /** A MESSAGE of one of the connection's subscriptions. */
+  message(subscriptionId: string, destination: string, content: MessageContent): void {
+    const headers = { subscription: subscriptionId, 'message-id': `${this.id}-${++this.#messageCount}`, destination, ...content.headers };
+    this.send({ command: 'MESSAGE', headers, body: content.body });
+  }
+
+  /** Resolves when the socket has room again (a quarter of the slow-consumer bound). */
+  ready(): Promise<void> {
+    return this.#transport.drained(this.#services.settings.maxBufferedBytes / 4);
+  }
+
+  /** The RECEIPT a frame asked for, if it did. */
+  receipt(frame: StompClientFrame): void {
+    const receipt = frame.headers.get('receipt');
+    if (receipt !== undefined) this.send({ command: 'RECEIPT', headers: { 'receipt-id': receipt } });
+  }
+
+  /**
+   * Tells the client on its `/user/queue/errors` subscriptions why a frame was refused (no
+   * RECEIPT follows). An error that is no rejection is a bug: logged, and surfaced as UNAVAILABLE.
+   */
+  reject(frame: StompClientFrame, error: unknown, correlationId?: string): void {
+    const rejection: Rejection = rejectionOf(error) ?? this.#unexpected(frame, error, correlationId);
+    const receipt = frame.headers.get('receipt');
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.kind !== 'errors') continue;
+      this.message(subscription.id, subscription.destination, {
+        headers: { 'content-type': 'application/json', code: rejection.code, ...(receipt === undefined ? {} : { 'receipt-id': receipt }) },
+        body: JSON.stringify(rejection),
+      });
+    }
+  }
+
+  /** A fatal error: an ERROR frame saying why, then the socket is closed. */
+  fail(message: string, detail: string, frame?: StompClientFrame, code: number = CLOSE.protocolError): void {
+    if (this.#state === 'closed') return;
+    const receipt = frame?.headers.get('receipt');
+    const headers = { message, 'content-type': 'text/plain', ...(receipt === undefined ? {} : { 'receipt-id': receipt }) };
+    this.#transport.send(serializeFrame({ command: 'ERROR', headers, body: detail }));
+    this.#close(code, message);
+  }
+
+  /** DISCONNECT: the RECEIPT (already sent), then a normal close. */
+  disconnect(): void {
+    this.#close(CLOSE.normal, 'disconnected');
+  }
+
+  /** CONNECT or STOMP: version, token, heart-beats, then CONNECTED. */
+  async connect(frame: StompClientFrame): Promise<void> {
+    if (this.#state === 'connected') return this.fail('already connected', 'CONNECT may be sent once per connection', frame);
+    const version = negotiateVersion(frame.headers.get('accept-version'));
+    if (version === undefined) {
+      return this.fail('unsupported version', `Supported protocol versions are ${SUPPORTED_VERSIONS.join(' ')}`, frame);
+    }
+    let heartBeats;
+    try {
+      heartBeats = negotiateHeartBeats(frame.headers.get('heart-beat'), this.#services.settings.heartbeatMs);
+    } catch (error) {
+      return this.fail('malformed heart-beat', (error as Error).message, frame);
+    }
+    const principal = await this.#authenticate(frame);
+    if (principal === undefined || this.#state === 'closed') return;
+    this.#principal = principal;
+    this.#state = 'connected';
+    const offer = this.#services.settings.heartbeatMs;
+    this.send({
+      command: 'CONNECTED',
+      headers: { version, 'heart-beat': `${offer},${offer}`, server: SERVER_NAME, session: this.id },
+    });
+    this.#keepHeartBeats(heartBeats.outgoingMs, heartBeats.incomingMs);
+  }
+
+  async #authenticate(frame: StompClientFrame): Promise<Principal | undefined> {
+    const token = tokenOf(frame.headers);
+    if (token === undefined) {
+      this.fail('unauthorized', 'send the JWT in an Authorization: Bearer <token> header, or as passcode', frame, CLOSE.policyViolation);
+      return undefined;
+    }
+    try {
+      return await this.#services.tokens.verify(token);
+    } catch (error) {
+      if (!(error instanceof InvalidToken)) throw error;
+      this.fail('unauthorized', error.message, frame, CLOSE.policyViolation);
+      return undefined;
+    }
+  }
+
+  #onParserEvent(event: StompParserEvent): void {
+    if (event.type === 'heartbeat' || this.#state === 'closed') return;
+    if (event.type === 'error') {
+      this.#queue.length = 0;
+      return this.fail(event.error.message, `${event.error.code}: ${event.error.message}`);
+    }
+    this.#queue.push(event.frame);
+    if (this.#queue.length > QUEUE_HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+  }
+
+  /** Runs the queued frames one after the other. */
+  #drainQueue(): void {
+    if (this.#processing) return;
+    this.#processing = true;
+    void (async () => {
+      try {
+        while (this.#state !== 'closed' && this.#queue.length > 0) {
+          const frame = this.#queue.shift()!;
+          this.#resumeWhenShort();
+          await this.#handle(frame);
+        }
+      } finally {
+        this.#processing = false;
+      }
+    })();
+  }
+
+  async #handle(frame: StompClientFrame): Promise<void> {
+    try {
+      if (this.#state === 'awaiting-connect' && frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
+        return this.fail('not connected', `expected CONNECT, got ${frame.command}`, frame);
+      }
+      await this.#handlers.handle(frame);
+    } catch (error) {
+      this.#logger.error(`connection ${this.id}: ${frame.command} failed: ${(error as Error).stack ?? String(error)}`);
+      this.fail('internal error', 'the server failed to process the frame', frame, CLOSE.internalError);
+    }
+  }
+
+  #resumeWhenShort(): void {
+    if (this.#paused && this.#queue.length < QUEUE_LOW_WATER) {
+      this.#paused = false;
+      this.#transport.resume();
+    }
+  }
+
+  /** Sends a heart-beat every `outgoingMs`; drops a client silent for twice `incomingMs`. */
+  #keepHeartBeats(outgoingMs: number, incomingMs: number): void {
+    if (outgoingMs > 0) this.#every(outgoingMs, () => this.#transport.send(HEARTBEAT));
+    if (incomingMs > 0) {
+      this.#every(incomingMs, () => {
+        const silentMs = Date.now() - this.#lastReceivedAt;
+        // A client whose frames wait (its socket paused meanwhile) is not silent: we are slow.
+        if (this.#queue.length === 0 && silentMs > 2 * incomingMs) this.fail('heart-beat timeout', `nothing received for ${silentMs} ms (heart-beat ${incomingMs} ms)`);
+      });
+    }
+  }
+
+  #every(ms: number, tick: () => void): void {
+    const timer = setInterval(tick, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #unexpected(frame: StompClientFrame, error: unknown, correlationId: string | undefined): Rejection {
+    const context = correlationId === undefined ? '' : ` (correlation id ${correlationId})`;
+    this.#logger.error(`connection ${this.id}: ${frame.command} ${frame.headers.get('destination') ?? ''} failed${context}: ${(error as Error).stack ?? String(error)}`);
+    return { code: 'UNAVAILABLE', message: 'the server failed to process the frame; retry' };
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#release();
+    this.#transport.close(code, reason);
+  }
+
+  #release(): void {
+    this.#state = 'closed';
+    this.#queue.length = 0;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const subscription of this.#subscriptions.values()) subscription.close();
+    this.#subscriptions.clear();
+  }
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { TokenService } from '../auth/tokens.js';
+import { ChatSessionService } from '../chat-session/chat-session.service.js';
+import { CONFIG, type Config } from '../config.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { LiveFeed } from './live-feed.js';
+import { selectSubProtocol } from './negotiation.js';
+import { SessionAccess } from './session-access.js';
+import { eventStoreReader } from './session-events.js';
+import { type ConnectionServices, StompConnection } from './stomp-connection.js';
+import { WebSocketTransport } from './websocket-transport.js';
+
+/** Where the STOMP endpoint listens, on the HTTP server's own port. */
+export const STOMP_PATH = '/stomp';
+
+/**
+ * `WsAdapter` JSON-parses messages and logs every socket error as an application error; the
+ * gateway reads raw frames itself, and a client's broken WebSocket framing is its own business.
+ */
+class StompWsAdapter extends WsAdapter {
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    server.on('connection', (socket: WebSocket) => socket.on('error', (error) => this.logger.debug(`client socket: ${error.message}`)));
+    server.on('error', (error) => this.logger.error(error));
+    return server;
+  }
+}
+
+/**
+ * The STOMP endpoint (DESIGN.md, "STOMP contract"): a `ws` server from `@nestjs/platform-ws`'s
+ * adapter, sharing the HTTP server's port at {@link STOMP_PATH}, that hands each socket's raw
+ * messages to its {@link StompConnection}.
+ *
+ * The adapter is driven here rather than through `@WebSocketGateway` and
+ * `app.useWebSocketAdapter`: Nest's gateway machinery dispatches JSON events to handlers, which
+ * STOMP is not, and an app built without the adapter call (every test app) would exit trying
+ * to load socket.io. Built this way, any app of `AppModule` serves `/stomp`.
+ */
+@Injectable()
+export class StompGateway implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('StompGateway');
+  private readonly connections = new Set<StompConnection>();
+  private readonly services: ConnectionServices;
+  private adapter: StompWsAdapter | undefined;
+  private server: WebSocketServer | undefined;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(CONFIG) config: Config,
+    @Inject(EVENT_STORE) store: EventStore,
+    tokens: TokenService,
+    commands: ChatSessionService,
+    access: SessionAccess,
+    private readonly feed: LiveFeed,
+  ) {
+    const settings = config.stomp;
+    // A new socket has two heart-beat periods (of the server's offer) to send CONNECT.
+    const connectTimeoutMs = settings.heartbeatMs > 0 ? 2 * settings.heartbeatMs : 10_000;
+    this.services = { tokens, commands, access, feed, reader: eventStoreReader(store), settings, connectTimeoutMs };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const httpServer = this.adapterHost.httpAdapter?.getHttpServer() as HttpServer | undefined;
+    if (!httpServer) return; // an application context without HTTP: no endpoint to serve
+    await this.feed.start();
+    this.adapter = new StompWsAdapter(httpServer);
+    const { maxFrameBytes } = this.services.settings;
+    this.server = this.adapter.create(0, {
+      path: STOMP_PATH,
+      handleProtocols: selectSubProtocol,
+      // Frames over the limit get a STOMP ERROR from the parser; a WebSocket message far beyond
+      // it is refused by ws itself (close 1009) before it is buffered.
+      maxPayload: Math.max(4 * maxFrameBytes, 1024 * 1024),
+      perMessageDeflate: false,
+    }) as WebSocketServer;
+    this.adapter.bindClientConnect(this.server, (socket: WebSocket, request: IncomingMessage) => this.accept(socket, request));
+    this.logger.log(`STOMP over WebSocket at ${STOMP_PATH}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const connection of this.connections) connection.shutdown();
+    if (this.adapter && this.server) {
+      await this.adapter.close(this.server);
+      await this.adapter.dispose();
+    }
+    await this.feed.stop();
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const connection = new StompConnection(new WebSocketTransport(socket, request.socket), this.services);
+    this.connections.add(connection);
+    socket.on('message', (data: Buffer) => connection.receive(data));
+    socket.once('close', () => {
+      this.connections.delete(connection);
+      connection.closed();
+    });
+  }
+}
