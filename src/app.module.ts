@@ -13,6 +13,7 @@ import { HealthController } from './http/health.controller.js';
 import { MetricsController } from './http/metrics.controller.js';
 import { SessionsController } from './http/sessions.controller.js';
 import { UnavailableFilter } from './http/unavailable.filter.js';
+import { WebController } from './http/web.controller.js';
 import type { Runtime } from './runtime.js';
 
 /** The app over a started {@link Runtime}: its pool, event store and config are global providers. */
@@ -23,7 +24,7 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [CqrsModule.forRoot(), AuthModule, ChatSessionModule, GatewayModule.forDatabase(runtime.databaseUrl)],
-      controllers: [HealthController, MetricsController, SessionsController, AuditController],
+      controllers: [HealthController, MetricsController, SessionsController, AuditController, WebController],
       providers: [
         { provide: CONFIG, useValue: runtime.config },
         { provide: DATABASE_POOL, useValue: runtime.pool },

@@ -1,11 +1,13 @@
 #!/bin/sh
 # What `npm test` needs beyond npm packages: Debian's docker-compose, to validate
-# docker-compose.yml (no Docker engine runs here; `docker-compose config` needs none).
+# docker-compose.yml (no Docker engine runs here; `docker-compose config` needs none), and
+# Debian's chromium for the browser tests (playwright-core drives it; it cannot download one).
 # Installed with apt-get when we may (root on Debian); otherwise the exact command is printed.
 set -eu
 
 missing=""
 command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,216 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import {
+  agentSends, axeViolations, bubbles, buildWebComponents, customerSends, deliveries, expectAttribute, expectText, launchBrowser, openPage,
+  recordDeliveries, requireChromium, signedIn, startChat, takeChat, TestApp, waitUntil,
+} from './harness.js';
+
+/**
+ * A customer on the demo page (`/`) and an agent on `/agent`, two pages of a real Chromium,
+ * chat through the real server: both ways, with delivery and read states, typing, a refused
+ * message, markup shown as text, then close and rating.
+ */
+describe('customer and agent chatting in two pages', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let customer: Page;
+  let agent: Page;
+  let errors: { customer: string[]; agent: string[] };
+  let widget: Locator;
+  let console: Locator;
+  const subject = 'Flat tyre near Valence';
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    browser = await launchBrowser();
+    const customerPage = await openPage(browser.context, `${app.url}/`);
+    const agentPage = await openPage(browser.context, `${app.url}/agent`);
+    customer = customerPage.page;
+    agent = agentPage.page;
+    errors = { customer: customerPage.errors, agent: agentPage.errors };
+    widget = customer.locator('chat-widget');
+    console = agent.locator('agent-console');
+    await signedIn(agent, 'agent-console');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('opens a chat from the widget; the agent sees it waiting in the inbox, live, with its unread message', async () => {
+    await startChat(customer, subject);
+    await recordDeliveries(customer, 'chat-widget');
+    await customerSends(customer, 'Hello, my front left tyre is flat.');
+
+    const item = console.locator('.item', { hasText: subject });
+    await item.waitFor();
+    await expectText(console.locator('#section-waiting'), 'Waiting (1)');
+    await expectText(item.locator('.unread'), '1');
+    await expectText(item.locator('.preview'), 'Hello, my front left tyre is flat.');
+  });
+
+  it('shows the customer\'s message sending, then stored, then read once the agent takes the chat', async () => {
+    const line = widget.locator('li.own', { hasText: 'Hello, my front left tyre is flat.' });
+    await expectAttribute(line, 'data-delivery', 'stored');
+    expect(await line.locator('.delivery').textContent()).toBe('Delivered');
+
+    await takeChat(agent, subject);
+
+    await expectAttribute(line, 'data-delivery', 'read');
+    const [states] = Object.values(await deliveries(customer));
+    expect(states).toEqual(['sending', 'stored', 'read']);
+    await expectText(widget.locator('li.system').last(), 'Ada joined the chat.');
+    await expectText(console.locator('#section-active'), 'Active (1)');
+  });
+
+  it('carries the agent\'s reply to the widget, announced in its live region, and reads it back', async () => {
+    await agent.locator('agent-console .pane .composer textarea').fill('Sorry to hear that! Are you somewhere safe?');
+    await expectText(widget.locator('.typing'), 'Ada is typing…');
+    await agent.locator('agent-console .pane .composer textarea').press('Enter');
+
+    const reply = widget.locator('li.other', { hasText: 'Are you somewhere safe?' });
+    await reply.waitFor();
+    expect(await reply.locator('.sender').textContent()).toBe('Ada');
+    await expectText(widget.locator('[aria-live]'), 'Ada: Sorry to hear that! Are you somewhere safe?');
+    await expectText(widget.locator('.typing'), '');
+    // The widget's panel is open: the customer has read it.
+    await expectAttribute(console.locator('li.own', { hasText: 'Are you somewhere safe?' }), 'data-delivery', 'read');
+
+    await customerSends(customer, 'Yes, on the hard shoulder of the A7.');
+    await console.locator('li.other', { hasText: 'hard shoulder' }).waitFor();
+    expect(await bubbles(widget)).toEqual([
+      'Hello, my front left tyre is flat.', 'Sorry to hear that! Are you somewhere safe?', 'Yes, on the hard shoulder of the A7.',
+    ]);
+  });
+
+  it('shows markup in a message as text, on both sides, and never runs it', async () => {
+    const markup = '<img src=x onerror="window.pwned=1"><b>bold?</b><script>window.pwned=2</script>';
+    await customerSends(customer, markup);
+
+    const received = console.locator('li.other', { hasText: 'bold?' });
+    await received.waitFor();
+    expect(await received.locator('.bubble').textContent()).toBe(markup);
+    expect(await received.locator('.bubble img, .bubble b, .bubble script').count()).toBe(0);
+    expect(await widget.locator('li.own .bubble', { hasText: 'bold?' }).textContent()).toBe(markup);
+    await agent.waitForTimeout(300);
+    expect(await agent.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await customer.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+  });
+
+  it('says in a sentence, next to the message, why the server refused it', async () => {
+    // The text area stops typing at 4,000 characters; a script can still put more in it.
+    await widget.locator('.composer textarea').evaluate((input: HTMLTextAreaElement) => {
+      input.value = 'x'.repeat(4_001);
+      input.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true }));
+    });
+    await widget.locator('.composer textarea').press('Enter');
+
+    const refused = widget.locator('li.own.failed');
+    await expectAttribute(refused, 'data-delivery', 'failed');
+    await expectText(refused.locator('.error-text .reason'), 'A message must be between 1 and 4,000 characters long.');
+    expect(await console.locator('li.line .bubble', { hasText: 'xxxxxxxxxx' }).count()).toBe(0);
+  });
+
+  it('passes an axe-core check of the widget and of the console, while chatting', async () => {
+    expect(await axeViolations(customer, 'chat-widget')).toEqual([]);
+    expect(await axeViolations(agent, 'agent-console')).toEqual([]);
+  });
+
+  it('works from the keyboard: Escape closes the panel to its launcher, Enter on the launcher opens it again', async () => {
+    await widget.locator('.composer textarea').focus();
+    await customer.keyboard.press('Escape');
+    await expectAttribute(widget, 'open', null);
+    expect(await widget.locator('.launcher').evaluate((button) => button.matches(':focus'))).toBe(true);
+    await customer.keyboard.press('Enter');
+    await widget.locator('.panel').waitFor();
+    expect(await widget.locator('.composer textarea').evaluate((input) => input.matches(':focus'))).toBe(true);
+  });
+
+  it('lets the agent chat in two sessions at once, in tabs, and hand one back to the queue', async () => {
+    const { page: second } = await openPage(browser.context, `${app.url}/`);
+    await signedIn(second, 'chat-widget');
+    await second.locator('#dev-login [name="name"]').fill('Bruno');
+    await second.locator('#dev-login [name="sub"]').fill('customer-bruno');
+    await second.locator('#dev-login button[type="submit"]').click();
+    await expectText(second.locator('#dev-login .status'), 'Signed in as Bruno (customer-bruno, customer).');
+    await startChat(second, 'Toll badge');
+    await customerSends(second, 'Is there a toll badge in the car?');
+
+    await takeChat(agent, 'Toll badge');
+    expect(await console.getByRole('tab').allTextContents()).toEqual([subject, 'Toll badge']);
+    await agentSends(agent, 'Yes, in the glovebox.');
+    await second.locator('chat-widget li.other', { hasText: 'glovebox' }).waitFor();
+
+    // Back to the first chat from the keyboard, and answer there.
+    await console.getByRole('tab', { name: 'Toll badge' }).focus();
+    await agent.keyboard.press('ArrowLeft');
+    expect(await console.getByRole('tab', { selected: true }).textContent()).toBe(subject);
+    await agentSends(agent, 'Help is on its way to the A7.');
+    await widget.locator('li.other', { hasText: 'on its way' }).waitFor();
+    expect(await second.locator('chat-widget li.other', { hasText: 'on its way' }).count()).toBe(0);
+
+    await console.getByRole('tab', { name: 'Toll badge' }).click();
+    await console.getByRole('button', { name: 'Hand back' }).click();
+    await expectText(second.locator('chat-widget li.system').last(), 'Ada left the chat. Another agent will answer.');
+    await expectText(console.locator('#section-waiting'), 'Waiting (1)');
+    await console.getByRole('button', { name: 'Close tab' }).click();
+    expect(await console.getByRole('tab').allTextContents()).toEqual([subject]);
+    await second.close();
+  });
+
+  it('closes the chat from the widget and takes a 1–5 star rating with a comment', async () => {
+    await widget.getByRole('button', { name: 'End chat' }).click();
+    await expectText(widget.locator('legend'), 'How was your chat?');
+    await expectText(console.locator('#section-closed'), 'Closed (1)');
+    await expectText(console.locator('li.system').last(), 'The customer closed the chat.');
+
+    await widget.locator('label[for="star-4"]').click();
+    await widget.locator('#comment').fill('Quick and kind.');
+    await widget.getByRole('button', { name: 'Send rating' }).click();
+
+    await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+    const token = await app.token('auditor-1', 'auditor');
+    type Sessions = { items: { subject: string; rating: number | null; ratingComment: string | null; status: string }[] };
+    const rated = async () => (await app.get<Sessions>('/api/sessions', token)).items.find((session) => session.subject === subject);
+    await waitUntil(async () => (await rated())?.rating === 4);
+    expect(await rated()).toMatchObject({ status: 'closed', ratingComment: 'Quick and kind.' });
+  });
+
+  it('embedded in another site, asks the host page for a token when the server refuses its own (chat-auth-required), and goes on with the next', async () => {
+    // A page of another site, embedding the widget with one script tag and the server's address.
+    const site = createServer((_, response) => response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+      <html lang="en"><title>Another site</title>
+      <script>window.reasons = []; document.addEventListener('chat-auth-required', (event) => reasons.push(event.detail.reason));</script>
+      <script type="module" src="${app.url}/widget.js"></script>
+      <chat-widget server="${app.url}" open></chat-widget></html>`));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const { page, errors: hostErrors } = await openPage(browser.context, `http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+    site.close();
+    const host = page.locator('chat-widget');
+    const reasons = () => page.evaluate(() => (window as unknown as { reasons: string[] }).reasons);
+    await waitUntil(async () => (await reasons()).includes('no token'));
+
+    const valid = await app.token('customer-host', 'customer', 'Hana');
+    const other = await app.token('someone-else', 'customer');
+    const forged = `${valid.split('.').slice(0, 2).join('.')}.${other.split('.')[2]}`; // Hana's claims, another's signature
+    await host.evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), forged);
+
+    await waitUntil(async () => (await reasons()).includes('the token signature does not verify'), async () => JSON.stringify(await reasons()));
+    await expectText(host.locator('.status'), 'Your sign-in has expired or was refused; waiting for a new one.');
+
+    await host.evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), valid);
+    await waitUntil(async () => (await host.locator('.status').count()) === 0);
+    await startChat(page, 'Wrong mileage on my invoice');
+    await customerSends(page, 'Hi!');
+    await expectAttribute(host.locator('li.own', { hasText: 'Hi!' }), 'data-delivery', 'stored');
+    expect(hostErrors).toEqual([]);
+  });
+
+  it('had no script errors on either page', () => {
+    expect(errors).toEqual({ customer: [], agent: [] });
+  });
+});

@@ -1,0 +1,109 @@
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
+import {
+  agentSends, bubbles, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium,
+  signedIn, startChat, takeChat, TestApp, waitUntil,
+} from './harness.js';
+
+/**
+ * The widget losing its connection: the customer's network alone (a TCP proxy between its page
+ * and the server, cut and restored), then the server itself (killed and started again), then a
+ * page reload. Nothing written on either side is lost or shown twice.
+ */
+describe('the widget across lost connections, a server restart and a reload', () => {
+  let app: TestApp;
+  let proxy: TcpProxy;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let customer: Page;
+  let agent: Page;
+  let widget: Locator;
+  let console: Locator;
+  let sessionId: string;
+  const subject = 'Child seat for Saturday';
+  /** Every message of the conversation, in the order the server stores them. */
+  const transcript: string[] = [];
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    proxy = await startTcpProxy(app.port);
+    browser = await launchBrowser();
+    ({ page: customer } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`));
+    ({ page: agent } = await openPage(browser.context, `${app.url}/agent`));
+    widget = customer.locator('chat-widget');
+    console = agent.locator('agent-console');
+    await signedIn(agent, 'agent-console');
+
+    await startChat(customer, subject);
+    await customerSends(customer, 'Can I add a child seat?');
+    await takeChat(agent, subject);
+    await agentSends(agent, 'Of course. For which age?');
+    transcript.push('Can I add a child seat?', 'Of course. For which age?');
+    await waitUntil(async () => equal(await bubbles(widget), transcript));
+    sessionId = JSON.parse((await customer.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1])) ?? '{}').sessionId;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await app?.close();
+  });
+
+  it('says when the server cannot be reached, queues what the customer writes, and catches up on reconnection with no gap', async () => {
+    await proxy.cut();
+    await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    await customerSends(customer, 'She is 3.');
+    await customerSends(customer, 'And a booster for her brother, 7.');
+    await expectAttribute(widget.locator('li.own', { hasText: 'She is 3.' }), 'data-delivery', 'queued');
+    // Meanwhile the agent writes; the widget hears nothing of it.
+    await agentSends(agent, 'Noted: one child seat.');
+    await agentSends(agent, 'Anything else?');
+    await console.locator('li.own[data-delivery="stored"]', { hasText: 'Anything else?' }).waitFor();
+
+    await proxy.restore();
+
+    transcript.push('Noted: one child seat.', 'Anything else?', 'She is 3.', 'And a booster for her brother, 7.');
+    await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`, 30_000);
+    await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`);
+    await expectAttribute(widget.locator('li.own', { hasText: 'She is 3.' }), 'data-delivery', 'read');
+    expect(await widget.locator('.status').count()).toBe(0);
+  }, 60_000);
+
+  it('recovers from a server restart mid-conversation: the message written while it was down is stored once', async () => {
+    await app.kill();
+    await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    await customerSends(customer, 'Are you still there?');
+    await expectAttribute(widget.locator('li.own', { hasText: 'Are you still there?' }), 'data-delivery', 'queued');
+
+    await app.resume();
+
+    transcript.push('Are you still there?');
+    await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`, 30_000);
+    await agentSends(agent, 'Yes, sorry: a short outage on our side.');
+    transcript.push('Yes, sorry: a short outage on our side.');
+    await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`, 30_000);
+
+    const token = await app.token('agent-check', 'agent');
+    await waitUntil(async () => {
+      const messages = await app.get<{ items: { content: string; messageType: string }[] }>(`/api/sessions/${sessionId}/messages`, token);
+      return equal(messages.items.filter((m) => m.messageType === 'text').map((m) => m.content), transcript);
+    }, undefined, 15_000);
+  }, 90_000);
+
+  it('resumes the open chat after a page reload, with the same lines once each', async () => {
+    await customer.reload();
+    await signedIn(customer, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`, 15_000);
+    await expectText(widget.locator('.header .subject'), subject);
+    await widget.locator('.composer textarea').waitFor();
+
+    await customerSends(customer, 'Thanks, that is all.');
+    await console.locator('li.other', { hasText: 'Thanks, that is all.' }).waitFor();
+  }, 60_000);
+});
+
+function equal(actual: readonly string[], expected: readonly string[]): boolean {
+  return JSON.stringify(actual) === JSON.stringify(expected);
+}

@@ -1,0 +1,118 @@
+import pg from 'pg';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import {
+  agentSends, axeViolations, bubbles, buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium,
+  signedIn, startChat, takeChat, TestApp, waitUntil,
+} from './harness.js';
+
+interface AuditedEvent {
+  revision: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A whole conversation (customer page and agent console), then the auditor's page: the
+ * timeline, the scrubber showing the session as it was at an earlier revision (the same as the
+ * server's own replay, `GET …/state?revision=N`), and the hash-chain verdict, intact then broken.
+ */
+describe('the auditor replaying a session', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let auditor: Page;
+  let replay: Locator;
+  let sessionId: string;
+  let events: AuditedEvent[];
+  let auditorToken: string;
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    browser = await launchBrowser();
+    const { page: customer } = await openPage(browser.context, `${app.url}/`);
+    const { page: agent } = await openPage(browser.context, `${app.url}/agent`);
+    await signedIn(agent, 'agent-console');
+    await startChat(customer, 'Keys locked in the car');
+    await customerSends(customer, 'My keys are locked in the car.');
+    await takeChat(agent, 'Keys locked in the car');
+    await agentSends(agent, 'A locksmith is on the way.');
+    await customer.locator('chat-widget li.other', { hasText: 'locksmith' }).waitFor();
+    await customer.locator('chat-widget').getByRole('button', { name: 'End chat' }).click();
+    await customer.locator('chat-widget label[for="star-5"]').click();
+    await customer.locator('chat-widget').getByRole('button', { name: 'Send rating' }).click();
+    await customer.locator('chat-widget .done').waitFor();
+
+    auditorToken = await app.token('auditor-1', 'auditor');
+    await waitUntil(async () => (await app.get<{ items: unknown[] }>('/api/sessions', auditorToken)).items.length === 1);
+    sessionId = (await app.get<{ items: { sessionId: string }[] }>('/api/sessions', auditorToken)).items[0]!.sessionId;
+    events = (await app.get<{ events: AuditedEvent[] }>(`/api/audit/sessions/${sessionId}/events`, auditorToken)).events;
+
+    ({ page: auditor } = await openPage(browser.context, `${app.url}/auditor?session=${sessionId}`));
+    replay = auditor.locator('session-replay');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('lists every event with its actor and time, and says the hash chain is intact', async () => {
+    await expectText(replay.locator('.verdict'), `✔ Hash chain intact: ${events.length} events, unaltered`);
+    const entries = replay.locator('button.event');
+    expect(await entries.count()).toBe(events.length);
+    await expectText(entries.nth(0).locator('.type'), 'Chat opened: Keys locked in the car');
+    expect(await entries.nth(0).locator('.actor').textContent()).toMatch(/^by customer-camille-\w+ \(customer\)$/);
+    expect(await entries.nth(0).locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await replay.locator('#scrubber').inputValue()).toBe(String(events.length - 1));
+    expect(await bubbles(replay)).toEqual(['My keys are locked in the car.', 'A locksmith is on the way.']);
+    await expectText(replay.locator('.facts dd').first(), 'closed');
+  });
+
+  it('scrubs back to the revision before the agent answered: the session as the server replays it there', async () => {
+    const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
+    const before = answer.revision - 1;
+
+    await replay.locator('#scrubber').fill(String(before));
+
+    await waitUntil(async () => (await bubbles(replay)).length === 1);
+    const server = await app.get<{ status: string; transcript: { body: string }[] }>(`/api/audit/sessions/${sessionId}/state?revision=${before}`, auditorToken);
+    expect(await bubbles(replay)).toEqual(server.transcript.map((line) => line.body));
+    await expectText(replay.locator('.facts dd').first(), server.status);
+    expect(await replay.locator(`button.event[data-revision="${answer.revision}"]`).getAttribute('class')).toContain('future');
+
+    // From the keyboard, one step on: the answer is there.
+    await replay.locator('#scrubber').press('ArrowRight');
+    await waitUntil(async () => (await bubbles(replay)).length === 2);
+    // A click on the first event: the session just opened, nothing said yet.
+    await replay.locator('button.event[data-revision="0"]').click();
+    await waitUntil(async () => (await bubbles(replay)).length === 0);
+    await expectText(replay.locator('.facts dd').first(), 'waiting');
+  });
+
+  it('passes an axe-core check', async () => {
+    expect(await axeViolations(auditor, 'session-replay')).toEqual([]);
+  });
+
+  it('says where the hash chain breaks when a stored event was altered', async () => {
+    const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
+    const client = new pg.Client({ connectionString: app.databaseUrl });
+    await client.connect();
+    try {
+      // The events table refuses updates (a trigger): an attacker with the database's keys would lift it.
+      await client.query('ALTER TABLE events DISABLE TRIGGER USER');
+      await client.query(
+        `UPDATE events SET data = jsonb_set(data, '{body}', '"No locksmith today."') WHERE stream_name = $1 AND revision = $2`,
+        [`chat_session-${sessionId}`, answer.revision],
+      );
+      await client.query('ALTER TABLE events ENABLE TRIGGER USER');
+    } finally {
+      await client.end();
+    }
+
+    await replay.getByRole('button', { name: 'Reload' }).click();
+
+    await expectText(replay.locator('.verdict'), `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered`);
+    expect(await replay.locator(`button.event[data-revision="${answer.revision}"]`).getAttribute('class')).toContain('broken');
+  });
+});

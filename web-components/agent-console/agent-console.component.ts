@@ -1,0 +1,539 @@
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { ChatConnection, type ConnectionStatus, RequestRefused } from '../shared/chat-connection.js';
+import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
+import { secondsUntil, timeOfDay } from '../shared/format.js';
+import { AuthRequired, HttpApi, serverUrl } from '../shared/http-api.js';
+import { claimsOf, randomId, type TokenClaims } from '../shared/identity.js';
+import type { OutboxEntry } from '../shared/outbox.js';
+import { type OwnPending, pendingLines } from '../shared/own-messages.js';
+import { destinations, type Page, type SessionEventMessage, type SessionStatus, type SessionView } from '../shared/protocol.js';
+import { describeRejection } from '../shared/rejections.js';
+import { transcript } from '../shared/transcript.js';
+import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections } from './agent-console.model.js';
+import styles from './agent-console.styles.js';
+
+const TYPING_IDLE_MS = 3_000;
+const TYPING_SHOWN_MS = 6_000;
+const SECTION_TITLES: Record<SessionStatus, string> = { waiting: 'Waiting', active: 'Active', closed: 'Closed' };
+
+type PerSession<T> = Readonly<Record<string, T>>;
+
+/**
+ * @summary The support agent's console: an inbox of chats (waiting, active, closed, with unread
+ * counts, live), and tabs to chat in several sessions at once — take a waiting chat, answer,
+ * hand it back, close it.
+ *
+ * @attr server - The Parley server's base URL; empty: this page's origin.
+ * @attr token - A JWT of the agent (`role: agent`, `name` shown to customers).
+ *
+ * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
+ * @event chat-session-joined - `{sessionId}`: this agent took the session.
+ * @event chat-session-left - `{sessionId}`: this agent handed it back.
+ * @event chat-session-closed - `{sessionId, closedBy}`.
+ * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of this agent.
+ * @event chat-message-received - `{sessionId, messageId, body, senderId}`: a customer wrote (in an open tab).
+ * @event chat-message-failed - `{sessionId, messageId, code, reason}`.
+ * @event chat-connection-change - `{state}`.
+ *
+ * @csspart inbox - The list of sessions. `inbox-item`: each entry.
+ * @csspart tabs - The tab list of open sessions. `tab`: each tab.
+ * @csspart pane - The open session. `messages`, `message`, `message-own`, `message-customer`, `message-system`: its lines.
+ * @csspart composer - The message form. `input`, `send-button`.
+ * @csspart status - The connection notice.
+ *
+ * @cssproperty --parley-accent - Brand colour (#0a58ca). And every other `--parley-*` colour of `<chat-widget>`.
+ * @cssproperty --parley-console-height - Height of the console (640px).
+ * @cssproperty --parley-inbox-width - Width of the inbox column (300px).
+ */
+export class AgentConsole extends LitElement {
+  static override styles = styles;
+
+  @property() server = '';
+  @property() token = '';
+
+  @state() private status: ConnectionStatus = { state: 'stopped' };
+  @state() private inbox: Inbox = {};
+  @state() private tabs: readonly string[] = [];
+  @state() private activeTab: string | undefined;
+  @state() private conversations: PerSession<Conversation> = {};
+  @state() private drafts: PerSession<string> = {};
+  @state() private confirmed: PerSession<readonly OwnPending[]> = {};
+  @state() private failures: PerSession<readonly OwnPending[]> = {};
+  @state() private notices: PerSession<string> = {};
+  @state() private customerTyping: PerSession<boolean> = {};
+  @state() private outbox: readonly OutboxEntry[] = [];
+  @state() private announcement = '';
+  @state() private loadError = '';
+  @state() private now = Date.now();
+
+  #connection: ChatConnection | undefined;
+  #api: HttpApi | undefined;
+  #claims: TokenClaims | undefined;
+  #unsubscribe: (() => void)[] = [];
+  #clock: ReturnType<typeof setInterval> | undefined;
+  #typingSent: Record<string, number> = {};
+  #typingTimers: Record<string, ReturnType<typeof setTimeout>> = {};
+  #readRequested: Record<string, string> = {};
+  #onVisibility = () => this.#markRead();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    if (!this.#connection && this.hasUpdated) this.#configure();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    this.#teardown();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('server') || changed.has('token')) this.#configure();
+  }
+
+  protected override updated(): void {
+    const scroller = this.renderRoot.querySelector<HTMLElement>('.pane .scroll');
+    scroller?.scrollTo({ top: scroller.scrollHeight });
+    this.#markRead();
+  }
+
+  /** The agent's id, from the token. */
+  get agentId(): string {
+    return this.#claims?.sub ?? '';
+  }
+
+  // ---- connection ----
+
+  #configure(): void {
+    const claims = claimsOf(this.token);
+    if (!claims) {
+      this.#teardown();
+      this.status = { state: 'auth-required', reason: 'no token' };
+      this.#emit('chat-auth-required', { reason: this.token ? 'the token is not a JWT' : 'no token' });
+      return;
+    }
+    if (this.#connection && this.#claims?.sub === claims.sub) {
+      this.#claims = claims;
+      this.#connection.setToken(this.token);
+      return;
+    }
+    this.#teardown();
+    this.#claims = claims;
+    const server = serverUrl(this.server);
+    this.#api = new HttpApi(server, () => this.token);
+    const connection = new ChatConnection({ server, token: this.token });
+    this.#connection = connection;
+    this.#unsubscribe = [
+      connection.on('status', (status) => {
+        this.status = status;
+        this.#emit('chat-connection-change', { state: status.state });
+        if (status.state === 'auth-required') this.#emit('chat-auth-required', { reason: status.reason });
+      }),
+      // The inbox topic is live only: what changed while disconnected comes from the list.
+      connection.on('connected', () => void this.#loadInbox()),
+      connection.on('inbox', (event) => this.#onInboxEvent(event)),
+      connection.on('event', (event) => this.#onSessionEvent(event)),
+      connection.on('typing', (typing) => {
+        if (typing.data.senderType === 'user') this.#showTyping(typing.sessionId, typing.data.typing);
+      }),
+      connection.on('outbox', (entries) => (this.outbox = entries)),
+      connection.on('stored', (entry) => this.#onStored(entry)),
+      connection.on('rejected', ({ entry, code, message }) => this.#onRejected(entry, code, message)),
+      connection.on('watch-refused', ({ sessionId, code, message }) => this.#setNotice(sessionId, describeRejection(code, message))),
+    ];
+    connection.watchInbox();
+    for (const sessionId of this.tabs) connection.watchSession(sessionId);
+    connection.start();
+    this.#clock = setInterval(() => {
+      if (this.status.state === 'offline') this.now = Date.now(); // the retry countdown
+    }, 1_000);
+  }
+
+  #teardown(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe = [];
+    this.#connection?.stop();
+    this.#connection = undefined;
+    this.#claims = undefined;
+    clearInterval(this.#clock);
+    this.inbox = {};
+    this.conversations = {};
+    this.tabs = [];
+    this.activeTab = undefined;
+  }
+
+  async #loadInbox(): Promise<void> {
+    const api = this.#api;
+    if (!api) return;
+    try {
+      const pages = await Promise.all([
+        api.get<Page<SessionView>>('/api/sessions?status=waiting&limit=100'),
+        api.get<Page<SessionView>>('/api/sessions?status=active&limit=100'),
+        api.get<Page<SessionView>>('/api/sessions?status=closed&limit=30'),
+      ]);
+      if (api !== this.#api) return;
+      this.inbox = pages.flatMap((page) => page.items).reduce(mergeView, this.inbox);
+      this.loadError = '';
+    } catch (error) {
+      this.#httpFailed(error, 'The list of chats could not be loaded');
+    }
+  }
+
+  #httpFailed(error: unknown, what: string): void {
+    if (error instanceof AuthRequired) this.#emit('chat-auth-required', { reason: error.message });
+    else this.loadError = `${what}: ${(error as Error).message}.`;
+  }
+
+  // ---- what the server reports ----
+
+  #onInboxEvent(event: SessionEventMessage): void {
+    const next = applyInboxEvent(this.inbox, event);
+    if (next === 'unknown') {
+      void this.#api?.get<SessionView>(`/api/sessions/${event.sessionId}`).then(
+        (view) => (this.inbox = mergeView(this.inbox, view)),
+        (error: unknown) => this.#httpFailed(error, 'A chat could not be loaded'),
+      );
+      return;
+    }
+    this.inbox = next;
+    if (event.type === 'ChatSessionOpened') this.#announce(`New chat waiting: ${String(event.data.subject)}`);
+    if (event.type === 'ChatMessageSent' && event.data.senderType === 'user' && !this.tabs.includes(event.sessionId)) {
+      this.#announce(`New message in “${next[event.sessionId]?.subject ?? 'a chat'}”`);
+    }
+  }
+
+  #onSessionEvent(event: SessionEventMessage): void {
+    const conversation = this.conversations[event.sessionId];
+    if (!conversation) return;
+    this.conversations = { ...this.conversations, [event.sessionId]: applyEvent(conversation, event) };
+    const { data } = event;
+    if (event.type === 'ChatMessageSent') {
+      this.confirmed = without(this.confirmed, event.sessionId, String(data.messageId));
+      if (data.senderType === 'user') {
+        this.customerTyping = { ...this.customerTyping, [event.sessionId]: false };
+        this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
+        if (Date.now() - Date.parse(event.occurredAt) < 60_000) {
+          this.#announce(`Customer in “${conversation.subject ?? 'chat'}”: ${String(data.body)}`);
+        }
+      }
+    }
+    if (event.type === 'ChatSessionClosed') this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
+  }
+
+  #onStored(entry: OutboxEntry): void {
+    const sessionId = sessionOf(entry.destination);
+    const messageId = String(entry.body.messageId);
+    this.#emit('chat-message-sent', { sessionId, messageId, body: entry.body.body });
+    if (this.conversations[sessionId]?.messageRevisions[messageId] === undefined) {
+      const line = { messageId, body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now() };
+      this.confirmed = { ...this.confirmed, [sessionId]: [...(this.confirmed[sessionId] ?? []), line] };
+    }
+  }
+
+  #onRejected(entry: OutboxEntry, code: string, message: string): void {
+    const sessionId = sessionOf(entry.destination);
+    const reason = describeRejection(code, message);
+    const line = { messageId: String(entry.body.messageId), body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now(), code, reason };
+    this.failures = { ...this.failures, [sessionId]: [...(this.failures[sessionId] ?? []), line] };
+    this.#emit('chat-message-failed', { sessionId, messageId: line.messageId, code, reason });
+    this.#announce(`Message not sent. ${reason}`);
+  }
+
+  #showTyping(sessionId: string, typing: boolean): void {
+    clearTimeout(this.#typingTimers[sessionId]);
+    this.customerTyping = { ...this.customerTyping, [sessionId]: typing };
+    if (typing) {
+      this.#typingTimers[sessionId] = setTimeout(() => (this.customerTyping = { ...this.customerTyping, [sessionId]: false }), TYPING_SHOWN_MS);
+    }
+  }
+
+  /** Read receipt for the customer's messages of the tab in view. */
+  #markRead(): void {
+    const sessionId = this.activeTab;
+    const conversation = sessionId ? this.conversations[sessionId] : undefined;
+    if (!sessionId || !conversation || document.visibilityState !== 'visible' || this.status.state !== 'online') return;
+    if (conversation.status === 'none' || conversation.agent?.id !== this.agentId) return; // only the assigned agent may
+    const last = unreadFor(conversation, 'agent').at(-1);
+    if (!last || this.#readRequested[sessionId] === last.messageId) return;
+    this.#readRequested[sessionId] = last.messageId;
+    this.#connection?.request(destinations.command(sessionId, 'read'), { upToMessageId: last.messageId }).then(
+      () => {
+        const item = this.inbox[sessionId];
+        if (item) this.inbox = { ...this.inbox, [sessionId]: { ...item, unread: 0 } };
+      },
+      () => delete this.#readRequested[sessionId],
+    );
+  }
+
+  // ---- what the agent does ----
+
+  #openTab(sessionId: string): void {
+    if (!this.tabs.includes(sessionId)) {
+      this.tabs = [...this.tabs, sessionId];
+      this.conversations = { ...this.conversations, [sessionId]: emptyConversation(sessionId) };
+      this.#connection?.watchSession(sessionId);
+    }
+    this.activeTab = sessionId;
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${sessionId}`)?.focus());
+  }
+
+  #closeTab(sessionId: string): void {
+    this.#connection?.unwatchSession(sessionId);
+    const index = this.tabs.indexOf(sessionId);
+    this.tabs = this.tabs.filter((tab) => tab !== sessionId);
+    const { [sessionId]: _closed, ...rest } = this.conversations;
+    this.conversations = rest;
+    if (this.activeTab === sessionId) this.activeTab = this.tabs[Math.min(index, this.tabs.length - 1)];
+  }
+
+  #onTabKey(event: KeyboardEvent): void {
+    const index = this.tabs.indexOf(this.activeTab ?? '');
+    const moves: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: this.tabs.length - 1 };
+    const target = moves[event.key];
+    if (target === undefined || this.tabs.length === 0) return;
+    event.preventDefault();
+    const sessionId = this.tabs[(target + this.tabs.length) % this.tabs.length]!;
+    this.activeTab = sessionId;
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${sessionId}`)?.focus());
+  }
+
+  /** Take, hand back or close a session; `chat-session-closed` follows from the session's event. */
+  async #act(sessionId: string, action: 'join' | 'leave' | 'close'): Promise<void> {
+    this.#setNotice(sessionId, '');
+    try {
+      await this.#connection?.request(destinations.command(sessionId, action), {});
+      if (action !== 'close') this.#emit(action === 'join' ? 'chat-session-joined' : 'chat-session-left', { sessionId });
+      if (action === 'join') void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
+    } catch (error) {
+      const reason = error instanceof RequestRefused ? describeRejection(error.code, error.message) : 'Not connected to the chat server; try again when the connection is back.';
+      this.#setNotice(sessionId, reason);
+    }
+  }
+
+  #setNotice(sessionId: string, text: string): void {
+    this.notices = { ...this.notices, [sessionId]: text };
+    if (text) this.#announce(text);
+  }
+
+  #send(sessionId: string, event?: Event): void {
+    event?.preventDefault();
+    const body = (this.drafts[sessionId] ?? '').trim();
+    if (!body || !this.#connection) return;
+    const messageId = randomId();
+    this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body });
+    this.drafts = { ...this.drafts, [sessionId]: '' };
+    this.#stopTyping(sessionId);
+  }
+
+  #onInput(sessionId: string, event: InputEvent): void {
+    this.drafts = { ...this.drafts, [sessionId]: (event.target as HTMLTextAreaElement).value };
+    if (Date.now() - (this.#typingSent[sessionId] ?? 0) > TYPING_IDLE_MS) {
+      this.#typingSent[sessionId] = Date.now();
+      this.#connection?.typing(sessionId, true);
+    }
+    clearTimeout(this.#typingTimers[`own-${sessionId}`]);
+    this.#typingTimers[`own-${sessionId}`] = setTimeout(() => this.#stopTyping(sessionId), TYPING_IDLE_MS);
+  }
+
+  #stopTyping(sessionId: string): void {
+    clearTimeout(this.#typingTimers[`own-${sessionId}`]);
+    if (!this.#typingSent[sessionId]) return;
+    delete this.#typingSent[sessionId];
+    this.#connection?.typing(sessionId, false);
+  }
+
+  #announce(text: string): void {
+    this.announcement = '';
+    setTimeout(() => (this.announcement = text), 100);
+  }
+
+  #emit(name: string, detail: object): void {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  // ---- rendering ----
+
+  protected override render(): TemplateResult {
+    return html`
+      <div class="visually-hidden" aria-live="polite" aria-atomic="true">${this.announcement}</div>
+      <div class="layout">
+        ${this.#renderInbox()}
+        <section class="workspace" aria-label="Open chats">
+          ${this.#renderStatus()}
+          ${this.loadError ? html`<p class="status error" role="alert">${this.loadError}</p>` : nothing}
+          ${this.tabs.length === 0
+            ? html`<p class="placeholder">Pick a chat in the inbox to read it; take a waiting one to answer.</p>`
+            : html`
+                <div role="tablist" part="tabs" aria-label="Open chats" @keydown=${this.#onTabKey}>
+                  ${this.tabs.map((sessionId) => this.#renderTab(sessionId))}
+                </div>
+                ${this.activeTab ? this.#renderPane(this.activeTab) : nothing}
+              `}
+        </section>
+      </div>
+    `;
+  }
+
+  #renderStatus(): TemplateResult | typeof nothing {
+    const status = this.status;
+    if (status.state === 'offline') {
+      return html`<p class="status" part="status" role="status">
+        Can’t reach the chat server. Retrying in ${secondsUntil(status.retryAt, this.now)} s…
+        <button type="button" @click=${() => this.#connection?.reconnectNow()}>Retry now</button>
+      </p>`;
+    }
+    if (status.state === 'auth-required') {
+      return html`<p class="status error" part="status" role="status">Your sign-in has expired or was refused; waiting for a new one.</p>`;
+    }
+    return nothing;
+  }
+
+  #renderInbox(): TemplateResult {
+    const lists = sections(this.inbox, this.agentId);
+    return html`
+      <nav class="inbox" part="inbox" aria-label="Inbox">
+        <div class="who">Signed in as <strong>${this.#claims?.name ?? this.agentId}</strong></div>
+        ${(['waiting', 'active', 'closed'] as const).map((status) => html`
+          <h2 id="section-${status}">${SECTION_TITLES[status]} (${lists[status].length})</h2>
+          ${lists[status].length === 0
+            ? html`<p class="empty">None</p>`
+            : html`<ul aria-labelledby="section-${status}">${lists[status].map((item) => html`<li>${this.#renderItem(item)}</li>`)}</ul>`}
+        `)}
+      </nav>
+    `;
+  }
+
+  #renderItem(item: InboxItem): TemplateResult {
+    const mine = item.agentId === this.agentId;
+    const who = item.status === 'active' ? (mine ? 'with you' : `with ${item.agentName ?? item.agentId}`) : `customer ${item.customerId}`;
+    return html`
+      <button
+        class="item"
+        part="inbox-item"
+        data-session-id=${item.sessionId}
+        aria-current=${this.activeTab === item.sessionId ? 'true' : 'false'}
+        @click=${() => this.#openTab(item.sessionId)}
+      >
+        <span class="subject">${item.subject}</span>
+        ${item.unread > 0 ? html`<span class="unread" aria-label="${item.unread} unread">${item.unread}</span>` : html`<span></span>`}
+        <span class="who-line">${who}${item.lastMessageAt ? html` · <time datetime=${item.lastMessageAt}>${timeOfDay(item.lastMessageAt)}</time>` : nothing}</span>
+        ${item.lastMessagePreview ? html`<span class="preview">${item.lastMessagePreview}</span>` : nothing}
+      </button>
+    `;
+  }
+
+  #renderTab(sessionId: string): TemplateResult {
+    const selected = sessionId === this.activeTab;
+    const title = this.conversations[sessionId]?.subject ?? this.inbox[sessionId]?.subject ?? 'Chat';
+    const unread = this.inbox[sessionId]?.unread ?? 0;
+    return html`
+      <button
+        role="tab"
+        part="tab"
+        id="tab-${sessionId}"
+        aria-selected=${selected ? 'true' : 'false'}
+        aria-controls=${selected ? `pane-${sessionId}` : nothing}
+        tabindex=${selected ? '0' : '-1'}
+        @click=${() => (this.activeTab = sessionId)}
+      >${title}${unread > 0 && !selected ? ` (${unread})` : ''}</button>
+    `;
+  }
+
+  #renderPane(sessionId: string): TemplateResult {
+    const conversation = this.conversations[sessionId];
+    const item = this.inbox[sessionId];
+    const status = conversation && conversation.status !== 'none' ? conversation.status : item?.status;
+    const mine = conversation?.agent?.id === this.agentId && status === 'active';
+    const pending = pendingLines(
+      this.outbox, this.confirmed[sessionId] ?? [], this.failures[sessionId] ?? [], sessionId, this.status.state === 'online',
+      (messageId) => conversation?.messageRevisions[messageId] !== undefined,
+    );
+    const online = this.status.state === 'online';
+    return html`
+      <section class="pane" part="pane" role="tabpanel" id="pane-${sessionId}" aria-labelledby="tab-${sessionId}">
+        <div class="pane-header">
+          <h3>
+            ${conversation?.subject ?? item?.subject ?? 'Chat'}
+            <span class="facts">Customer ${conversation?.customerId ?? item?.customerId ?? ''} · ${this.#statusText(conversation, status)}</span>
+          </h3>
+          ${status === 'waiting' ? html`<button class="primary" ?disabled=${!online} @click=${() => this.#act(sessionId, 'join')}>Take chat</button>` : nothing}
+          ${mine ? html`<button ?disabled=${!online} @click=${() => this.#act(sessionId, 'leave')}>Hand back</button>` : nothing}
+          ${mine ? html`<button ?disabled=${!online} @click=${() => this.#act(sessionId, 'close')}>Close chat</button>` : nothing}
+          <button aria-label="Close tab" title="Close tab" @click=${() => this.#closeTab(sessionId)}>✕</button>
+        </div>
+        ${this.notices[sessionId] ? html`<p class="status error" role="alert">${this.notices[sessionId]}</p>` : nothing}
+        <div class="scroll">
+          ${transcript(conversation, {
+            label: 'Conversation',
+            isOwn: (line) => line.senderType === 'agent' && line.senderId === this.agentId,
+            senderName: (line) => (line.senderType === 'user' ? 'Customer' : conversation?.agentNames[line.senderId] ?? line.senderId),
+            systemText: (line) => this.#systemText(line),
+            pending,
+            onDismiss: (messageId) => (this.failures = without(this.failures, sessionId, messageId)),
+          })}
+          <p class="typing">${this.customerTyping[sessionId] ? 'The customer is typing…' : ''}</p>
+        </div>
+        ${mine
+          ? html`
+              <form class="composer" part="composer" @submit=${(event: Event) => this.#send(sessionId, event)}>
+                <textarea
+                  part="input"
+                  rows="2"
+                  maxlength="4000"
+                  aria-label="Reply"
+                  placeholder="Write a reply…"
+                  .value=${this.drafts[sessionId] ?? ''}
+                  @input=${(event: InputEvent) => this.#onInput(sessionId, event)}
+                  @keydown=${(event: KeyboardEvent) => {
+                    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) this.#send(sessionId, event);
+                  }}
+                ></textarea>
+                <button class="primary" type="submit" part="send-button" ?disabled=${(this.drafts[sessionId] ?? '').trim() === ''}>Send</button>
+              </form>
+            `
+          : html`<p class="note">${this.#readOnlyReason(conversation, status)}</p>`}
+      </section>
+    `;
+  }
+
+  #statusText(conversation: Conversation | undefined, status: SessionStatus | 'none' | undefined): string {
+    if (status === 'active') return conversation?.agent?.id === this.agentId ? 'with you' : `with ${conversation?.agent?.name ?? 'another agent'}`;
+    if (status === 'closed') return conversation?.rating ? `closed, rated ${conversation.rating.rating}/5` : 'closed';
+    return status === 'waiting' ? 'waiting for an agent' : 'loading…';
+  }
+
+  #readOnlyReason(conversation: Conversation | undefined, status: SessionStatus | 'none' | undefined): string {
+    if (status === 'waiting') return 'Take the chat to answer.';
+    if (status === 'closed') return 'This chat is closed.';
+    if (status === 'active') return `${conversation?.agent?.name ?? 'Another agent'} is handling this chat.`;
+    return '';
+  }
+
+  #systemText(line: SystemLine): string {
+    const who = line.actorId === this.agentId ? 'You' : line.actorName ?? 'The customer';
+    switch (line.event) {
+      case 'opened':
+        return `Chat opened: ${line.detail ?? ''}`;
+      case 'joined':
+        return `${who} joined.`;
+      case 'left':
+        return `${who} handed the chat back.`;
+      case 'closed':
+        return `${who} closed the chat.${line.detail ? ` (${line.detail})` : ''}`;
+      case 'rated':
+        return `The customer rated the chat ${line.detail}/5.`;
+    }
+  }
+}
+
+/** The session id of a `/app/chat/{id}/…` destination. */
+function sessionOf(destination: string): string {
+  return destination.split('/')[3] ?? '';
+}
+
+function without(lines: PerSession<readonly OwnPending[]>, sessionId: string, messageId: string): PerSession<readonly OwnPending[]> {
+  const current = lines[sessionId];
+  return current ? { ...lines, [sessionId]: current.filter((line) => line.messageId !== messageId) } : lines;
+}

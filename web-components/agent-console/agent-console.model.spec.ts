@@ -1,0 +1,55 @@
+import type { SessionEventMessage, SessionView } from '../shared/protocol.js';
+import { applyInboxEvent, type Inbox, mergeView, sections } from './agent-console.model.js';
+
+const S1 = '11111111-1111-4111-8111-111111111111';
+const S2 = '22222222-2222-4222-8222-222222222222';
+const event = (type: string, sessionId: string, revision: number, data: Record<string, unknown> = {}): SessionEventMessage =>
+  ({ type, sessionId, revision, occurredAt: `2026-11-24T10:00:${String(revision).padStart(2, '0')}Z`, data: { sessionId, ...data } });
+const view = (sessionId: string, revision: number, overrides: Partial<SessionView> = {}): SessionView => ({
+  sessionId, userId: 'c1', agentId: null, subject: 'Keys', status: 'waiting', startTime: '2026-11-24T09:00:00Z', endTime: null,
+  rating: null, ratingComment: null, messageCount: 0, lastMessageAt: null, lastMessagePreview: null, unreadForUser: 0,
+  unreadForAgent: 0, revision, ...overrides,
+});
+const apply = (inbox: Inbox, ...events: SessionEventMessage[]) =>
+  events.reduce<Inbox>((current, next) => {
+    const applied = applyInboxEvent(current, next);
+    if (applied === 'unknown') throw new Error(`unknown ${next.sessionId}`);
+    return applied;
+  }, inbox);
+
+describe('the agent inbox', () => {
+  it('follows a session from waiting to active to closed, counting unread customer messages', () => {
+    const inbox = apply(
+      {},
+      event('ChatSessionOpened', S1, 0, { customerId: 'c1', subject: 'Flat tyre' }),
+      event('ChatMessageSent', S1, 1, { senderType: 'user', body: 'Hello?' }),
+      event('AgentJoined', S1, 2, { agentId: 'a1', agentName: 'Ada' }),
+      event('ChatMessageSent', S1, 3, { senderType: 'user', body: 'Still there?' }),
+      event('ChatMessageSent', S1, 4, { senderType: 'agent', body: 'Yes' }),
+    );
+    expect(inbox[S1]).toMatchObject({ status: 'active', agentId: 'a1', agentName: 'Ada', unread: 2, lastMessagePreview: 'Yes', subject: 'Flat tyre' });
+    expect(apply(inbox, event('ChatSessionClosed', S1, 5, { closedBy: 'a1' }))[S1]!.status).toBe('closed');
+  });
+
+  it('ignores news older than what it shows: the list read after subscribing and the live events overlap', () => {
+    let inbox = apply({}, event('ChatSessionOpened', S1, 0, { customerId: 'c1', subject: 'Keys' }));
+    inbox = mergeView(inbox, view(S1, 2, { status: 'active', agentId: 'a1', unreadForAgent: 1 }));
+    inbox = apply(inbox, event('AgentJoined', S1, 1, { agentId: 'a1', agentName: 'Ada' }), event('ChatMessageSent', S1, 2, { senderType: 'user', body: 'x' }));
+    expect(inbox[S1]).toMatchObject({ status: 'active', unread: 1, revision: 2 });
+    expect(mergeView(inbox, view(S1, 1))).toBe(inbox);
+  });
+
+  it('says when an event is about a session it does not hold', () => {
+    expect(applyInboxEvent({}, event('ChatMessageSent', S2, 3, { senderType: 'user', body: 'x' }))).toBe('unknown');
+  });
+
+  it('lists the longest waiting first, and my active chats before others', () => {
+    const inbox: Inbox = {
+      [S1]: { ...mergeView({}, view(S1, 1, { startTime: '2026-11-24T09:05:00Z', status: 'active', agentId: 'a2' }))[S1]! },
+      [S2]: { ...mergeView({}, view(S2, 1, { startTime: '2026-11-24T09:01:00Z', status: 'active', agentId: 'a1' }))[S2]! },
+    };
+    expect(sections(inbox, 'a1').active.map((item) => item.sessionId)).toEqual([S2, S1]);
+    const waiting = { ...mergeView({}, view(S1, 0, { startTime: '2026-11-24T09:05:00Z' })), ...mergeView({}, view(S2, 0, { startTime: '2026-11-24T09:01:00Z' })) };
+    expect(sections(waiting, 'a1').waiting.map((item) => item.sessionId)).toEqual([S2, S1]);
+  });
+});

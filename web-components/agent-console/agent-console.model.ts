@@ -1,0 +1,110 @@
+import type { SessionEventMessage, SessionStatus, SessionView } from '../shared/protocol.js';
+
+/** A session as the inbox lists it. */
+export interface InboxItem {
+  readonly sessionId: string;
+  readonly subject: string;
+  readonly customerId: string;
+  readonly agentId: string | null;
+  readonly agentName?: string;
+  readonly status: SessionStatus;
+  readonly startTime: string;
+  readonly lastMessageAt: string | null;
+  readonly lastMessagePreview: string | null;
+  /** Customer messages no agent has read. */
+  readonly unread: number;
+  readonly rating: number | null;
+  /** The last revision this item reflects: older news is ignored. */
+  readonly revision: number;
+}
+
+export type Inbox = Readonly<Record<string, InboxItem>>;
+
+export function itemOfView(view: SessionView): InboxItem {
+  return {
+    sessionId: view.sessionId,
+    subject: view.subject ?? '(no subject)',
+    customerId: view.userId,
+    agentId: view.agentId,
+    status: view.status,
+    startTime: view.startTime,
+    lastMessageAt: view.lastMessageAt,
+    lastMessagePreview: view.lastMessagePreview,
+    unread: view.unreadForAgent,
+    rating: view.rating,
+    revision: view.revision,
+  };
+}
+
+/** The inbox with a session as `GET /api/sessions` shows it, unless the inbox knows newer. */
+export function mergeView(inbox: Inbox, view: SessionView): Inbox {
+  const known = inbox[view.sessionId];
+  if (known && known.revision >= view.revision) return inbox;
+  return { ...inbox, [view.sessionId]: { ...itemOfView(view), ...(known?.agentName ? { agentName: known.agentName } : {}) } };
+}
+
+/**
+ * The inbox after a `/topic/inbox` event; `unknown` when the event is about a session it does
+ * not hold (opened before the list was read, past its first page): fetch that session.
+ */
+export function applyInboxEvent(inbox: Inbox, event: SessionEventMessage): Inbox | 'unknown' {
+  const { data } = event;
+  if (event.type === 'ChatSessionOpened') {
+    if (inbox[event.sessionId]) return inbox;
+    const item: InboxItem = {
+      sessionId: event.sessionId,
+      subject: String(data.subject ?? '(no subject)'),
+      customerId: String(data.customerId ?? ''),
+      agentId: null,
+      status: 'waiting',
+      startTime: event.occurredAt,
+      lastMessageAt: null,
+      lastMessagePreview: null,
+      unread: 0,
+      rating: null,
+      revision: event.revision,
+    };
+    return { ...inbox, [event.sessionId]: item };
+  }
+  const item = inbox[event.sessionId];
+  if (!item) return 'unknown';
+  if (event.revision <= item.revision) return inbox;
+  const next = { ...item, revision: event.revision };
+  switch (event.type) {
+    case 'AgentJoined':
+      return { ...inbox, [item.sessionId]: { ...next, status: 'active', agentId: String(data.agentId), agentName: String(data.agentName) } };
+    case 'AgentLeft': {
+      const { agentName: _left, ...rest } = next;
+      return { ...inbox, [item.sessionId]: { ...rest, status: 'waiting', agentId: null } };
+    }
+    case 'ChatMessageSent':
+      return {
+        ...inbox,
+        [item.sessionId]: {
+          ...next,
+          lastMessageAt: event.occurredAt,
+          lastMessagePreview: String(data.body ?? '').slice(0, 140),
+          unread: data.senderType === 'user' ? item.unread + 1 : item.unread,
+        },
+      };
+    case 'ChatSessionClosed':
+      return { ...inbox, [item.sessionId]: { ...next, status: 'closed' } };
+    case 'ChatSessionRated':
+      return { ...inbox, [item.sessionId]: { ...next, rating: Number(data.rating) } };
+    default:
+      return { ...inbox, [item.sessionId]: next };
+  }
+}
+
+/** The inbox in three lists: waiting (oldest first: who waited longest), active (mine first), closed (latest first). */
+export function sections(inbox: Inbox, me: string): Record<SessionStatus, InboxItem[]> {
+  const items = Object.values(inbox);
+  const latest = (item: InboxItem) => item.lastMessageAt ?? item.startTime;
+  return {
+    waiting: items.filter((item) => item.status === 'waiting').sort((a, b) => a.startTime.localeCompare(b.startTime)),
+    active: items
+      .filter((item) => item.status === 'active')
+      .sort((a, b) => Number(b.agentId === me) - Number(a.agentId === me) || latest(b).localeCompare(latest(a))),
+    closed: items.filter((item) => item.status === 'closed').sort((a, b) => latest(b).localeCompare(latest(a))).slice(0, 30),
+  };
+}

@@ -1,0 +1,624 @@
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.js';
+import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
+import { secondsUntil } from '../shared/format.js';
+import { HttpApi, serverUrl } from '../shared/http-api.js';
+import { claimsOf, randomId, type TokenClaims } from '../shared/identity.js';
+import type { OutboxEntry } from '../shared/outbox.js';
+import { destinations, type Page, type SessionEventMessage, type SessionView } from '../shared/protocol.js';
+import { describeRejection } from '../shared/rejections.js';
+import styles from './chat-widget.styles.js';
+import { type OwnPending, pendingLines } from '../shared/own-messages.js';
+import { transcript } from '../shared/transcript.js';
+import { type SavedChat, loadChat, saveChat, storageKey } from './chat-widget.model.js';
+
+const TYPING_IDLE_MS = 3_000;
+const TYPING_SHOWN_MS = 6_000;
+/**
+ * @summary The customer's live chat: a launcher button that opens a chat panel. The customer
+ * names a subject, chats with an agent, ends the chat and rates it. Messages typed while offline
+ * are sent when the connection is back; the open chat survives a page reload.
+ *
+ * @attr server - The Parley server's base URL (`https://chat.example.com`); empty: this page's origin.
+ * @attr token - A JWT of the customer (`role: customer`). When it expires or is refused, the
+ *   widget fires `chat-auth-required`; set a new one and it reconnects.
+ * @attr reservation-id - Sent with a new chat so that agents see which reservation it is about.
+ * @attr heading - The panel's title (default "Chat with us").
+ * @attr open - Whether the panel is open (reflected).
+ * @attr inline - Shows the widget in the page's flow rather than fixed in the viewport's corner.
+ *
+ * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
+ * @event chat-session-opened - `{sessionId}`: the server stored a new chat.
+ * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of the customer.
+ * @event chat-message-received - `{sessionId, messageId, body, senderId}`: an agent wrote.
+ * @event chat-message-failed - `{sessionId, messageId, code, reason}`: the server refused a message for good.
+ * @event chat-session-closed - `{sessionId, closedBy}`.
+ * @event chat-session-rated - `{sessionId, rating, comment}`.
+ * @event chat-connection-change - `{state}`: `connecting`, `online`, `offline`, `auth-required`, `stopped`.
+ * @event chat-show - The panel opened.
+ * @event chat-hide - The panel closed.
+ *
+ * @csspart launcher - The button that opens and closes the panel.
+ * @csspart badge - The unread count on the launcher.
+ * @csspart panel - The chat panel.
+ * @csspart header - The panel's title bar.
+ * @csspart status - The connection notice (offline, reconnecting, sign-in needed).
+ * @csspart messages - The list of lines.
+ * @csspart message - Every line; also `message-own`, `message-agent` or `message-system`.
+ * @csspart typing - "… is typing".
+ * @csspart composer - The message form; `input` its text area, `send-button` its button.
+ * @csspart end-button - "End chat".
+ * @csspart subject-form - The form that starts a chat.
+ * @csspart rating - The rating form.
+ *
+ * @cssproperty --parley-accent - Brand colour: launcher, header, own messages (#0a58ca).
+ * @cssproperty --parley-accent-contrast - Text on the accent colour (#fff).
+ * @cssproperty --parley-surface - Panel background. `--parley-surface-alt`: agent messages.
+ * @cssproperty --parley-text - Text colour. `--parley-muted`: secondary text.
+ * @cssproperty --parley-border - Borders. `--parley-danger`: errors. `--parley-star-color`: stars.
+ * @cssproperty --parley-radius - Corner radius (12px).
+ * @cssproperty --parley-font-family - Font. `--parley-font-size`: base size (14px).
+ * @cssproperty --parley-panel-width - Panel width (360px). `--parley-panel-height` (540px).
+ * @cssproperty --parley-offset - Distance from the viewport's corner (20px).
+ * @cssproperty --parley-z-index - Stacking order (1000).
+ */
+export class ChatWidget extends LitElement {
+  static override styles = styles;
+
+  @property() server = '';
+  @property() token = '';
+  @property({ attribute: 'reservation-id' }) reservationId = '';
+  @property() heading = 'Chat with us';
+  @property({ type: Boolean, reflect: true }) open = false;
+  @property({ type: Boolean, reflect: true }) inline = false;
+
+  @state() private status: ConnectionStatus = { state: 'stopped' };
+  @state() private sessionId: string | undefined;
+  @state() private conversation: Conversation | undefined;
+  @state() private outbox: readonly OutboxEntry[] = [];
+  /** Stored (RECEIPT) but not seen on the session topic yet. */
+  @state() private confirmed: readonly OwnPending[] = [];
+  @state() private failures: readonly OwnPending[] = [];
+  @state() private agentTyping = false;
+  @state() private announcement = '';
+  @state() private draft = '';
+  @state() private rating = 0;
+  @state() private ratingSkipped = false;
+  @state() private notice = '';
+  @state() private now = Date.now();
+  /** Lost the connection, not back yet. */
+  @state() private reconnecting = false;
+
+  @query('.scroll') private scroller?: HTMLElement;
+
+  #connection: ChatConnection | undefined;
+  #unsubscribe: (() => void)[] = [];
+  #identity: { server: string; key: string; claims: TokenClaims } | undefined;
+  #typingSent = 0;
+  #typingIdle: ReturnType<typeof setTimeout> | undefined;
+  #typingShown: ReturnType<typeof setTimeout> | undefined;
+  #clock: ReturnType<typeof setInterval> | undefined;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
+  #readRequested = '';
+  #onVisibility = () => this.#markRead();
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    if (this.#identity === undefined && this.hasUpdated) this.#configure();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    this.#teardown();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('server') || changed.has('token')) this.#configure();
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    if (['conversation', 'outbox', 'confirmed', 'failures', 'open'].some((name) => changed.has(name))) {
+      this.scroller?.scrollTo({ top: this.scroller.scrollHeight });
+    }
+    if (changed.has('open') && changed.get('open') !== undefined) {
+      this.#emit(this.open ? 'chat-show' : 'chat-hide', {});
+      if (this.open) this.#focusFirstField();
+    }
+    this.#markRead();
+  }
+
+  /** Opens the panel. */
+  show(): void {
+    this.open = true;
+  }
+
+  /** Closes the panel (the chat goes on). */
+  hide(): void {
+    this.open = false;
+  }
+
+  // ---- connection and storage ----
+
+  #configure(): void {
+    const claims = claimsOf(this.token);
+    if (!this.token || !claims) {
+      this.#teardown();
+      this.status = { state: 'auth-required', reason: this.token ? 'the token is not a JWT' : 'no token' };
+      this.#emit('chat-auth-required', { reason: this.status.reason });
+      return;
+    }
+    const server = serverUrl(this.server).origin;
+    const key = storageKey(server, claims.sub);
+    if (this.#connection && this.#identity?.key === key) {
+      this.#identity = { server, key, claims };
+      this.#connection.setToken(this.token);
+      this.#watchExpiry(claims);
+      return;
+    }
+    this.#teardown();
+    this.#identity = { server, key, claims };
+    this.#start(loadChat(localStorage, key));
+    this.#watchExpiry(claims);
+  }
+
+  #start(saved: SavedChat): void {
+    const connection = new ChatConnection({ server: serverUrl(this.server), token: this.token, outbox: saved.outbox });
+    this.#connection = connection;
+    this.outbox = connection.outbox;
+    this.confirmed = [];
+    this.failures = [];
+    this.ratingSkipped = false;
+    this.#adopt(saved.sessionId);
+    this.#unsubscribe = [
+      connection.on('status', (status) => this.#onStatus(status)),
+      connection.on('event', (event) => this.#onEvent(event)),
+      connection.on('typing', (typing) => {
+        if (typing.sessionId === this.sessionId && typing.data.senderType === 'agent') this.#showTyping(typing.data.typing);
+      }),
+      connection.on('outbox', (entries) => {
+        this.outbox = entries;
+        this.#save();
+      }),
+      connection.on('stored', (entry) => this.#onStored(entry)),
+      connection.on('rejected', ({ entry, code, message }) => this.#onRejected(entry, code, message)),
+      connection.on('watch-refused', ({ sessionId }) => {
+        if (sessionId === this.sessionId) this.#forgetSession();
+      }),
+    ];
+    connection.start();
+    this.#clock = setInterval(() => {
+      if (this.status.state === 'offline') this.now = Date.now(); // the retry countdown
+    }, 1_000);
+    if (!saved.sessionId) void this.#resumeFromServer();
+  }
+
+  #teardown(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#unsubscribe = [];
+    this.#connection?.stop();
+    this.#connection = undefined;
+    this.#identity = undefined;
+    clearInterval(this.#clock);
+    clearTimeout(this.#expiry);
+    clearTimeout(this.#typingIdle);
+    clearTimeout(this.#typingShown);
+    this.sessionId = undefined;
+    this.conversation = undefined;
+  }
+
+  /** Follows `sessionId` (stored by this browser, or found open on the server). */
+  #adopt(sessionId: string | undefined): void {
+    this.sessionId = sessionId;
+    this.conversation = sessionId ? emptyConversation(sessionId) : undefined;
+    this.#readRequested = '';
+    // A session is watched once its opening is stored: before, the server knows no such session.
+    if (sessionId && !this.#openingQueued(sessionId)) this.#connection?.watchSession(sessionId);
+    this.#save();
+  }
+
+  /** No chat saved in this browser: the customer may have one open from another device. */
+  async #resumeFromServer(): Promise<void> {
+    const connection = this.#connection;
+    try {
+      const page = await new HttpApi(serverUrl(this.server), () => this.token).get<Page<SessionView>>('/api/sessions?limit=5');
+      const open = page.items.find((session) => session.status !== 'closed');
+      if (open && connection === this.#connection && this.sessionId === undefined) this.#adopt(open.sessionId);
+    } catch {
+      // Unreachable or refused: the connection's status says so; a new chat can still be started.
+    }
+  }
+
+  #openingQueued(sessionId: string): boolean {
+    return this.outbox.some((entry) => entry.destination === destinations.open && entry.body.sessionId === sessionId);
+  }
+
+  #save(): void {
+    if (!this.#identity) return;
+    saveChat(localStorage, this.#identity.key, { sessionId: this.sessionId, outbox: [...this.outbox] });
+  }
+
+  #forgetSession(): void {
+    const sessionId = this.sessionId;
+    if (sessionId) {
+      this.#connection?.unwatchSession(sessionId);
+      this.#connection?.discard((entry) => entry.destination.includes(sessionId) || entry.body.sessionId === sessionId);
+    }
+    this.confirmed = [];
+    this.failures = [];
+    this.rating = 0;
+    this.ratingSkipped = false;
+    this.#adopt(undefined);
+  }
+
+  #watchExpiry(claims: TokenClaims): void {
+    clearTimeout(this.#expiry);
+    if (claims.exp === undefined) return;
+    const renewIn = claims.exp * 1000 - Date.now() - 60_000;
+    // Ask for a new token a minute before this one expires, so a reconnection never meets a stale one.
+    if (renewIn < 2 ** 31) this.#expiry = setTimeout(() => this.#emit('chat-auth-required', { reason: 'the token expires in a minute' }), Math.max(0, renewIn));
+  }
+
+  // ---- what the connection reports ----
+
+  #onStatus(status: ConnectionStatus): void {
+    this.status = status;
+    this.#emit('chat-connection-change', { state: status.state });
+    if (status.state === 'auth-required') this.#emit('chat-auth-required', { reason: status.reason });
+    if (status.state === 'offline' && !this.reconnecting) this.#announce('Connection lost. Reconnecting…');
+    if (status.state === 'offline') this.reconnecting = true;
+    if (status.state === 'online') this.reconnecting = false;
+  }
+
+  #onEvent(event: SessionEventMessage): void {
+    if (event.sessionId !== this.sessionId || !this.conversation) return;
+    const before = this.conversation;
+    this.conversation = applyEvent(before, event);
+    const recent = Date.now() - Date.parse(event.occurredAt) < 60_000;
+    const { data } = event;
+    switch (event.type) {
+      case 'ChatMessageSent':
+        this.confirmed = this.confirmed.filter((line) => line.messageId !== data.messageId);
+        if (data.senderType === 'agent') {
+          this.agentTyping = false;
+          this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
+          if (recent) this.#announce(`${this.#agentName(String(data.senderId))}: ${String(data.body)}`);
+        }
+        break;
+      case 'AgentJoined':
+        if (recent) this.#announce(`${String(data.agentName)} joined the chat.`);
+        break;
+      case 'AgentLeft':
+        if (recent) this.#announce('The agent left the chat. Another agent will answer.');
+        break;
+      case 'ChatSessionClosed':
+        this.agentTyping = false;
+        this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
+        if (recent) this.#announce('The chat was closed. You can rate it now.');
+        break;
+      case 'ChatSessionRated':
+        this.#emit('chat-session-rated', { sessionId: event.sessionId, rating: data.rating, comment: data.comment });
+        break;
+    }
+  }
+
+  #onStored(entry: OutboxEntry): void {
+    if (entry.destination === destinations.open) {
+      const sessionId = String(entry.body.sessionId);
+      this.#emit('chat-session-opened', { sessionId });
+      if (sessionId === this.sessionId) this.#connection?.watchSession(sessionId);
+      return;
+    }
+    if (entry.destination.endsWith('/messages')) {
+      const messageId = String(entry.body.messageId);
+      this.#emit('chat-message-sent', { sessionId: this.sessionId, messageId, body: entry.body.body });
+      if (this.conversation && this.conversation.messageRevisions[messageId] === undefined) {
+        this.confirmed = [...this.confirmed, { messageId, body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now() }];
+      }
+    }
+  }
+
+  #onRejected(entry: OutboxEntry, code: string, message: string): void {
+    const reason = describeRejection(code, message);
+    if (entry.destination.endsWith('/messages')) {
+      const messageId = String(entry.body.messageId);
+      this.failures = [...this.failures, { messageId, body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now(), code, reason }];
+      this.#emit('chat-message-failed', { sessionId: this.sessionId, messageId, code, reason });
+      this.#announce(`Message not sent. ${reason}`);
+    } else if (entry.destination === destinations.open) {
+      this.#forgetSession();
+      this.notice = reason;
+    } else {
+      this.notice = reason;
+    }
+  }
+
+  #agentName(agentId: string): string {
+    return this.conversation?.agentNames[agentId] ?? 'Agent';
+  }
+
+  #announce(text: string): void {
+    // The same sentence twice in a row must be read twice: clear, then set a moment later.
+    this.announcement = '';
+    setTimeout(() => (this.announcement = text), 100);
+  }
+
+  #showTyping(typing: boolean): void {
+    clearTimeout(this.#typingShown);
+    this.agentTyping = typing;
+    // A "stopped typing" can be lost with a connection: the indicator goes by itself.
+    if (typing) this.#typingShown = setTimeout(() => (this.agentTyping = false), TYPING_SHOWN_MS);
+  }
+
+  /** Read receipt for the agent's messages, when the customer can see them. */
+  #markRead(): void {
+    const conversation = this.conversation;
+    if (!this.open || !conversation || document.visibilityState !== 'visible' || this.status.state !== 'online') return;
+    const last = unreadFor(conversation, 'user').at(-1);
+    if (!last || last.messageId === this.#readRequested) return;
+    this.#readRequested = last.messageId;
+    this.#connection?.request(destinations.command(conversation.sessionId, 'read'), { upToMessageId: last.messageId }).catch(() => {
+      this.#readRequested = ''; // asked again on the next update
+    });
+  }
+
+  // ---- what the customer does ----
+
+  #toggle(): void {
+    this.open = !this.open;
+  }
+
+  #onPanelKey(event: KeyboardEvent): void {
+    if (event.key !== 'Escape') return;
+    event.stopPropagation();
+    this.open = false;
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLButtonElement>('.launcher')?.focus());
+  }
+
+  #startChat(event: SubmitEvent): void {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const subject = (new FormData(form).get('subject') as string | null)?.trim() ?? '';
+    if (!subject || !this.#connection) return;
+    const sessionId = randomId();
+    const body = { sessionId, subject, ...(this.reservationId ? { reservationId: this.reservationId } : {}) };
+    this.notice = '';
+    this.#connection.enqueue(`open-${sessionId}`, destinations.open, body);
+    this.#adopt(sessionId);
+    form.reset();
+    void this.updateComplete.then(() => this.#focusFirstField());
+  }
+
+  #send(event?: Event): void {
+    event?.preventDefault();
+    const body = this.draft.trim();
+    const sessionId = this.sessionId;
+    if (!body || !sessionId || !this.#connection) return;
+    const messageId = randomId();
+    this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body });
+    this.draft = '';
+    this.#stopTyping();
+  }
+
+  #onInput(event: InputEvent): void {
+    this.draft = (event.target as HTMLTextAreaElement).value;
+    const sessionId = this.sessionId;
+    if (!sessionId || this.conversation?.status !== 'active') return;
+    if (Date.now() - this.#typingSent > TYPING_IDLE_MS) {
+      this.#typingSent = Date.now();
+      this.#connection?.typing(sessionId, true);
+    }
+    clearTimeout(this.#typingIdle);
+    this.#typingIdle = setTimeout(() => this.#stopTyping(), TYPING_IDLE_MS);
+  }
+
+  #stopTyping(): void {
+    clearTimeout(this.#typingIdle);
+    if (this.#typingSent === 0 || !this.sessionId) return;
+    this.#typingSent = 0;
+    this.#connection?.typing(this.sessionId, false);
+  }
+
+  #onComposerKey(event: KeyboardEvent): void {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) this.#send(event);
+  }
+
+  #endChat(): void {
+    const sessionId = this.sessionId;
+    if (!sessionId || !this.#connection) return;
+    this.#connection.enqueue(`close-${sessionId}`, destinations.command(sessionId, 'close'), {});
+  }
+
+  #rate(event: SubmitEvent): void {
+    event.preventDefault();
+    const sessionId = this.sessionId;
+    if (!sessionId || !this.#connection || this.rating < 1) return;
+    const comment = (new FormData(event.target as HTMLFormElement).get('comment') as string | null)?.trim() ?? '';
+    this.#connection.enqueue(`rating-${sessionId}`, destinations.command(sessionId, 'rating'), { rating: this.rating, ...(comment ? { comment } : {}) });
+  }
+
+  #newChat(): void {
+    this.#forgetSession();
+    void this.updateComplete.then(() => this.#focusFirstField());
+  }
+
+  #dismissFailure(messageId: string): void {
+    this.failures = this.failures.filter((line) => line.messageId !== messageId);
+  }
+
+  #focusFirstField(): void {
+    this.renderRoot.querySelector<HTMLElement>('.panel input[type="text"], .panel textarea, .panel .done button')?.focus();
+  }
+
+  #emit(name: string, detail: object): void {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  // ---- rendering ----
+
+  protected override render(): TemplateResult {
+    const unread = this.conversation ? unreadFor(this.conversation, 'user').length : 0;
+    return html`
+      <div class="visually-hidden" aria-live="polite" aria-atomic="true" part="announcer">${this.announcement}</div>
+      ${this.open ? this.#renderPanel() : nothing}
+      <button
+        class="launcher"
+        part="launcher"
+        aria-expanded=${this.open ? 'true' : 'false'}
+        aria-controls="panel"
+        @click=${this.#toggle}
+      >
+        <span>${this.open ? 'Close chat' : this.heading}</span>
+        ${!this.open && unread > 0
+          ? html`<span class="badge" part="badge"><span aria-hidden="true">${unread}</span><span class="visually-hidden">, ${unread} unread</span></span>`
+          : nothing}
+      </button>
+    `;
+  }
+
+  #renderPanel(): TemplateResult {
+    const conversation = this.conversation;
+    const ended = conversation?.status === 'closed';
+    return html`
+      <section id="panel" class="panel" part="panel" role="dialog" aria-labelledby="heading" @keydown=${this.#onPanelKey}>
+        <div class="header" part="header">
+          <h2 id="heading">
+            ${this.heading}
+            ${conversation?.subject ? html`<span class="subject">${conversation.subject}</span>` : nothing}
+          </h2>
+          <button type="button" aria-label="Minimise chat" @click=${this.hide}>–</button>
+        </div>
+        ${this.#renderStatus()}
+        ${this.notice ? html`<p class="status error" role="alert">${this.notice}</p>` : nothing}
+        ${this.sessionId === undefined
+          ? this.#renderStart()
+          : html`
+              <div class="scroll">
+                ${this.#renderLines()}
+                ${conversation?.status === 'waiting' || (conversation?.status === 'none' && this.sessionId)
+                  ? html`<p class="note">Waiting for an agent to join… You can already write.</p>`
+                  : nothing}
+                ${ended ? this.#renderEnd() : nothing}
+              </div>
+              ${ended ? nothing : this.#renderComposer()}
+            `}
+      </section>
+    `;
+  }
+
+  #renderStatus(): TemplateResult | typeof nothing {
+    const status = this.status;
+    switch (status.state) {
+      case 'offline':
+        return html`<p class="status" part="status" role="status">
+          Can’t reach the chat server. Retrying in ${secondsUntil(status.retryAt, this.now)} s…
+          <button type="button" @click=${() => this.#connection?.reconnectNow()}>Retry now</button>
+        </p>`;
+      case 'connecting':
+        return this.reconnecting ? html`<p class="status" part="status" role="status">Reconnecting…</p>` : nothing;
+      case 'auth-required':
+        return html`<p class="status error" part="status" role="status">Your sign-in has expired or was refused; waiting for a new one.</p>`;
+      default:
+        return nothing;
+    }
+  }
+
+  #renderStart(): TemplateResult {
+    return html`
+      <form class="start" part="subject-form" @submit=${this.#startChat}>
+        <label for="subject">What can we help you with?</label>
+        <input id="subject" name="subject" type="text" required maxlength="200" autocomplete="off" placeholder="e.g. Changing my pick-up time" />
+        <button class="primary" type="submit" ?disabled=${!this.#connection}>Start chat</button>
+      </form>
+    `;
+  }
+
+  #renderLines(): TemplateResult {
+    const conversation = this.conversation;
+    const pending = pendingLines(
+      this.outbox, this.confirmed, this.failures, this.sessionId ?? '', this.status.state === 'online',
+      (messageId) => conversation?.messageRevisions[messageId] !== undefined,
+    );
+    return html`
+      ${transcript(conversation, {
+        label: 'Conversation',
+        isOwn: (line) => line.senderType === 'user',
+        senderName: (line) => this.#agentName(line.senderId),
+        systemText: (line) => this.#systemText(line),
+        pending,
+        onDismiss: (messageId) => this.#dismissFailure(messageId),
+      })}
+      <p class="typing" part="typing">${this.agentTyping ? `${this.#agentName(conversation?.agent?.id ?? '')} is typing…` : ''}</p>
+    `;
+  }
+
+  #systemText(line: SystemLine): string {
+    switch (line.event) {
+      case 'opened':
+        return `Chat started: ${line.detail ?? ''}`;
+      case 'joined':
+        return `${line.actorName ?? 'An agent'} joined the chat.`;
+      case 'left':
+        return `${line.actorName ?? 'The agent'} left the chat. Another agent will answer.`;
+      case 'closed':
+        return line.actorId === this.#identity?.claims.sub ? 'You ended the chat.' : `${line.actorName ?? 'The agent'} ended the chat.`;
+      case 'rated':
+        return `You rated this chat ${line.detail} out of 5.`;
+    }
+  }
+
+  #renderComposer(): TemplateResult {
+    return html`
+      <form class="composer" part="composer" @submit=${this.#send}>
+        <textarea
+          part="input"
+          rows="2"
+          maxlength="4000"
+          aria-label="Message"
+          placeholder="Write a message…"
+          .value=${this.draft}
+          @input=${this.#onInput}
+          @keydown=${this.#onComposerKey}
+        ></textarea>
+        <button class="primary" type="submit" part="send-button" ?disabled=${this.draft.trim() === ''}>Send</button>
+      </form>
+      <div class="actions">
+        <span></span>
+        <button type="button" part="end-button" @click=${this.#endChat}>End chat</button>
+      </div>
+    `;
+  }
+
+  #renderEnd(): TemplateResult {
+    const conversation = this.conversation!;
+    if (conversation.rating || this.ratingSkipped) {
+      return html`<div class="done">
+        <p>${conversation.rating ? 'Thank you for your feedback!' : 'Thank you for chatting with us.'}</p>
+        <button class="primary" type="button" @click=${this.#newChat}>Start a new chat</button>
+      </div>`;
+    }
+    return html`
+      <form class="rating" part="rating" @submit=${this.#rate}>
+        <fieldset>
+          <legend>How was your chat?</legend>
+          <div class="stars">
+            ${[1, 2, 3, 4, 5].map((stars) => html`
+              <input type="radio" id="star-${stars}" name="rating" value=${stars} .checked=${this.rating === stars}
+                @change=${() => (this.rating = stars)} />
+              <label for="star-${stars}" class=${stars <= this.rating ? 'on' : ''} title="${stars} out of 5"
+                ><span aria-hidden="true">★</span><span class="visually-hidden">${stars} out of 5 stars</span></label>
+            `)}
+          </div>
+        </fieldset>
+        <label for="comment">Anything to add? (optional)</label>
+        <textarea id="comment" name="comment" rows="2" maxlength="2000"></textarea>
+        <div class="row">
+          <button class="primary" type="submit" ?disabled=${this.rating < 1}>Send rating</button>
+          <button type="button" @click=${() => (this.ratingSkipped = true)}>Skip</button>
+        </div>
+      </form>
+    `;
+  }
+}

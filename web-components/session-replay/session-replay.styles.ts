@@ -1,0 +1,44 @@
+import { css } from 'lit';
+import { baseStyles } from '../shared/styles.js';
+
+export default [
+  baseStyles,
+  css`
+    :host {
+      display: block;
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      background: var(--_surface);
+      overflow: hidden;
+    }
+    .top { padding: 0.8em 1em; border-bottom: 1px solid var(--_border); display: flex; flex-wrap: wrap; gap: 0.5em 1em; align-items: center; }
+    .top h2 { margin: 0; font-size: 1.1em; flex: 1; min-width: 12em; }
+    .top .id { display: block; font-size: 0.8em; font-weight: normal; color: var(--_muted); font-family: ui-monospace, monospace; }
+    .verdict { margin: 0; padding: 0.35em 0.8em; border-radius: 999px; font-weight: 600; font-size: 0.9em; }
+    .verdict.ok { background: #e3f4e8; color: var(--_success); }
+    .verdict.broken { background: #fde7e6; color: var(--_danger); }
+    .verdict.unknown { background: var(--_surface-alt); color: var(--_muted); }
+    .scrubber { padding: 0.8em 1em; border-bottom: 1px solid var(--_border); display: grid; gap: 0.3em; }
+    .scrubber label { font-weight: 600; }
+    .scrubber input { width: 100%; accent-color: var(--_accent); }
+    .scrubber output { color: var(--_muted); font-size: 0.9em; }
+    .body { display: grid; grid-template-columns: minmax(16em, 1fr) minmax(18em, 1.2fr); height: var(--parley-replay-height, 520px); }
+    .body > * { min-height: 0; overflow-y: auto; }
+    .timeline { border-inline-end: 1px solid var(--_border); }
+    h3 { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.04em; color: var(--_muted); margin: 0.8em 1em 0.4em; }
+    ol.events { list-style: none; margin: 0; padding: 0 0.5em 0.8em; display: flex; flex-direction: column; gap: 0.25em; }
+    .event { width: 100%; text-align: start; display: grid; grid-template-columns: auto 1fr; gap: 0 0.6em; padding: 0.4em 0.6em; }
+    .event .rev { font-family: ui-monospace, monospace; color: var(--_muted); grid-row: span 4; }
+    .event .type { font-weight: 600; }
+    .event .actor, .event time, .event .hash { font-size: 0.82em; color: var(--_muted); }
+    .event .hash { font-family: ui-monospace, monospace; }
+    .event.future { background: var(--_surface-alt); border-style: dashed; }
+    .event.future .type { font-weight: normal; }
+    .event[aria-current='true'] { border-color: var(--_accent); box-shadow: inset 3px 0 0 var(--_accent); }
+    .event.broken { border-color: var(--_danger); }
+    .facts { margin: 0 1em; display: grid; grid-template-columns: auto 1fr; gap: 0.2em 0.8em; font-size: 0.9em; }
+    .facts dt { color: var(--_muted); }
+    .facts dd { margin: 0; }
+    .message { padding: 1em; color: var(--_muted); }
+  `,
+];

@@ -1,0 +1,42 @@
+/** The server refused the token (401): the host page has to supply another one. */
+export class AuthRequired extends Error {
+  override readonly name = 'AuthRequired';
+}
+
+/** A non-2xx answer other than 401; `message` is the server's. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The HTTP API of DESIGN.md, with the bearer token of the moment. */
+export class HttpApi {
+  constructor(
+    private readonly server: URL,
+    private readonly token: () => string,
+  ) {}
+
+  /**
+   * GETs `path` (from the server's root) as JSON.
+   * @throws {AuthRequired} on 401, {HttpError} on any other refusal, TypeError when unreachable.
+   */
+  async get<T>(path: string): Promise<T> {
+    const response = await fetch(new URL(path, this.server), {
+      headers: { authorization: `Bearer ${this.token()}`, accept: 'application/json' },
+    });
+    const body = (await response.json().catch(() => undefined)) as { message?: unknown } | undefined;
+    if (response.status === 401) throw new AuthRequired(String(body?.message ?? 'the token was refused'));
+    if (!response.ok) throw new HttpError(response.status, String(body?.message ?? response.statusText));
+    return body as T;
+  }
+}
+
+/** The server's base URL: the `server` attribute, or the page's own origin when it is empty. */
+export function serverUrl(server: string | undefined): URL {
+  return new URL(server && server.trim() !== '' ? server : globalThis.location.origin);
+}

@@ -1,0 +1,17 @@
+/** What a person is told when the server refuses something, by rejection code. */
+const SENTENCES: Readonly<Record<string, string>> = {
+  NOT_A_PARTICIPANT: 'You are not part of this conversation, so this was not sent.',
+  SESSION_CLOSED: 'This conversation has been closed, so this was not sent.',
+  INVALID_MESSAGE: 'A message must be between 1 and 4,000 characters long.',
+  RATING_NOT_ALLOWED: 'This conversation cannot be rated (it is still open, or it was rated already).',
+  FORBIDDEN: 'You are not allowed to do this.',
+  INVALID_COMMAND: 'The chat server did not understand this request.',
+  UNKNOWN_DESTINATION: 'The chat server did not understand this request.',
+  RATE_LIMITED: 'You are sending too fast; this will be sent again in a moment.',
+  UNAVAILABLE: 'The chat service is having trouble; this will be sent again in a moment.',
+};
+
+/** A sentence for a rejection code (and the server's own message for a code it does not know). */
+export function describeRejection(code: string, serverMessage?: string): string {
+  return SENTENCES[code] ?? (serverMessage ? `The chat server refused this: ${serverMessage}.` : 'The chat server refused this.');
+}
