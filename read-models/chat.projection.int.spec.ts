@@ -170,6 +170,32 @@ describe('the chat projection', () => {
     expect(before.messages).toHaveLength(2 * 5);
   });
 
+  it('builds the same rows whatever the batches the log is cut into', async () => {
+    const sessionId = randomUUID();
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Deposit' }, actor: customer });
+    await submit('join', sessionId, {}, agent);
+    const u1 = await send(sessionId, customer, 'one');
+    const a1 = await send(sessionId, agent, 'two');
+    await send(sessionId, customer, 'three');
+    await submit('read', sessionId, { upToMessageId: u1 }, agent);
+    await submit('read', sessionId, { upToMessageId: a1 }, customer);
+    await send(sessionId, agent, 'four');
+    await submit('leave', sessionId, {}, agent);
+    await submit('close', sessionId, {}, customer);
+    const events = await chatEvents();
+    const projectedIn = async (size: number) => {
+      await log.pool.query(sql.unsafe`TRUNCATE chat_sessions, chat_messages`);
+      for (let start = 0; start < events.length; start += size) {
+        await log.pool.transaction((transaction) => applyEvents(transaction, chatProjection, CHAT_TABLES, events.slice(start, start + size)));
+      }
+      return tableContents(log.pool, CHAT_TABLES);
+    };
+
+    const whole = await projectedIn(events.length);
+    expect(whole.sessions).toEqual([expect.objectContaining({ unread_for_user: 1, unread_for_agent: 1, message_count: 4, session_status: 'closed' })]);
+    for (const size of [1, 2, 3, 5]) expect(await projectedIn(size)).toEqual(whole);
+  });
+
   it('writes rows, checkpoint and notices of a batch together, or none of them when an event fails', async () => {
     const listener = await listenForNotices(log.url);
     const sessionId = randomUUID();

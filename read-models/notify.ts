@@ -35,10 +35,15 @@ function noticeOf(event: RecordedEvent): string {
   return JSON.stringify({ ...head, truncated: true } satisfies ProjectedEventNotice);
 }
 
-/** Announces events on {@link EVENTS_CHANNEL}; delivered when (and only if) the transaction commits. */
+/**
+ * Announces events on {@link EVENTS_CHANNEL}, in order; delivered when (and only if) the
+ * transaction commits. The notices travel as one JSON array, whose elements `json_array_elements`
+ * gives back as written: a `text[]` parameter would escape every quote of every notice on the
+ * way in, several times slower for a batch of thousands.
+ */
 export async function notifyProjected(connection: CommonQueryMethods, events: readonly RecordedEvent[]): Promise<void> {
   if (events.length === 0) return;
   await connection.query(sql.type(z.object({ notified: z.bigint() }))`
-    SELECT count(pg_notify(${EVENTS_CHANNEL}, notice)) AS notified
-    FROM unnest(${sql.array(events.map(noticeOf), 'text')}) AS notice`);
+    SELECT count(pg_notify(${EVENTS_CHANNEL}, notice::text)) AS notified
+    FROM json_array_elements(${`[${events.map(noticeOf).join(',')}]`}::json) AS notice`);
 }

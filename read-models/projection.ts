@@ -7,8 +7,13 @@ import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.
  */
 export type Tables<Role extends string = string> = Readonly<Record<Role, string>>;
 
-/** What a projection did with one event. `unknown`: a type it does not project, skipped. */
-export type ProjectOutcome = 'projected' | 'unknown';
+/** What applying a run of events did. */
+export interface AppliedEvents {
+  /** The events projected, in order (replays included: they are projected, as a no-op). */
+  readonly projected: readonly RecordedEvent[];
+  /** How many were of a type the projection does not know, and skipped. */
+  readonly unknown: number;
+}
 
 /**
  * A read model fed by the events of one category of streams, in log order, from a checkpoint
@@ -22,11 +27,15 @@ export interface Projection<Role extends string = string> {
   /** The live tables. */
   readonly tables: Tables<Role>;
   /**
-   * Applies one event to `tables`, inside the caller's transaction. Idempotent: an event
-   * applied already changes nothing.
-   * @throws {EventNotApplicable} when the event is of a type it projects but cannot be applied.
+   * Applies a run of events, in log order, to `tables`, inside the caller's transaction: as a
+   * whole, with a few set-based statements. Idempotent: an event applied already changes
+   * nothing. Use it through `applyEvents`, which names the event that a failed run stopped at.
+   * On a throw, what it wrote is to be rolled back (`applyEvents` runs it under a savepoint).
+   * @throws {EventNotApplicable} naming an event that cannot be applied after the ones before
+   * it (these may be inapplicable too).
+   * @throws any error of the database (a value it cannot store, say), which names no event.
    */
-  project(connection: CommonQueryMethods, event: RecordedEvent, tables: Tables<Role>): Promise<ProjectOutcome>;
+  apply(connection: CommonQueryMethods, events: readonly RecordedEvent[], tables: Tables<Role>): Promise<AppliedEvents>;
 }
 
 /** The identity and place in the log of an event that a projection refused. */

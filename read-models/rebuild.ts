@@ -3,22 +3,18 @@ import { Logger } from '@nestjs/common';
 import type { CommonQueryMethods, DatabasePoolConnection } from 'slonik';
 import { z } from 'zod';
 import { createDatabasePool } from '../src/database/pool.js';
-import { type EventStore, type LogPosition, type RecordedEvent, START, compareLogPositions } from '../src/event-store/event-store.js';
+import { type EventStore, type LogPosition, type RecordedEvent, START, categoryOf, compareLogPositions } from '../src/event-store/event-store.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { takeTransactionLock, trySessionLock } from './locks.js';
 import { notifyProjected } from './notify.js';
 import { applyEvents } from './projection-batch.js';
 import type { Projection, Tables } from './projection.js';
+import { ReadAhead } from './read-ahead.js';
+import { ProgressReports, type RebuildProgress } from './rebuild-progress.js';
 import { sql } from './sql.js';
 import { errorCodeOf } from './transient-errors.js';
 
-/** Where a rebuild stands, for a progress bar (rate and ETA are the caller's). */
-export interface RebuildProgress {
-  /** Events projected into the new tables so far, skipped ones included. */
-  readonly done: number;
-  /** Events of the projection's category in the log when the rebuild started; `done` passes it when some are appended meanwhile. */
-  readonly total: number;
-}
+export type { RebuildProgress } from './rebuild-progress.js';
 
 export interface RebuildOptions {
   /** The rebuild works through a connection of its own to this database. */
@@ -27,9 +23,12 @@ export interface RebuildOptions {
   readonly projection: Projection;
   /** Events read, and projected in one transaction, at a time (default 5,000). */
   readonly batchSize?: number;
-  /** Called after each batch; a throw aborts the rebuild, the live tables untouched. */
+  /**
+   * Called after each batch, in order, without holding the rebuild up (the first call waits for
+   * the count); a throw aborts the rebuild before its swap, the live tables untouched.
+   */
   readonly onProgress?: (progress: RebuildProgress) => void | Promise<void>;
-  /** How many events of the category the log holds; by default, counted by reading the log once. */
+  /** How many events of the category the log holds; by default, counted by reading the log once, while the rebuild runs. */
   readonly countEvents?: () => Promise<number>;
   /** How long the swap waits for queries holding the live tables before it tries again later (default 5,000). */
   readonly lockTimeoutMs?: number;
@@ -65,8 +64,9 @@ const LOCK_NOT_AVAILABLE = '55P03';
  *
  * 1. creates fresh, empty copies of its tables beside the live ones (`<table>__rebuild`, `LIKE
  *    … INCLUDING ALL`), dropping those an interrupted rebuild left;
- * 2. projects the log into them from the start, in large batches, reporting progress, up to
- *    where the live projection stands (its stored checkpoint, which keeps moving);
+ * 2. projects the log into them from the start, in large batches (read a page ahead, while the
+ *    current one is projected), up to where the live projection stands (its stored checkpoint,
+ *    which keeps moving), reporting progress (the log is counted meanwhile);
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
  *    live projection had not, renames live → `<table>__old` and new → live (index names
@@ -100,22 +100,24 @@ class Rebuild {
   private readonly projection: Projection;
   private readonly fresh: Tables;
   private readonly batchSize: number;
+  private readonly reports: ProgressReports;
   private position: LogPosition = START;
   private done = 0;
-  private total = 0;
 
+  /** Starts counting the log, for the progress reports. */
   constructor(private readonly connection: DatabasePoolConnection, private readonly options: RebuildOptions) {
     this.projection = options.projection;
     this.logger = new Logger(`Rebuild:${this.projection.name}`);
     this.fresh = Object.fromEntries(Object.entries(this.projection.tables).map(([role, table]) => [role, rebuildTableOf(table)]));
     this.batchSize = options.batchSize ?? 5000;
+    const count = options.countEvents ?? (() => countEvents(options.store, this.projection.category, this.batchSize));
+    this.reports = new ProgressReports(count(), options.onProgress);
   }
 
   async run(): Promise<RebuildResult> {
     await createFreshTables(this.connection, this.projection.tables, this.fresh);
-    this.total = await (this.options.countEvents ?? (() => countEvents(this.options.store, this.projection.category, this.batchSize)))();
-    this.logger.log(`building ${Object.values(this.fresh).join(', ')} from ${this.total} events`);
-    await this.report(this.done);
+    this.logger.log(`building ${Object.values(this.fresh).join(', ')} from the log`);
+    this.reports.report(this.done);
     const attempts = this.options.swapAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       await this.catchUp();
@@ -131,14 +133,19 @@ class Rebuild {
 
   /** Projects, a batch per transaction, the events the live projection has projected already. */
   private async catchUp(): Promise<void> {
+    const pages = new ReadAhead((after) => this.readPage(after));
     for (;;) {
+      const page = await pages.pageAfter(this.position);
       const live = await readCheckpoint(this.connection, this.projection.name);
-      const page = await this.readPage(this.position);
       const projectedLive = page.filter((event) => compareLogPositions(event.logPosition, live) <= 0);
       if (projectedLive.length === 0) return;
-      await this.connection.transaction((transaction) => applyEvents(transaction, this.projection, this.fresh, projectedLive));
-      this.advance(projectedLive);
-      await this.report(this.done);
+      if (projectedLive.length === page.length) pages.readAhead(lastPositionOf(page));
+      const events = this.ofCategory(projectedLive);
+      await this.connection.transaction((transaction) => applyEvents(transaction, this.projection, this.fresh, events));
+      this.position = lastPositionOf(projectedLive);
+      this.done += events.length;
+      this.reports.report(this.done);
+      this.reports.throwIfFailed();
     }
   }
 
@@ -154,15 +161,19 @@ class Rebuild {
       const live = await readCheckpoint(transaction, this.projection.name);
       let position = this.position;
       let done = this.done;
-      const readPage = () => outsideTransaction(() => this.readPage(position));
-      for (let page = await readPage(); page.length > 0; page = await readPage()) {
-        const applied = await applyEvents(transaction, this.projection, this.fresh, page);
+      const pages = new ReadAhead((after) => outsideTransaction(() => this.readPage(after)));
+      for (let page = await pages.pageAfter(position); page.length > 0; page = await pages.pageAfter(position)) {
+        position = lastPositionOf(page);
+        pages.readAhead(position);
+        const events = this.ofCategory(page);
+        const applied = await applyEvents(transaction, this.projection, this.fresh, events);
         // Events up to the live checkpoint were announced by the live projection already.
         await notifyProjected(transaction, applied.projected.filter((event) => compareLogPositions(event.logPosition, live) > 0));
-        position = lastPositionOf(page);
-        done += page.length;
-        await outsideTransaction(() => this.report(done));
+        done += events.length;
+        outsideTransaction(() => this.reports.report(done));
+        this.reports.throwIfFailed();
       }
+      await this.reports.settle();
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
@@ -171,17 +182,17 @@ class Rebuild {
     return result;
   }
 
+  /**
+   * A page of the whole log, every category: the store's category filter can turn each page
+   * into a scan of the rest of the log (PostgreSQL, on an `events` table without statistics
+   * yet, sorts every later event of the category to return the first 5,000).
+   */
   private readPage(after: LogPosition): Promise<RecordedEvent[]> {
-    return this.options.store.readAll({ after, category: this.projection.category, maxCount: this.batchSize });
+    return this.options.store.readAll({ after, maxCount: this.batchSize });
   }
 
-  private advance(events: readonly RecordedEvent[]): void {
-    this.position = lastPositionOf(events);
-    this.done += events.length;
-  }
-
-  private async report(done: number): Promise<void> {
-    await this.options.onProgress?.({ done, total: this.total });
+  private ofCategory(events: readonly RecordedEvent[]): RecordedEvent[] {
+    return events.filter((event) => categoryOf(event.streamName) === this.projection.category);
   }
 }
 
@@ -191,12 +202,12 @@ function lastPositionOf(events: readonly RecordedEvent[]): LogPosition {
   return last.logPosition;
 }
 
-/** How many events of a category the log holds, by reading it through. */
+/** How many events of a category the log holds, by reading it through (unfiltered, as the rebuild reads it). */
 async function countEvents(store: EventStore, category: string, pageSize: number): Promise<number> {
   let count = 0;
-  for (let page = await store.readAll({ category, maxCount: pageSize }); page.length > 0; ) {
-    count += page.length;
-    page = await store.readAll({ after: lastPositionOf(page), category, maxCount: pageSize });
+  for (let page = await store.readAll({ maxCount: pageSize }); page.length > 0; ) {
+    count += page.filter((event) => categoryOf(event.streamName) === category).length;
+    page = await store.readAll({ after: lastPositionOf(page), maxCount: pageSize });
   }
   return count;
 }

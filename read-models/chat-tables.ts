@@ -1,0 +1,152 @@
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { ChatEvent } from './chat-events.js';
+import { type ChatRows, type ReadMessage, type StoredChat, keyOf } from './chat-fold.js';
+import type { MessageRow } from './chat-messages.projector.js';
+import type { SessionRow } from './chat-sessions.projector.js';
+import type { ChatTables } from './chat.projection.js';
+import { sql } from './sql.js';
+
+/*
+ * The chat tables, read and written set-based: a few statements per batch, whatever its size.
+ * Times travel as text both ways, so that a stored time is written back to the microsecond.
+ */
+
+const sessionRow = z.object({
+  session_id: z.string(), user_id: z.string(), agent_id: z.string().nullable(), subject: z.string(),
+  start_time: z.string(), end_time: z.string().nullable(), session_status: z.enum(['waiting', 'active', 'closed']),
+  rating: z.number().nullable(), rating_comment: z.string().nullable(), message_count: z.number(),
+  last_message_at: z.string().nullable(), last_message_preview: z.string().nullable(),
+  unread_for_user: z.number(), unread_for_agent: z.number(), revision: z.bigint(),
+}).transform((row): SessionRow => ({
+  sessionId: row.session_id, userId: row.user_id, agentId: row.agent_id, subject: row.subject,
+  startTime: row.start_time, endTime: row.end_time, status: row.session_status,
+  rating: row.rating, ratingComment: row.rating_comment, messageCount: row.message_count,
+  lastMessageAt: row.last_message_at, lastMessagePreview: row.last_message_preview,
+  unreadForUser: row.unread_for_user, unreadForAgent: row.unread_for_agent, revision: row.revision,
+}));
+
+const readMessageRow = z.object({
+  session_id: z.string(), message_id: z.string(), revision: z.bigint(), later_from_user: z.bigint(), later_from_agent: z.bigint(),
+});
+
+const joinLineRow = z.object({ session_id: z.string(), agent_id: z.string(), message_content: z.string() });
+
+/**
+ * What the fold (`foldChatEvents`) needs of the tables for a batch: the rows of its sessions, and,
+ * in the sessions stored already (the others have no lines yet), the messages its read
+ * receipts name and the join lines of the agents who leave or close.
+ */
+export async function loadStoredChat(connection: CommonQueryMethods, tables: ChatTables, events: readonly ChatEvent[]): Promise<StoredChat> {
+  const sessions = await loadSessions(connection, tables, [...new Set(events.map((event) => event.sessionId))]);
+  const ofStoredSessions = events.filter((event) => sessions.has(event.sessionId));
+  const receipts = ofStoredSessions.flatMap((event) => (event.type === 'MessagesRead' ? [[event.sessionId, event.data.upToMessageId]] : []));
+  const agents = ofStoredSessions.flatMap((event) =>
+    event.type === 'AgentLeft' ? [[event.sessionId, event.data.agentId]] : event.type === 'ChatSessionClosed' ? [[event.sessionId, event.data.closedBy]] : []);
+  return {
+    sessions,
+    readMessages: receipts.length === 0 ? new Map() : await loadReadMessages(connection, tables, receipts),
+    joinLines: agents.length === 0 ? new Map() : await loadJoinLines(connection, tables, agents),
+  };
+}
+
+async function loadSessions(connection: CommonQueryMethods, tables: ChatTables, sessionIds: readonly string[]): Promise<Map<string, SessionRow>> {
+  const rows = await connection.any(sql.type(sessionRow)`
+    SELECT session_id, user_id, agent_id, subject, start_time::text, end_time::text, session_status, rating, rating_comment,
+      message_count, last_message_at::text, last_message_preview, unread_for_user, unread_for_agent, revision
+    FROM ${sql.identifier([tables.sessions])} WHERE session_id = ANY(${sql.array(sessionIds, 'uuid')})`);
+  return new Map(rows.map((row) => [row.sessionId, row]));
+}
+
+/** The text messages named, each with the count of each side's messages after it in its session. */
+async function loadReadMessages(connection: CommonQueryMethods, tables: ChatTables, named: string[][]): Promise<Map<string, ReadMessage>> {
+  const messages = sql.identifier([tables.messages]);
+  const rows = await connection.any(sql.type(readMessageRow)`
+    SELECT m.session_id, m.message_id, m.revision, later.from_user AS later_from_user, later.from_agent AS later_from_agent
+    FROM ${sql.unnest(named, ['uuid', 'uuid'])} AS named(session_id, message_id)
+    JOIN ${messages} m ON m.session_id = named.session_id AND m.message_id = named.message_id AND m.message_type = 'text'
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE o.sender_type = 'user') AS from_user, count(*) FILTER (WHERE o.sender_type = 'agent') AS from_agent
+      FROM ${messages} o WHERE o.session_id = m.session_id AND o.revision > m.revision) AS later`);
+  return new Map(rows.map((row) => [
+    keyOf(row.session_id, row.message_id),
+    { revision: row.revision, laterFrom: { user: Number(row.later_from_user), agent: Number(row.later_from_agent) } },
+  ]));
+}
+
+/** The latest join line of each (session, agent) named. */
+async function loadJoinLines(connection: CommonQueryMethods, tables: ChatTables, named: string[][]): Promise<Map<string, string>> {
+  const rows = await connection.any(sql.type(joinLineRow)`
+    SELECT DISTINCT ON (named.session_id, named.agent_id) named.session_id, named.agent_id, m.message_content
+    FROM ${sql.unnest(named, ['uuid', 'text'])} AS named(session_id, agent_id)
+    JOIN ${sql.identifier([tables.messages])} m
+      ON m.session_id = named.session_id AND m.sender_id = named.agent_id AND m.message_type = 'join'
+    ORDER BY named.session_id, named.agent_id, m.revision DESC`);
+  return new Map(rows.map((row) => [keyOf(row.session_id, row.agent_id), row.message_content]));
+}
+
+/**
+ * Writes a batch's rows: its lines (inserted once: a line stored already is left as it is) and
+ * the rows of its sessions (each only over an older row: a replay changes nothing).
+ * @returns the first line, in log order, whose place is taken by another line (its message id
+ * in its session, or its revision); nothing of the sessions is written then.
+ */
+export async function writeChatRows(connection: CommonQueryMethods, tables: ChatTables, rows: ChatRows): Promise<MessageRow | undefined> {
+  if (rows.lines.length > 0) {
+    const inserted = await insertLines(connection, tables, rows.lines);
+    if (inserted < rows.lines.length) return firstLineNotStored(connection, tables, rows.lines);
+  }
+  if (rows.sessions.length > 0) await upsertSessions(connection, tables, rows.sessions);
+  return undefined;
+}
+
+/** Inserts the lines that have no row yet; how many it inserted. */
+async function insertLines(connection: CommonQueryMethods, tables: ChatTables, lines: readonly MessageRow[]): Promise<number> {
+  const { rowCount } = await connection.query(sql.typeAlias('void')`
+    INSERT INTO ${sql.identifier([tables.messages])} (
+      message_id, session_id, sender_type, sender_id, message_content, message_type, attachment_url, "timestamp", revision, position)
+    SELECT * FROM ${sql.unnest(
+      lines.map((line) => [
+        line.messageId, line.sessionId, line.senderType, line.senderId, line.content, line.messageType,
+        line.attachmentUrl, line.timestamp, line.revision, line.position,
+      ]),
+      ['uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'int8', 'int8'],
+    )}
+    ON CONFLICT DO NOTHING`);
+  return rowCount;
+}
+
+/** The first of the lines that is not stored as itself (each event's line has its own log position). */
+async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTables, lines: readonly MessageRow[]): Promise<MessageRow | undefined> {
+  const position = await connection.maybeOneFirst(sql.type(z.object({ position: z.bigint() }))`
+    SELECT line.position
+    FROM ${sql.unnest(lines.map((line) => [line.sessionId, line.messageId, line.position]), ['uuid', 'uuid', 'int8'])}
+      WITH ORDINALITY AS line(session_id, message_id, position, place)
+    WHERE NOT EXISTS (
+      SELECT FROM ${sql.identifier([tables.messages])} m
+      WHERE m.session_id = line.session_id AND m.message_id = line.message_id AND m.position = line.position)
+    ORDER BY line.place LIMIT 1`);
+  return lines.find((line) => line.position === position);
+}
+
+/** Inserts new sessions' rows and overwrites stored ones that are older than the batch's. */
+async function upsertSessions(connection: CommonQueryMethods, tables: ChatTables, rows: readonly SessionRow[]): Promise<void> {
+  await connection.query(sql.typeAlias('void')`
+    INSERT INTO ${sql.identifier([tables.sessions])} AS stored (
+      session_id, user_id, agent_id, subject, start_time, end_time, session_status, rating, rating_comment,
+      message_count, last_message_at, last_message_preview, unread_for_user, unread_for_agent, revision)
+    SELECT * FROM ${sql.unnest(
+      rows.map((row) => [
+        row.sessionId, row.userId, row.agentId, row.subject, row.startTime, row.endTime, row.status, row.rating, row.ratingComment,
+        row.messageCount, row.lastMessageAt, row.lastMessagePreview, row.unreadForUser, row.unreadForAgent, row.revision,
+      ]),
+      ['uuid', 'text', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'int2', 'text', 'int4', 'timestamptz', 'text', 'int4', 'int4', 'int8'],
+    )}
+    ON CONFLICT (session_id) DO UPDATE SET
+      user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, subject = EXCLUDED.subject,
+      start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, session_status = EXCLUDED.session_status,
+      rating = EXCLUDED.rating, rating_comment = EXCLUDED.rating_comment, message_count = EXCLUDED.message_count,
+      last_message_at = EXCLUDED.last_message_at, last_message_preview = EXCLUDED.last_message_preview,
+      unread_for_user = EXCLUDED.unread_for_user, unread_for_agent = EXCLUDED.unread_for_agent, revision = EXCLUDED.revision
+    WHERE stored.revision < EXCLUDED.revision`);
+}
