@@ -1,7 +1,9 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT, UnsecuredJWT } from 'jose';
+import { type JWK, SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
 import { InvalidToken, TokenService } from './tokens.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
@@ -55,5 +57,54 @@ describe('dev tokens', () => {
     expect(await restarted.verify(token)).toEqual({ id: 'agent-7', role: 'agent', name: 'Ada' });
     expect((await stat(join(dataDir, 'jwt-secret'))).mode & 0o777).toBe(0o600);
     expect((await readFile(join(dataDir, 'jwt-secret'), 'utf8')).trim()).toMatch(/^[\w-]{43}$/);
+  });
+});
+
+describe('token verification with a JWKS URL', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let tokens: TokenService;
+  let signingKey: CryptoKey;
+  let publicJwk: JWK;
+  const signWith = (privateKey: CryptoKey | Uint8Array, alg: string, kid = 'key-1') =>
+    new SignJWT({ role: 'agent', name: 'Ada' }).setProtectedHeader({ alg, kid }).setSubject('agent-1').setExpirationTime('1h').sign(privateKey);
+  const reason = (token: string) => tokens.verify(token).then(() => 'accepted', (error: unknown) => (error instanceof InvalidToken ? error.message : error));
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    signingKey = pair.privateKey;
+    publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' };
+    server = createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+    tokens = await TokenService.create({ jwtSecret: undefined, jwtJwksUrl: jwksUrl, devTokens: true, dataDir: '/nonexistent' });
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('accepts a token signed by a key of the set', async () => {
+    expect(await tokens.verify(await signWith(signingKey, 'ES256'))).toEqual({ id: 'agent-1', role: 'agent', name: 'Ada' });
+  });
+
+  it('refuses a token of another key, of a key not in the set, alg none, and HS256 keyed with the public key', async () => {
+    const stranger = await generateKeyPair('ES256');
+    expect(await reason(await signWith(stranger.privateKey, 'ES256'))).toBe('the token signature does not verify');
+    expect(await reason(await signWith(stranger.privateKey, 'ES256', 'key-2'))).toBe('the token is signed by an unknown key');
+    const unsigned = new UnsecuredJWT({ role: 'agent' }).setSubject('agent-1').setExpirationTime('1h').encode();
+    expect(await reason(unsigned)).toBe('the token is signed with an algorithm that is not accepted');
+    const confused = await signWith(new TextEncoder().encode(JSON.stringify(publicJwk)), 'HS256');
+    expect(await reason(confused)).toBe('the token is signed with an algorithm that is not accepted');
+  });
+
+  it('issues no dev tokens, even when asked to', async () => {
+    await expect(tokens.issueDevToken({ id: 'x', role: 'agent' })).rejects.toThrow('dev tokens are disabled');
+  });
+
+  it('says so when the key set cannot be fetched', async () => {
+    const unreachable = await TokenService.create({ jwtSecret: undefined, jwtJwksUrl: 'http://127.0.0.1:9/jwks.json', devTokens: false, dataDir: '/nonexistent' });
+    const refused = await unreachable.verify(await signWith(signingKey, 'ES256')).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidToken);
+    expect((refused as Error).message).toBe('the signing keys could not be fetched from JWT_JWKS_URL');
   });
 });

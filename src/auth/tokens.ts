@@ -91,6 +91,10 @@ function reasonOf(error: unknown): string {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed by an unknown key';
   if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is invalid`;
+  // Not the token's fault: the key set is unreachable, slow, or not a key set.
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+    return 'the signing keys could not be fetched from JWT_JWKS_URL';
+  }
   return 'the token is malformed';
 }
 
