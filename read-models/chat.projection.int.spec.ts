@@ -1,27 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Global, Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import { sql } from 'slonik';
 import { createTestDatabase } from '../test/database.js';
-import { ChatSessionModule } from '../src/chat-session/chat-session.module.js';
-import { type ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
-import { EVENT_STORE, type EventStore, type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
+import { startWriteSide } from '../test/write-side.js';
+import type { ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
+import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
 import { readCheckpoint } from './checkpoints.js';
 import { applyEvents, projectBatch } from './projection-batch.js';
 import { EventNotApplicable } from './projection.js';
 import { agent, conversation, customer, eventually, listenForNotices, openTestLog, tableContents, type TestLog } from './testing/fixtures.js';
-
-/** One app node's write side over the given store, as in the write side's own spec. */
-async function writeSide(store: EventStore): Promise<ChatSessionService> {
-  @Global()
-  @Module({ providers: [{ provide: EVENT_STORE, useValue: store }], exports: [EVENT_STORE] })
-  class StoreModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
-  await moduleRef.init();
-  return moduleRef.get(ChatSessionService);
-}
 
 /** An event as some other writer may have stored it: in which stream, with what. */
 type RawEvent = { stream: string; type: string; data: unknown; metadata?: Record<string, unknown> };
@@ -42,7 +29,8 @@ describe('the chat projection', () => {
 
   beforeEach(async () => {
     log = await openTestLog(await createTestDatabase());
-    service = await writeSide(log.store);
+    // Its customer opens more sessions than the limit, which has its own spec (stomp-limits).
+    service = (await startWriteSide(log.store, log.pool, { MAX_OPEN_SESSIONS_PER_CUSTOMER: '100' })).service;
   });
   afterEach(() => log.close());
 

@@ -117,6 +117,12 @@ export class SessionQueries {
     };
   }
 
+  /** How many sessions of the customer `userId` are not closed. */
+  async openSessionCount(userId: string): Promise<number> {
+    return this.pool.oneFirst(sql.type(z.object({ count: z.number() }))`
+      SELECT count(*)::int AS count FROM chat_sessions WHERE user_id = ${userId} AND session_status <> 'closed'`);
+  }
+
   async get(sessionId: string): Promise<SessionView | null> {
     const row = await this.pool.maybeOne(sql.type(sessionRow)`
       SELECT ${SESSION_COLUMNS} FROM chat_sessions WHERE session_id = ${sessionId}`);

@@ -43,13 +43,22 @@ describe('loadConfig', () => {
     }));
   });
 
-  it('gives the STOMP gateway 64 KiB frames, 10 s heart-beats and a 1 MiB slow-consumer bound by default', () => {
-    expect(loadConfig({}).stomp).toEqual({ maxFrameBytes: 65_536, heartbeatMs: 10_000, maxBufferedBytes: 1_048_576 });
+  it('gives the STOMP gateway 64 KiB frames, 10 s heart-beats, a 1 MiB slow-consumer bound and 20 SENDs a second (bursts of 40) by default', () => {
+    expect(loadConfig({}).stomp).toEqual({
+      maxFrameBytes: 65_536, heartbeatMs: 10_000, maxBufferedBytes: 1_048_576, sendLimit: { perSecond: 20, burst: 40 },
+    });
   });
 
   it('reads the STOMP settings from the environment', () => {
-    expect(loadConfig({ STOMP_MAX_FRAME_BYTES: '131072', STOMP_HEARTBEAT_MS: '0', STOMP_MAX_BUFFERED_BYTES: '4194304' }).stomp)
-      .toEqual({ maxFrameBytes: 131_072, heartbeatMs: 0, maxBufferedBytes: 4_194_304 });
+    expect(loadConfig({
+      STOMP_MAX_FRAME_BYTES: '131072', STOMP_HEARTBEAT_MS: '0', STOMP_MAX_BUFFERED_BYTES: '4194304', STOMP_SEND_RATE: '5', STOMP_SEND_BURST: '1',
+    }).stomp).toEqual({ maxFrameBytes: 131_072, heartbeatMs: 0, maxBufferedBytes: 4_194_304, sendLimit: { perSecond: 5, burst: 1 } });
+  });
+
+  it('lets a customer have 3 sessions open, and waits 5 s for the commands under way at shutdown, by default', () => {
+    expect(loadConfig({})).toEqual(expect.objectContaining({ maxOpenSessionsPerCustomer: 3, shutdownGraceMs: 5_000 }));
+    expect(loadConfig({ MAX_OPEN_SESSIONS_PER_CUSTOMER: '10', SHUTDOWN_GRACE_MS: '0' }))
+      .toEqual(expect.objectContaining({ maxOpenSessionsPerCustomer: 10, shutdownGraceMs: 0 }));
   });
 
   it('uses EventStoreDB when EVENTSTORE_CONNECTION_STRING is set', () => {
@@ -87,6 +96,14 @@ describe('loadConfig', () => {
     ['STOMP_HEARTBEAT_MS', '-1'],
     ['STOMP_HEARTBEAT_MS', '1.5'],
     ['STOMP_MAX_BUFFERED_BYTES', '99999999999'],
+    ['STOMP_SEND_RATE', '0'],
+    ['STOMP_SEND_RATE', '2.5'],
+    ['STOMP_SEND_BURST', '0'],
+    ['STOMP_SEND_BURST', 'many'],
+    ['MAX_OPEN_SESSIONS_PER_CUSTOMER', '0'],
+    ['MAX_OPEN_SESSIONS_PER_CUSTOMER', 'unlimited'],
+    ['SHUTDOWN_GRACE_MS', '-1'],
+    ['SHUTDOWN_GRACE_MS', '5s'],
   ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
     const error = errorOf({ [name]: value });
     expect(error).toBeInstanceOf(ConfigError);

@@ -16,6 +16,16 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** The STOMP gateway's limits and timing (DESIGN.md, "STOMP contract"). */
   readonly stomp: StompSettings;
+  /**
+   * Sessions a customer may have open (not closed) at once (`MAX_OPEN_SESSIONS_PER_CUSTOMER`,
+   * 3); opening one more is `RATE_LIMITED`.
+   */
+  readonly maxOpenSessionsPerCustomer: number;
+  /**
+   * How long a stopping server waits for the commands under way before it closes the STOMP
+   * connections anyway, in ms (`SHUTDOWN_GRACE_MS`, 5000).
+   */
+  readonly shutdownGraceMs: number;
 }
 
 /** Settings of the STOMP gateway at `/stomp`. */
@@ -33,6 +43,18 @@ export interface StompSettings {
    * (`STOMP_MAX_BUFFERED_BYTES`, 1 MiB).
    */
   readonly maxBufferedBytes: number;
+  /**
+   * SENDs one connection may make: `STOMP_SEND_RATE` a second sustained (20), up to
+   * `STOMP_SEND_BURST` at once (40). Every SEND counts, typing indicators too; more are
+   * `RATE_LIMITED`.
+   */
+  readonly sendLimit: RateLimit;
+}
+
+/** A token bucket's shape: refilled at `perSecond`, holding at most `burst`. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
 }
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -72,7 +94,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFrameBytes: integer(env, 'STOMP_MAX_FRAME_BYTES', 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
       heartbeatMs: integer(env, 'STOMP_HEARTBEAT_MS', 10_000, { min: 0, max: 3_600_000 }),
       maxBufferedBytes: integer(env, 'STOMP_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 64 * 1024, max: 1024 * 1024 * 1024 }),
+      sendLimit: {
+        perSecond: integer(env, 'STOMP_SEND_RATE', 20, { min: 1, max: 100_000 }),
+        burst: integer(env, 'STOMP_SEND_BURST', 40, { min: 1, max: 100_000 }),
+      },
     },
+    maxOpenSessionsPerCustomer: integer(env, 'MAX_OPEN_SESSIONS_PER_CUSTOMER', 3, { min: 1, max: 10_000 }),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, { min: 0, max: 600_000 }),
   };
 }
 

@@ -11,7 +11,10 @@ const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
  * Starts Parley: the database (embedded unless DATABASE_URL is set), the migrations, the event
- * store, then the HTTP server. SIGINT or SIGTERM stops the server first and the database last.
+ * store, then the HTTP server. SIGINT or SIGTERM stops the server first and the database last:
+ * new HTTP requests get 503 and new WebSockets are refused, the commands under way finish (for
+ * at most SHUTDOWN_GRACE_MS), every STOMP client gets an ERROR and is disconnected, then the
+ * projections, the pool and the database stop.
  */
 async function main(): Promise<void> {
   const bootLogger = new ConsoleLogger('Parley');
@@ -43,7 +46,9 @@ async function main(): Promise<void> {
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
     process.exit(1);
   }
-  const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger });
+  // New HTTP requests get 503 from the start of app.close(): while the STOMP gateway lets the
+  // commands under way finish (its beforeApplicationShutdown), until the HTTP server closes.
+  const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger, return503OnClosing: true });
   let stopping = false;
   stop = async (signal: string) => {
     if (stopping) return;

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { Global, Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import { type DatabasePool, sql } from 'slonik';
-import { ChatSessionModule } from '../src/chat-session/chat-session.module.js';
-import { ChatSessionService } from '../src/chat-session/chat-session.service.js';
 import { createDatabasePool } from '../src/database/pool.js';
-import { EVENT_STORE } from '../src/event-store/event-store.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { CLI, runNode } from './processes.js';
+import { startWriteSide } from './write-side.js';
 
 /** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
 describe('the chat command line', () => {
@@ -23,16 +18,12 @@ describe('the chat command line', () => {
   beforeAll(async () => {
     ({ url, drop } = await createTestDatabase());
     pool = await createDatabasePool(url);
-    @Global()
-    @Module({ providers: [{ provide: EVENT_STORE, useValue: new PostgresEventStore(pool) }], exports: [EVENT_STORE] })
-    class StoreModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
-    await moduleRef.init();
-    const service = moduleRef.get(ChatSessionService);
+    const writeSide = await startWriteSide(new PostgresEventStore(pool), pool);
+    const { service } = writeSide;
     await service.submit({ kind: 'open', payload: { sessionId, subject: 'Key card lost' }, actor: { id: 'customer-1', role: 'customer' } });
     await service.submit({ kind: 'join', sessionId, payload: {}, actor: { id: 'agent-1', role: 'agent', name: 'Ada' } });
     await service.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: '=cmd|calc' }, actor: { id: 'customer-1', role: 'customer' } });
-    await moduleRef.close();
+    await writeSide.close();
   });
   afterAll(async () => {
     await pool.end();

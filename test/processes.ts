@@ -11,7 +11,8 @@ export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 /** Settings of the app that a test must not inherit from the shell that runs jest. */
 const APP_VARIABLES = [
   'PORT', 'DATABASE_URL', 'DATA_DIR', 'EMBEDDED_POSTGRES_PORT', 'EVENT_STORE', 'EVENTSTORE_CONNECTION_STRING', 'LOG_LEVEL',
-  'NODE_OPTIONS',
+  'JWT_SECRET', 'JWT_JWKS_URL', 'DEV_TOKENS', 'STOMP_MAX_FRAME_BYTES', 'STOMP_HEARTBEAT_MS', 'STOMP_MAX_BUFFERED_BYTES',
+  'STOMP_SEND_RATE', 'STOMP_SEND_BURST', 'MAX_OPEN_SESSIONS_PER_CUSTOMER', 'SHUTDOWN_GRACE_MS', 'NODE_OPTIONS',
 ];
 
 /** A node program the test started, its output (colourless) collected as it comes. */

@@ -40,7 +40,10 @@ export async function startStompTestApp(env: Record<string, string> = {}): Promi
   listenUrl.port = String(listenProxy.port);
   const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DEV_TOKENS: '0', PORT: '0', ...env });
   const runtime = { config, databaseUrl: listenUrl.toString(), pool, eventStore: store, projections, close: async () => {} };
-  const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger: process.env.PARLEY_TEST_LOGS ? undefined : false });
+  const app = await NestFactory.create(AppModule.forRuntime(runtime), {
+    logger: process.env.PARLEY_TEST_LOGS ? undefined : false,
+    return503OnClosing: true,
+  });
   await app.listen(0, '127.0.0.1');
   projections.start();
   const base = new URL(await app.getUrl());

@@ -7,6 +7,7 @@ import { decide } from './chat-session.decider.js';
 import { type Actor, streamNameOf } from './chat-session.events.js';
 import { advance, ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
 import { type StampedEvent, stampEvents } from './hash-chain.js';
+import { OpenSessionLimit } from './open-session-limit.js';
 
 /** Who sends a command, when, and how it relates to what caused it. */
 export interface CommandContext {
@@ -36,8 +37,10 @@ export class ExecuteChatSessionCommand extends Command<CommandOutcome> {
 /**
  * Load, decide, append with the expected revision; on a conflict, again from a fresh read.
  * Commands for one session run one at a time in this process, so a node never races itself and
- * conflicts come only from other nodes.
+ * conflicts come only from other nodes. A session that would be opened (a retried open is not)
+ * must first fit in its customer's {@link OpenSessionLimit}.
  * @throws {ChatSessionRejected} when the decider refuses the command.
+ * @throws {TooManyOpenSessions} when the customer has the most open sessions already.
  * @throws {WrongExpectedVersion} when every attempt lost to a concurrent writer.
  */
 @CommandHandler(ExecuteChatSessionCommand)
@@ -47,6 +50,7 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
   constructor(
     private readonly sessions: ChatSessionRepository,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly openSessions: OpenSessionLimit,
   ) {}
 
   execute({ command, context }: ExecuteChatSessionCommand): Promise<CommandOutcome> {
@@ -59,6 +63,7 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
       const current = await this.sessions.load(sessionId, { fresh: attempt > 1 });
       const events = decide(command, current.state);
       if (events.length === 0) return { sessionId, revision: current.revision, appended: 0 };
+      if (command.type === 'OpenChatSession') await this.openSessions.admit(command.data.customerId);
       const stamped = stampEvents(events, {
         prevHash: current.lastHash,
         occurredAt: context.now.toISOString(),

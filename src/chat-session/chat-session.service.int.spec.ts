@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Global, Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
 import type { DatabasePool } from 'slonik';
 import { createTestDatabase } from '../../test/database.js';
 import { startTcpProxy } from '../../test/tcp-proxy.js';
+import { startWriteSide } from '../../test/write-side.js';
 import { createDatabasePool } from '../database/pool.js';
-import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import type { EventStore } from '../event-store/event-store.js';
 import { PostgresEventStore } from '../event-store/postgres-event-store.js';
 import { streamNameOf } from './chat-session.events.js';
-import { ChatSessionModule } from './chat-session.module.js';
-import { type ChatCommandRequest, ChatSessionService, CommandRejected } from './chat-session.service.js';
+import { type ChatCommandRequest, type ChatSessionService, CommandRejected } from './chat-session.service.js';
 import { verifyChain } from './hash-chain.js';
 
 const customer = { id: 'customer-1', role: 'customer' } as const;
@@ -18,14 +15,12 @@ const otherCustomer = { id: 'customer-2', role: 'customer' } as const;
 const agent = { id: 'agent-1', role: 'agent', name: 'Ada' } as const;
 const auditor = { id: 'auditor-1', role: 'auditor' } as const;
 
-/** One app node's write side over the given store: its own command bus and session cache. */
-async function node(store: EventStore): Promise<ChatSessionService> {
-  @Global()
-  @Module({ providers: [{ provide: EVENT_STORE, useValue: store }], exports: [EVENT_STORE] })
-  class StoreModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [CqrsModule.forRoot(), StoreModule, ChatSessionModule] }).compile();
-  await moduleRef.init();
-  return moduleRef.get(ChatSessionService);
+/**
+ * One app node's write side over the given store: its own command bus and session cache. No
+ * projection runs here: the read model in `pool` that the open-session limit counts in is empty.
+ */
+async function node(store: EventStore, pool: DatabasePool): Promise<ChatSessionService> {
+  return (await startWriteSide(store, pool)).service;
 }
 
 describe('chat session commands, end to end on PostgreSQL', () => {
@@ -41,7 +36,7 @@ describe('chat session commands, end to end on PostgreSQL', () => {
     databaseUrl = database.url;
     pool = await createDatabasePool(database.url);
     store = new PostgresEventStore(pool);
-    service = await node(store);
+    service = await node(store, pool);
   });
   afterAll(async () => {
     await pool.end();
@@ -93,7 +88,7 @@ describe('chat session commands, end to end on PostgreSQL', () => {
 
   it('keeps every message when two nodes with their own caches write one session at once', async () => {
     const sessionId = await open();
-    const [nodeA, nodeB] = [service, await node(store)];
+    const [nodeA, nodeB] = [service, await node(store, pool)];
     await nodeB.submit({ kind: 'join', sessionId, payload: {}, actor: agent });
     await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.all([
       nodeA.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: `a${i}` }, actor: customer }),
@@ -160,7 +155,7 @@ describe('chat session commands, end to end on PostgreSQL', () => {
     const viaProxy = new URL(databaseUrl);
     viaProxy.port = String(proxy.port);
     const flakyPool = await createDatabasePool(viaProxy.toString());
-    const flaky = await node(new PostgresEventStore(flakyPool));
+    const flaky = await node(new PostgresEventStore(flakyPool), pool);
     const sessionId = await open();
     await flaky.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'before' }, actor: customer });
 

@@ -6,9 +6,10 @@ import { type ChatSessionCommand, type CommandPayload, type CommandPayloadKind, 
 import { ChatSessionRejected, type RejectionCode } from './chat-session.errors.js';
 import type { Actor } from './chat-session.events.js';
 import { type CommandOutcome, ExecuteChatSessionCommand } from './chat-session.handler.js';
+import { TooManyOpenSessions } from './open-session-limit.js';
 
 /** Every code a client can get back for a command (DESIGN.md, "STOMP contract"). */
-export type CommandRejectionCode = RejectionCode | 'INVALID_COMMAND' | 'FORBIDDEN' | 'UNAVAILABLE';
+export type CommandRejectionCode = RejectionCode | 'INVALID_COMMAND' | 'FORBIDDEN' | 'RATE_LIMITED' | 'UNAVAILABLE';
 
 /** A command was not applied; nothing was appended. */
 export class CommandRejected extends Error {
@@ -95,7 +96,9 @@ function toCommand(kind: CommandPayloadKind, payload: CommandPayload<CommandPayl
 }
 
 function rejection(error: unknown): unknown {
-  if (error instanceof ChatSessionRejected) return new CommandRejected(error.code, error.message, { cause: error });
+  if (error instanceof ChatSessionRejected || error instanceof TooManyOpenSessions) {
+    return new CommandRejected(error.code, error.message, { cause: error });
+  }
   if (error instanceof EventStoreUnavailable) {
     return new CommandRejected('UNAVAILABLE', 'the event store is unreachable; nothing was stored, retry', { cause: error });
   }

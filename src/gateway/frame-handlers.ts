@@ -9,6 +9,7 @@ import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { bodyText, type StompClientFrame } from './stomp/frame.js';
 import { GatewayRejection } from './gateway-errors.js';
+import { TokenBucket } from './rate-limit.js';
 import { parseSendDestination, parseSubscribeDestination, type SubscribeRoute } from './routes.js';
 import type { ConnectionServices } from './stomp-connection.js';
 import {
@@ -22,6 +23,8 @@ import {
 /** What the handlers need of their connection. */
 export interface ConnectionContext extends SubscriberOutlet {
   readonly isOpen: boolean;
+  /** The server is stopping: SENDs are refused from now on. */
+  readonly isShuttingDown: boolean;
   connect(frame: StompClientFrame): Promise<void>;
   receipt(frame: StompClientFrame): void;
   reject(frame: StompClientFrame, error: unknown, correlationId?: string): void;
@@ -33,23 +36,27 @@ export interface ConnectionContext extends SubscriberOutlet {
 const MAX_SUBSCRIPTIONS = 500;
 
 /**
- * Typing SENDs one connection may make in a second; more are `RATE_LIMITED`: each costs a read
- * of the session and a NOTIFY that every node hears.
+ * Typing indicators one connection may send, on top of the SEND limit they count in too: each
+ * costs a read of the session and a NOTIFY that every node hears, and a typist needs few.
  */
-const TYPING_PER_SECOND = 5;
+const TYPING_LIMIT = { perSecond: 5, burst: 5 };
 
 const typingPayload = z.object({ typing: z.boolean() }).strict();
 
 /** The handlers of one connection's frames; `subscriptions` is the connection's own map. */
 export class FrameHandlers {
   readonly #logger = new Logger('StompConnection');
-  #typingWindow = { startedAt: 0, count: 0 };
+  readonly #sends: TokenBucket;
+  readonly #typing: TokenBucket;
 
   constructor(
     private readonly connection: ConnectionContext,
     private readonly services: ConnectionServices,
     private readonly subscriptions: Map<string, Subscription>,
-  ) {}
+  ) {
+    this.#sends = new TokenBucket(services.settings.sendLimit, services.clock);
+    this.#typing = new TokenBucket(TYPING_LIMIT, services.clock);
+  }
 
   /**
    * Runs one frame to its end (a SEND: until its events are stored).
@@ -84,6 +91,7 @@ export class FrameHandlers {
     if (destination === undefined) return;
     const correlationId = randomUUID();
     try {
+      this.#admitSend();
       const route = parseSendDestination(destination);
       if (route === undefined) throw new GatewayRejection('UNKNOWN_DESTINATION', `there is no destination ${destination}`);
       const payload = jsonBodyOf(frame);
@@ -103,7 +111,9 @@ export class FrameHandlers {
   async #type(sessionId: string, payload: unknown): Promise<void> {
     const parsed = typingPayload.safeParse(payload);
     if (!parsed.success) throw new GatewayRejection('INVALID_COMMAND', 'typing: a JSON object {"typing": true or false} is expected');
-    this.#countTyping();
+    if (!this.#typing.take()) {
+      throw new GatewayRejection('RATE_LIMITED', `at most ${TYPING_LIMIT.perSecond} typing indicators a second; this one was dropped`);
+    }
     const principal = this.connection.principal;
     const senderType = await this.services.access.mayType(principal, sessionId);
     await this.services.feed.publishTyping({
@@ -115,12 +125,19 @@ export class FrameHandlers {
     });
   }
 
-  /** @throws {GatewayRejection} `RATE_LIMITED` beyond {@link TYPING_PER_SECOND}. */
-  #countTyping(): void {
-    const now = Date.now();
-    if (now - this.#typingWindow.startedAt >= 1000) this.#typingWindow = { startedAt: now, count: 0 };
-    if (++this.#typingWindow.count > TYPING_PER_SECOND) {
-      throw new GatewayRejection('RATE_LIMITED', `at most ${TYPING_PER_SECOND} typing indicators a second`);
+  /**
+   * A SEND may go on when the server is not stopping and the connection is within its SEND
+   * limit. The token is taken when the frame's turn comes, not when it arrived: what the limit
+   * protects is the work the server does, and a flood queues up anyway (the socket is paused).
+   * @throws {GatewayRejection} `UNAVAILABLE` while stopping, `RATE_LIMITED` over the limit.
+   */
+  #admitSend(): void {
+    if (this.connection.isShuttingDown) {
+      throw new GatewayRejection('UNAVAILABLE', 'the server is shutting down; nothing was done, send it again once reconnected');
+    }
+    if (!this.#sends.take()) {
+      const { perSecond, burst } = this.services.settings.sendLimit;
+      throw new GatewayRejection('RATE_LIMITED', `too many SENDs on this connection (at most ${perSecond} a second, ${burst} at once); nothing was done, send it again later`);
     }
   }
 

@@ -8,9 +8,12 @@ import { isConnectionLoss } from '../database/connection-loss.js';
 import { EventStoreUnavailable } from '../event-store/event-store.js';
 
 /** Every code of a rejection MESSAGE. */
-export type RejectionCode = CommandRejectionCode | 'UNKNOWN_DESTINATION' | 'RATE_LIMITED';
+export type RejectionCode = CommandRejectionCode | 'UNKNOWN_DESTINATION';
 
-/** A frame the gateway itself refuses (a destination, a subscription, a typing indicator). */
+/**
+ * A frame the gateway itself refuses (a destination, a subscription, a typing indicator, a SEND
+ * over the connection's rate limit or while the server stops).
+ */
 export class GatewayRejection extends Error {
   override readonly name = 'GatewayRejection';
 

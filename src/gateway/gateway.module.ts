@@ -6,6 +6,7 @@ import { ChatSessionRepository } from '../chat-session/chat-session.repository.j
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
 import { LiveFeed } from './live-feed.js';
+import { MonotonicClock } from './rate-limit.js';
 import { SessionAccess } from './session-access.js';
 import { eventStoreReader } from './session-events.js';
 import { StompGateway } from './stomp-gateway.js';
@@ -25,6 +26,7 @@ export class GatewayModule {
         // Its own cache of session states, for access checks (the write side does not export its one).
         ChatSessionRepository,
         SessionAccess,
+        MonotonicClock,
         {
           provide: LiveFeed,
           inject: [DATABASE_POOL, EVENT_STORE],
@@ -32,7 +34,8 @@ export class GatewayModule {
         },
         StompGateway,
       ],
-      exports: [StompGateway],
+      // LiveFeed: `/health/ready` reports whether it listens.
+      exports: [StompGateway, LiveFeed],
     };
   }
 }

@@ -69,8 +69,9 @@ describe('StompConnection', () => {
       access: { mayWatch: async () => 0n, mayType: async () => 'agent' },
       feed,
       reader: { read: async () => [] },
-      settings: { maxFrameBytes: 64 * 1024, heartbeatMs: 0, maxBufferedBytes: MAX_BUFFERED },
+      settings: { maxFrameBytes: 64 * 1024, heartbeatMs: 0, maxBufferedBytes: MAX_BUFFERED, sendLimit: { perSecond: 1_000, burst: 1_000 } },
       connectTimeoutMs: 60_000,
+      clock: { now: () => 0 },
     };
     const connection = new StompConnection(transport, services);
     connection.receive('CONNECT\naccept-version:1.2\npasscode:token\n\n\0');
@@ -107,5 +108,31 @@ describe('StompConnection', () => {
     expect(transport.frames('RECEIPT').map((text) => /receipt-id:(\S+)/.exec(text)![1])).toEqual(Array.from({ length: 100 }, (_, i) => `r${i}`));
     expect(transport.resumes).toBe(1);
     expect(submitted).toHaveLength(100);
+  });
+
+  it('at shutdown, lets the SEND under way finish with its RECEIPT, answers later SENDs UNAVAILABLE, then says ERROR and closes', async () => {
+    const connection = open();
+    connection.receive('SUBSCRIBE\nid:errors\ndestination:/user/queue/errors\nreceipt:sub\n\n\0');
+    connection.receive('SEND\ndestination:/app/chat/open\nreceipt:under-way\n\n{}\0');
+    await waitFor('the SEND under way', () => submitted.length === 1);
+
+    let finished = false;
+    const shuttingDown = connection.beginShutdown().then(() => (finished = true));
+    connection.receive('SEND\ndestination:/app/chat/open\nreceipt:too-late\n\n{}\0');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finished).toBe(false);
+
+    openGate();
+    await shuttingDown;
+    const receipts = transport.frames('RECEIPT').map((text) => /receipt-id:(\S+)/.exec(text)![1]);
+    expect(receipts).toEqual(['sub', 'under-way']);
+    const [rejection] = transport.frames('MESSAGE');
+    expect(rejection).toContain('code:UNAVAILABLE');
+    expect(rejection).toContain('receipt-id:too-late');
+    expect(submitted).toHaveLength(1);
+
+    connection.shutdown();
+    expect(transport.frames('ERROR')).toEqual([expect.stringContaining('message:server shutting down')]);
+    expect(transport.closedWith).toEqual({ code: 1001, reason: 'server shutting down' });
   });
 });

@@ -18,6 +18,7 @@ import { negotiateHeartBeats, negotiateVersion, SUPPORTED_VERSIONS, tokenOf } fr
 import type { SessionAccess } from './session-access.js';
 import type { MessageContent, SessionReader } from './session-events.js';
 import { FrameHandlers } from './frame-handlers.js';
+import type { MonotonicClock } from './rate-limit.js';
 import type { Subscription } from './subscriptions.js';
 
 /** What the connection needs of its WebSocket. */
@@ -45,6 +46,8 @@ export interface ConnectionServices {
   readonly settings: StompSettings;
   /** How long a new socket has to send CONNECT. */
   readonly connectTimeoutMs: number;
+  /** What the rate limits measure time with. */
+  readonly clock: Pick<MonotonicClock, 'now'>;
 }
 
 /** WebSocket close codes (RFC 6455, 7.4.1). */
@@ -72,6 +75,9 @@ export class StompConnection {
   #state: State = 'awaiting-connect';
   #principal: Principal | undefined;
   #processing = false;
+  /** Told when the frames being processed are all done (see {@link beginShutdown}). */
+  readonly #idleWaiters: Array<() => void> = [];
+  #shuttingDown = false;
   #paused = false;
   #messageCount = 0;
   #lastReceivedAt = Date.now();
@@ -97,6 +103,10 @@ export class StompConnection {
     return this.#state !== 'closed';
   }
 
+  get isShuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
   /** A WebSocket message from the client: any number of frames and heart-beats, or parts of them. */
   receive(chunk: Buffer | string): void {
     if (this.#state === 'closed') return;
@@ -110,9 +120,18 @@ export class StompConnection {
     this.#release();
   }
 
-  /** The server is stopping. */
+  /**
+   * The server is stopping: SENDs whose turn comes from now on are `UNAVAILABLE`. Resolves once
+   * the frame under way, and those queued behind it, are done (a command's RECEIPT sent).
+   */
+  async beginShutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    if (this.#processing) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The server stops now: an ERROR saying so, then the close, so that the client reconnects elsewhere. */
   shutdown(): void {
-    this.#close(CLOSE.goingAway, 'server shutting down');
+    this.fail('server shutting down', 'the server is stopping; reconnect to carry on', undefined, CLOSE.goingAway);
   }
 
   /** Sends a frame unless the client stopped reading: then it is dropped as a slow consumer. */
@@ -238,6 +257,7 @@ export class StompConnection {
         }
       } finally {
         this.#processing = false;
+        for (const resolve of this.#idleWaiters.splice(0)) resolve();
       }
     })();
   }

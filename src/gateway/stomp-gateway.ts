@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -9,6 +9,7 @@ import { CONFIG, type Config } from '../config.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
 import { LiveFeed } from './live-feed.js';
 import { selectSubProtocol } from './negotiation.js';
+import { MonotonicClock } from './rate-limit.js';
 import { SessionAccess } from './session-access.js';
 import { eventStoreReader } from './session-events.js';
 import { type ConnectionServices, StompConnection } from './stomp-connection.js';
@@ -40,10 +41,11 @@ class StompWsAdapter extends WsAdapter {
  * to load socket.io. Built this way, any app of `AppModule` serves `/stomp`.
  */
 @Injectable()
-export class StompGateway implements OnApplicationBootstrap, OnModuleDestroy {
+export class StompGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('StompGateway');
   private readonly connections = new Set<StompConnection>();
   private readonly services: ConnectionServices;
+  private readonly shutdownGraceMs: number;
   private adapter: StompWsAdapter | undefined;
   private server: WebSocketServer | undefined;
 
@@ -55,11 +57,13 @@ export class StompGateway implements OnApplicationBootstrap, OnModuleDestroy {
     commands: ChatSessionService,
     access: SessionAccess,
     private readonly feed: LiveFeed,
+    clock: MonotonicClock,
   ) {
     const settings = config.stomp;
     // A new socket has two heart-beat periods (of the server's offer) to send CONNECT.
     const connectTimeoutMs = settings.heartbeatMs > 0 ? 2 * settings.heartbeatMs : 10_000;
-    this.services = { tokens, commands, access, feed, reader: eventStoreReader(store), settings, connectTimeoutMs };
+    this.services = { tokens, commands, access, feed, reader: eventStoreReader(store), settings, connectTimeoutMs, clock };
+    this.shutdownGraceMs = config.shutdownGraceMs;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,13 +84,39 @@ export class StompGateway implements OnApplicationBootstrap, OnModuleDestroy {
     this.logger.log(`STOMP over WebSocket at ${STOMP_PATH}`);
   }
 
-  async onModuleDestroy(): Promise<void> {
-    for (const connection of this.connections) connection.shutdown();
-    if (this.adapter && this.server) {
-      await this.adapter.close(this.server);
-      await this.adapter.dispose();
+  /**
+   * The server is stopping (`app.close()`: new HTTP requests get 503 by now, and the HTTP server
+   * closes once this returns). New WebSockets are refused (503); SENDs are `UNAVAILABLE` from
+   * now on; the frames under way finish, their RECEIPTs sent, for at most `SHUTDOWN_GRACE_MS`;
+   * then every client gets an ERROR `server shutting down` and its socket is closed, so that it
+   * reconnects to another node.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const { adapter, server } = this;
+    if (adapter && server) {
+      // ws calls back once every client socket is closed (each is cut at most 2 s after its close).
+      const allClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await this.finishFramesUnderWay();
+      for (const connection of this.connections) connection.shutdown();
+      await allClosed;
+      await adapter.dispose();
     }
     await this.feed.stop();
+  }
+
+  /** Waits for every connection's frames under way, at most {@link shutdownGraceMs}. */
+  private async finishFramesUnderWay(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace over'>((resolve) => {
+      timer = setTimeout(() => resolve('grace over'), this.shutdownGraceMs);
+    });
+    const finished = Promise.all([...this.connections].map((connection) => connection.beginShutdown()));
+    const count = this.connections.size;
+    this.logger.log(`stopping: ${count} STOMP connection${count === 1 ? '' : 's'} to close once their frames under way are done`);
+    if (await Promise.race([finished, graceOver]) === 'grace over') {
+      this.logger.warn(`frames still under way after ${this.shutdownGraceMs} ms (SHUTDOWN_GRACE_MS); closing the connections anyway`);
+    }
+    clearTimeout(timer);
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {

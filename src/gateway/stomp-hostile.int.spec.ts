@@ -18,7 +18,8 @@ describe('STOMP gateway under hostile input', () => {
   const sockets: WebSocket[] = [];
 
   beforeAll(async () => {
-    server = await startStompTestApp({ STOMP_HEARTBEAT_MS: String(HEARTBEAT_MS) });
+    // Limits raised: a burst of pipelined opens is how a test here fills a connection's queue.
+    server = await startStompTestApp({ STOMP_HEARTBEAT_MS: String(HEARTBEAT_MS), STOMP_SEND_BURST: '1000', MAX_OPEN_SESSIONS_PER_CUSTOMER: '1000' });
     customer = await StompTestClient.connect(server.stompUrl, await testToken(`customer-${randomUUID()}`, 'customer'));
     agent = await StompTestClient.connect(server.stompUrl, await testToken(`agent-${randomUUID()}`, 'agent'));
     sessionId = randomUUID();

@@ -321,7 +321,7 @@ export class ChatWidget extends LitElement {
   }
 
   #onRejected(entry: OutboxEntry, code: string, message: string): void {
-    const reason = describeRejection(code, message);
+    const reason = describeRejection(code, message, entry.destination);
     if (entry.destination.endsWith('/messages')) {
       const messageId = String(entry.body.messageId);
       this.failures = [...this.failures, { messageId, body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now(), code, reason }];

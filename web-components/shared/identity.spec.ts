@@ -26,5 +26,7 @@ describe('token claims and ids', () => {
     expect(describeRejection('SESSION_CLOSED')).toBe('This conversation has been closed, so this was not sent.');
     expect(describeRejection('INVALID_MESSAGE')).toMatch(/4,000 characters/);
     expect(describeRejection('SOMETHING_NEW', 'no reason')).toBe('The chat server refused this: no reason.');
+    expect(describeRejection('RATE_LIMITED', 'too many', '/app/chat/open')).toMatch(/^You already have as many open chats as allowed/);
+    expect(describeRejection('RATE_LIMITED', 'too fast', '/app/chat/s1/messages')).toMatch(/^You are sending too fast/);
   });
 });

@@ -49,6 +49,15 @@ describe('the outbox', () => {
     expect(outbox.rejected('m1', 'RATE_LIMITED', 20_000)).toEqual({ retry: true, at: 22_000 });
   });
 
+  it('drops an opening refused with RATE_LIMITED: the customer has the most open sessions, waiting changes nothing', () => {
+    const outbox = new Outbox();
+    outbox.enqueue({ id: 's1', destination: '/app/chat/open', body: { sessionId: 's1', subject: 'Fourth chat' } });
+    outbox.sending('s1');
+
+    expect(outbox.rejected('s1', 'RATE_LIMITED', 0)).toEqual({ retry: false, entry: expect.objectContaining({ id: 's1' }) });
+    expect(outbox.entries).toEqual([]);
+  });
+
   it('drops a command refused for good, and goes on with the next', () => {
     const outbox = new Outbox();
     outbox.enqueue(message('m1'));

@@ -1,4 +1,4 @@
-import { RETRYABLE_CODES } from './protocol.js';
+import { isRetryable } from './protocol.js';
 
 /** A command waiting to be stored by the server. */
 export interface OutboxEntry {
@@ -74,13 +74,13 @@ export class Outbox {
   }
 
   /**
-   * The server refused it. A retryable code (`UNAVAILABLE`, `RATE_LIMITED`) keeps it first in
-   * line until a later time; any other removes it, for good.
+   * The server refused it. A retryable refusal (`isRetryable`: `UNAVAILABLE`, most
+   * `RATE_LIMITED`) keeps it first in line until a later time; any other removes it, for good.
    */
   rejected(id: string, code: string, now: number): RejectionOutcome | undefined {
     const entry = this.#entries.find((queued) => queued.id === id);
     if (!entry) return undefined;
-    if (RETRYABLE_CODES.has(code)) {
+    if (isRetryable(code, entry.destination)) {
       const at = now + RETRY_DELAYS_MS[Math.min(entry.attempts - 1, RETRY_DELAYS_MS.length - 1)]!;
       this.#update(id, (queued) => ({ ...queued, state: 'queued', notBefore: at }));
       return { retry: true, at };

@@ -35,8 +35,14 @@ export type RejectionCode =
   | 'RATE_LIMITED'
   | 'UNAVAILABLE';
 
-/** Codes after which the very same command may succeed if sent again later. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['UNAVAILABLE', 'RATE_LIMITED']);
+/**
+ * Whether the very same command may succeed if sent again later: after `UNAVAILABLE`, and after
+ * `RATE_LIMITED` unless it opens a session (then the customer has the most open sessions
+ * allowed, which waiting does not change).
+ */
+export function isRetryable(code: string, destination: string): boolean {
+  return code === 'UNAVAILABLE' || (code === 'RATE_LIMITED' && destination !== destinations.open);
+}
 
 export type Role = 'customer' | 'agent' | 'auditor';
 export type SessionStatus = 'waiting' | 'active' | 'closed';

@@ -1,3 +1,5 @@
+import { destinations } from './protocol.js';
+
 /** What a person is told when the server refuses something, by rejection code. */
 const SENTENCES: Readonly<Record<string, string>> = {
   NOT_A_PARTICIPANT: 'You are not part of this conversation, so this was not sent.',
@@ -11,7 +13,16 @@ const SENTENCES: Readonly<Record<string, string>> = {
   UNAVAILABLE: 'The chat service is having trouble; this will be sent again in a moment.',
 };
 
-/** A sentence for a rejection code (and the server's own message for a code it does not know). */
-export function describeRejection(code: string, serverMessage?: string): string {
-  return SENTENCES[code] ?? (serverMessage ? `The chat server refused this: ${serverMessage}.` : 'The chat server refused this.');
+/** What a person is told when the server refuses to open a session, by rejection code. */
+const OPEN_SENTENCES: Readonly<Record<string, string>> = {
+  RATE_LIMITED: 'You already have as many open chats as allowed; end one before starting another.',
+};
+
+/**
+ * A sentence for a rejection code (and the server's own message for a code it does not know);
+ * `destination`, when given, picks the sentence of a refused opening.
+ */
+export function describeRejection(code: string, serverMessage?: string, destination?: string): string {
+  const sentence = (destination === destinations.open ? OPEN_SENTENCES[code] : undefined) ?? SENTENCES[code];
+  return sentence ?? (serverMessage ? `The chat server refused this: ${serverMessage}.` : 'The chat server refused this.');
 }

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { streamNameOf } from '../src/chat-session/chat-session.events.js';
+import { freePort } from './global-setup.js';
+import { type NodeProcess, SERVER, postgresProcessesUnder, startNode, stopPostgresUnder, waitFor } from './processes.js';
+import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
+import { StompTestClient } from './stomp-client.js';
+
+/**
+ * SIGTERM to the server as a user runs it (`node dist/src/main.js` on its embedded PostgreSQL)
+ * while a STOMP client has a pipeline of commands in flight: whatever was RECEIPTed is in the
+ * event log, the client is told to go elsewhere, and the server exits cleanly, its database too.
+ */
+describe('the server on SIGTERM with STOMP commands in flight', () => {
+  let root: string;
+  let server: NodeProcess | undefined;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'parley-shutdown-e2e-'));
+    await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    await server?.exited;
+    await stopPostgresUnder(root);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** The exit of `process`. @throws with its output when it is still running after `timeoutMs`. */
+  async function exitWithin(process: NodeProcess, timeoutMs: number) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${process.output()}`)), timeoutMs);
+    });
+    return Promise.race([process.exited, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** The ids of the messages stored in the session's stream, read once the server is gone. */
+  async function storedMessageIds(dataDir: string, sessionId: string): Promise<string[]> {
+    const database = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+    const client = new pg.Client({ connectionString: database.url });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ id: string }>(
+        `SELECT data->>'messageId' AS id FROM events WHERE stream_name = $1 AND event_type = 'ChatMessageSent' ORDER BY revision`,
+        [streamNameOf(sessionId)],
+      );
+      return rows.map((row) => row.id);
+    } finally {
+      await client.end();
+      await database.stop();
+    }
+  }
+
+  it('stores every RECEIPTed SEND, answers the later ones UNAVAILABLE, sends ERROR "server shutting down" and exits 0 with its PostgreSQL', async () => {
+    const dataDir = join(root, 'data');
+    const port = await freePort();
+    // A burst of 200 SENDs is this test's way to have commands in flight: the SEND limit is raised.
+    const settings = {
+      DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()), JWT_SECRET: TEST_JWT_SECRET,
+      STOMP_SEND_RATE: '1000', STOMP_SEND_BURST: '1000',
+    };
+    server = startNode(SERVER, [], settings, root);
+    await server.waitForOutput(`listening on http://localhost:${port}`, 45_000);
+    const client = await StompTestClient.connect(`ws://127.0.0.1:${port}/stomp`, await testToken(`customer-${randomUUID()}`, 'customer'));
+    expect(await client.subscribe('/user/queue/errors')).toEqual({ ok: true });
+    const sessionId = randomUUID();
+    expect(await client.send('/app/chat/open', { sessionId, subject: 'Shutdown under load' })).toEqual({ ok: true });
+
+    const messageIds = Array.from({ length: 200 }, () => randomUUID());
+    const receipts = messageIds.map((messageId) => client.sendNoWait(`/app/chat/${sessionId}/messages`, { messageId, body: `in flight ${messageId}` }));
+    await waitFor('the first RECEIPT', () => client.received.receipts.has(receipts[0]!));
+    server.child.kill('SIGTERM');
+
+    await waitFor('the ERROR frame', () => client.received.stompErrors.length > 0);
+    expect(client.received.stompErrors.map((frame) => frame.headers.message)).toEqual(['server shutting down']);
+    expect(await exitWithin(server, 30_000)).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+    expect(client.received.closeCode).toBe(1001);
+
+    // Each SEND got its RECEIPT, or UNAVAILABLE once the server was stopping, or nothing after the ERROR: in that order.
+    const rejections = new Map(client.errors().map((message) => [message.headers['receipt-id'], message.headers.code]));
+    const outcomeOf = (receipt: string) => {
+      if (client.received.receipts.has(receipt)) return 'R';
+      const code = rejections.get(receipt);
+      return code === undefined ? '-' : code === 'UNAVAILABLE' ? 'U' : `(${code})`;
+    };
+    expect(receipts.map(outcomeOf).join('')).toMatch(/^R+U+-*$/);
+    const receipted = messageIds.filter((_, i) => client.received.receipts.has(receipts[i]!));
+    expect(await storedMessageIds(dataDir, sessionId)).toEqual(receipted);
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+    await client.disconnect();
+  });
+});
