@@ -1,5 +1,6 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -35,4 +36,23 @@ export class AppModule {
       exports: [CONFIG, DATABASE_POOL, EVENT_STORE, ProjectionRunner],
     };
   }
+}
+
+/**
+ * The app over `runtime`, as `main.ts` serves it. From the start of `app.close()` new HTTP
+ * requests get 503, while the STOMP gateway lets the commands under way finish (its
+ * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API: the widget
+ * runs in the pages of other sites.
+ */
+export function createApp(runtime: Runtime, logger: LoggerService | false): Promise<NestExpressApplication> {
+  return NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), {
+    logger,
+    return503OnClosing: true,
+    cors: {
+      origin: runtime.config.corsOrigins === '*' ? '*' : [...runtime.config.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['authorization', 'content-type'],
+      maxAge: 600,
+    },
+  });
 }

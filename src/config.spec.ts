@@ -61,6 +61,12 @@ describe('loadConfig', () => {
       .toEqual(expect.objectContaining({ maxOpenSessionsPerCustomer: 10, shutdownGraceMs: 0 }));
   });
 
+  it('lets pages of any origin call the HTTP API by default, or those of CORS_ORIGINS', () => {
+    expect(loadConfig({}).corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'https://www.example.com, http://localhost:8080' }).corsOrigins)
+      .toEqual(['https://www.example.com', 'http://localhost:8080']);
+  });
+
   it('uses EventStoreDB when EVENTSTORE_CONNECTION_STRING is set', () => {
     expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' })).toEqual(expect.objectContaining({
       eventStore: 'eventstoredb',
@@ -104,6 +110,8 @@ describe('loadConfig', () => {
     ['MAX_OPEN_SESSIONS_PER_CUSTOMER', 'unlimited'],
     ['SHUTDOWN_GRACE_MS', '-1'],
     ['SHUTDOWN_GRACE_MS', '5s'],
+    ['CORS_ORIGINS', 'www.example.com'],
+    ['CORS_ORIGINS', 'https://www.example.com/'],
   ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
     const error = errorOf({ [name]: value });
     expect(error).toBeInstanceOf(ConfigError);

@@ -26,6 +26,12 @@ export interface Config {
    * connections anyway, in ms (`SHUTDOWN_GRACE_MS`, 5000).
    */
   readonly shutdownGraceMs: number;
+  /**
+   * The web origins whose pages may call the HTTP API (`CORS_ORIGINS`): `*`, any (the default:
+   * the API takes bearer tokens, never cookies, so a page of another site gains nothing it
+   * could not do itself), or a list of origins such as `https://www.example.com`.
+   */
+  readonly corsOrigins: '*' | readonly string[];
 }
 
 /** Settings of the STOMP gateway at `/stomp`. */
@@ -101,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     maxOpenSessionsPerCustomer: integer(env, 'MAX_OPEN_SESSIONS_PER_CUSTOMER', 3, { min: 1, max: 10_000 }),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, { min: 0, max: 600_000 }),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
   };
 }
 
@@ -127,6 +134,19 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, range: 
     throw new ConfigError(`${name} must be an integer from ${range.min} to ${range.max}, got "${value}"`);
   }
   return number;
+}
+
+/** `*`, or a comma-separated list of web origins (scheme, host and port, nothing more). */
+function origins(env: NodeJS.ProcessEnv, name: string): '*' | string[] {
+  const value = nonEmpty(env[name]);
+  if (value === undefined || value === '*') return '*';
+  return value.split(',').map((entry) => {
+    const origin = entry.trim();
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      throw new ConfigError(`${name} must be * or comma-separated origins such as https://www.example.com, got "${origin}"`);
+    }
+    return origin;
+  });
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {

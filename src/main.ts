@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
+import { createApp } from './app.module.js';
 import { ConfigError, type LogLevel, loadConfig } from './config.js';
 import { MigrationFailed } from './database/migrations.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
@@ -46,9 +45,7 @@ async function main(): Promise<void> {
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
     process.exit(1);
   }
-  // New HTTP requests get 503 from the start of app.close(): while the STOMP gateway lets the
-  // commands under way finish (its beforeApplicationShutdown), until the HTTP server closes.
-  const app = await NestFactory.create(AppModule.forRuntime(runtime), { logger, return503OnClosing: true });
+  const app = await createApp(runtime, logger);
   let stopping = false;
   stop = async (signal: string) => {
     if (stopping) return;

@@ -1,10 +1,9 @@
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { SignJWT } from 'jose';
 import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../read-models/chat.projection.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
-import { AppModule } from '../src/app.module.js';
+import { createApp } from '../src/app.module.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
@@ -40,10 +39,7 @@ export async function startStompTestApp(env: Record<string, string> = {}): Promi
   listenUrl.port = String(listenProxy.port);
   const config = loadConfig({ JWT_SECRET: TEST_JWT_SECRET, DEV_TOKENS: '0', PORT: '0', ...env });
   const runtime = { config, databaseUrl: listenUrl.toString(), pool, eventStore: store, projections, close: async () => {} };
-  const app = await NestFactory.create(AppModule.forRuntime(runtime), {
-    logger: process.env.PARLEY_TEST_LOGS ? undefined : false,
-    return503OnClosing: true,
-  });
+  const app = await createApp(runtime, process.env.PARLEY_TEST_LOGS ? new ConsoleLogger() : false);
   await app.listen(0, '127.0.0.1');
   projections.start();
   const base = new URL(await app.getUrl());

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { SignJWT } from 'jose';
 import { type DatabasePool, sql } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
 import { createTestDatabase } from '../../test/database.js';
 import { startTcpProxy } from '../../test/tcp-proxy.js';
-import { AppModule } from '../app.module.js';
+import { createApp } from '../app.module.js';
 import { ChatSessionService } from '../chat-session/chat-session.service.js';
 import { loadConfig } from '../config.js';
 import { createDatabasePool } from '../database/pool.js';
@@ -32,7 +31,7 @@ describe('HTTP API', () => {
     const eventStore = new PostgresEventStore(pool);
     const projections = new ProjectionRunner({ databaseUrl: database.url, store: eventStore, projections: [chatProjection] });
     const runtime = { config, databaseUrl: database.url, pool, eventStore, projections, close: async () => {} };
-    app = await NestFactory.create(AppModule.forRuntime(runtime), { logger: false });
+    app = await createApp(runtime, false);
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
   });
@@ -112,6 +111,20 @@ describe('HTTP API', () => {
       expect(await get(`/api/sessions/${ids.c}/messages`, customer)).toMatchObject({ status: 404 });
     });
 
+    it('may be called by the pages of other sites (CORS), the bearer token included', async () => {
+      const origin = 'https://www.rental-site.example';
+      const preflight = await fetch(`${base}/api/sessions?limit=5`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+      expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+      const response = await fetch(`${base}/api/sessions?limit=5`, { headers: { origin, authorization: `Bearer ${await customer}` } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    });
+
     it('answers 400 naming the bad parameter', async () => {
       const message = async (path: string) => ((await get(path, agent)).body as { message: string }).message;
       expect(await message('/api/sessions?status=open')).toBe('status must be one of waiting, active, closed, got "open"');
@@ -172,7 +185,7 @@ describe('HTTP API', () => {
     const eventStore = new PostgresEventStore(flakyPool);
     const projections = new ProjectionRunner({ databaseUrl: viaProxy.toString(), store: eventStore, projections: [chatProjection] });
     const config = loadConfig({ JWT_SECRET: SECRET, PORT: '0' });
-    const flaky = await NestFactory.create(AppModule.forRuntime({ config, databaseUrl: viaProxy.toString(), pool: flakyPool, eventStore, projections, close: async () => {} }), { logger: false });
+    const flaky = await createApp({ config, databaseUrl: viaProxy.toString(), pool: flakyPool, eventStore, projections, close: async () => {} }, false);
     await flaky.listen(0, '127.0.0.1');
     try {
       const request = async (path: string) => fetch(`${await flaky.getUrl()}${path}`, { headers: { authorization: `Bearer ${await agent}` } });

@@ -189,7 +189,6 @@ describe('customer and agent chatting in two pages', () => {
       <chat-widget server="${app.url}" open></chat-widget></html>`));
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     const { page, errors: hostErrors } = await openPage(browser.context, `http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
-    site.close();
     const host = page.locator('chat-widget');
     const reasons = () => page.evaluate(() => (window as unknown as { reasons: string[] }).reasons);
     await waitUntil(async () => (await reasons()).includes('no token'));
@@ -207,6 +206,14 @@ describe('customer and agent chatting in two pages', () => {
     await startChat(page, 'Wrong mileage on my invoice');
     await customerSends(page, 'Hi!');
     await expectAttribute(host.locator('li.own', { hasText: 'Hi!' }), 'data-delivery', 'stored');
+
+    // Back on the site with nothing stored in the browser (another device, say): the widget
+    // finds the open chat through the HTTP API, a cross-origin call.
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    site.close();
+    await host.evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), valid);
+    await waitUntil(async () => (await bubbles(host)).join('|') === 'Hi!', async () => JSON.stringify(await bubbles(host)));
     expect(hostErrors).toEqual([]);
   });
 
