@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import type { CommonQueryMethods, DatabasePoolConnection } from 'slonik';
 import { z } from 'zod';
+import { errorCodeOf } from '../src/database/connection-loss.js';
 import { createDatabasePool } from '../src/database/pool.js';
 import { type EventStore, type LogPosition, type RecordedEvent, START, categoryOf, compareLogPositions } from '../src/event-store/event-store.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
@@ -12,7 +13,6 @@ import type { Projection, Tables } from './projection.js';
 import { ReadAhead } from './read-ahead.js';
 import { ProgressReports, type RebuildProgress } from './rebuild-progress.js';
 import { sql } from './sql.js';
-import { errorCodeOf } from './transient-errors.js';
 
 export type { RebuildProgress } from './rebuild-progress.js';
 
