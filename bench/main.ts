@@ -4,12 +4,16 @@
  */
 import { eventStoreBenchmark } from './eventstore.js';
 import { projectionsBenchmark } from './projections.js';
+import { soakBenchmark } from './soak.js';
 import { stompBenchmark } from './stomp.js';
+import { widgetBenchmark } from './widget.js';
 
 const benchmarks: Record<string, (args: string[]) => Promise<void>> = {
   eventstore: eventStoreBenchmark,
   projections: projectionsBenchmark,
+  soak: soakBenchmark,
   stomp: stompBenchmark,
+  widget: widgetBenchmark,
 };
 
 const [name, ...args] = process.argv.slice(2);
