@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import type { DatabasePoolConnection } from 'slonik';
+import { ConnectionError, type DatabasePoolConnection } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition, type RecordedEvent } from '../src/event-store/event-store.js';
 import { readCheckpoint } from './checkpoints.js';
@@ -19,7 +19,11 @@ export interface ProjectionRunnerOptions {
   readonly batchSize?: number;
   /** A standby tries to take the lead every `lockRetryMs` plus up to as much again (default 1,000). */
   readonly lockRetryMs?: number;
-  /** The first wait after a lost connection, doubled at each failure up to `maxBackoffMs` (defaults 500, 10,000). */
+  /**
+   * The first wait after a lost connection, doubled at each failure up to `maxBackoffMs` (defaults
+   * 500, 2,000: a try on a database that is down costs little; a long wait once it is back leaves
+   * the read models and the subscribers behind).
+   */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
 }
@@ -99,8 +103,6 @@ class ProjectionWorker {
   private failure?: ProjectionFailure;
   private lastError?: string;
   private backoffMs: number;
-  /** The last lead ended with a transient error: see {@link retryWait}. */
-  private leadLost = false;
   private stopRequest?: AbortController;
   private running?: Promise<void>;
 
@@ -109,7 +111,7 @@ class ProjectionWorker {
     this.batchSize = options.batchSize ?? 500;
     this.lockRetryMs = options.lockRetryMs ?? 1000;
     this.initialBackoffMs = options.initialBackoffMs ?? 500;
-    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
     this.backoffMs = this.initialBackoffMs;
   }
 
@@ -141,7 +143,7 @@ class ProjectionWorker {
           await this.leadWhenElected(stop);
         } catch (error) {
           if (!isTransient(error)) throw error;
-          const wait = this.retryWait();
+          const wait = this.nextBackoff();
           this.lastError = (error as Error).message;
           this.logger.warn(`${this.lastError}; retrying in ${wait} ms`);
           await pause(wait, stop);
@@ -158,6 +160,13 @@ class ProjectionWorker {
     const pool = await createDatabasePool(this.options.databaseUrl, {
       maximumPoolSize: 1,
       applicationName: `parley-projection-${this.projection.name}`,
+    }).catch((error: unknown) => {
+      // slonik's createPool connects once and lets that connection's errors through unwrapped:
+      // pg's "Connection terminated unexpectedly" (a pooler or proxy in front of a server that
+      // is down accepts the connection and drops it) has no code to classify. Not reaching the
+      // database is the infrastructure's failure whatever the error: back off and retry.
+      if (error instanceof ConnectionError) throw error;
+      throw new ConnectionError(`cannot connect: ${(error as Error).message}`, { cause: error as Error });
     });
     try {
       await pool.connect(async (connection) => {
@@ -167,9 +176,6 @@ class ProjectionWorker {
         this.logger.log('leading: this process projects');
         try {
           await this.lead(connection, stop);
-        } catch (error) {
-          this.leadLost = true;
-          throw error;
         } finally {
           this.holdsLock = false;
         }
@@ -262,17 +268,6 @@ class ProjectionWorker {
           `log position ${logPosition.commit}/${logPosition.prepare}); the checkpoint stays right before it: ${reason}`,
       );
     }
-  }
-
-  /**
-   * How long to wait after a transient error: the back-off; and, when it cost this process the
-   * lead, at least a standby's longest wait between two tries, so that a standby leads first.
-   */
-  private retryWait(): number {
-    const wait = this.nextBackoff();
-    const lostLead = this.leadLost;
-    this.leadLost = false;
-    return lostLead ? Math.max(wait, 2 * this.lockRetryMs) : wait;
   }
 
   private nextBackoff(): number {

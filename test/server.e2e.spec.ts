@@ -106,7 +106,7 @@ describe('the server on its embedded PostgreSQL', () => {
     expect(readiness.status).toBe(200);
     expect(await readiness.json()).toEqual({
       status: 'ready',
-      checks: { database: 'up', eventStore: 'up' },
+      checks: { database: 'up', eventStore: 'up', liveFeed: 'up' },
       projections: { chat: { state: 'running', leader: expect.any(Boolean), lag: 0 } },
     });
   });

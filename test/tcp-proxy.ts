@@ -2,37 +2,65 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 
 /**
  * A TCP proxy to a local port that a test can cut: `cut()` drops every connection and refuses new
- * ones (a database that went away), `restore()` accepts again on the same port.
+ * ones (a database that went away); `cut('drop')` drops them too but accepts new ones only to
+ * close them at once (a load balancer or pooler in front of a database that is down);
+ * `restore()` passes connections through again, on the same port.
  */
 export interface TcpProxy {
   readonly port: number;
-  cut(): Promise<void>;
+  cut(how?: 'refuse' | 'drop'): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let server: Server;
+  let server: Server | undefined;
+  let dropping = false;
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
-      server = createServer((client) => {
+      const listening = createServer((client) => {
+        if (dropping) return void client.destroy();
         const upstream = connect(targetPort, '127.0.0.1');
-        for (const socket of [client, upstream]) {
+        // Either side going away takes the other with it, as on a direct connection: a refused
+        // upstream (the database is down) closes the client's connection rather than leaving it waiting.
+        for (const [socket, peer] of [[client, upstream], [upstream, client]] as const) {
           sockets.add(socket);
-          socket.on('close', () => sockets.delete(socket));
+          socket.on('close', () => {
+            sockets.delete(socket);
+            peer.destroy();
+          });
           socket.on('error', () => {});
         }
         client.pipe(upstream).pipe(client);
       });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+      server = listening;
+      listening.once('error', reject);
+      listening.listen(port, '127.0.0.1', () => resolve((listening.address() as { port: number }).port));
     });
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
   const stop = () =>
     new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
+      dropAll();
+      const closing = server;
+      server = undefined;
+      if (!closing) return resolve();
+      closing.close(() => resolve());
     });
   const port = await listen(0);
-  return { port, cut: stop, restore: async () => void (await listen(port)), close: stop };
+  return {
+    port,
+    cut: async (how = 'refuse') => {
+      if (how === 'refuse') return stop();
+      dropping = true;
+      dropAll();
+    },
+    restore: async () => {
+      dropping = false;
+      if (!server) await listen(port);
+    },
+    close: stop,
+  };
 }

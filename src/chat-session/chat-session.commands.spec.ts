@@ -82,6 +82,7 @@ describe('parseCommandPayload', () => {
     expect(refusal('close', { reason: 'r'.repeat(501) })).toBe('reason: must be at most 500 characters');
     expect(refusal('rating', { rating: 1, comment: 'c'.repeat(2001) })).toBe('comment: must be at most 2000 characters');
     expect(refusal('close', { reason: 'bad \udc00' })).toBe('reason: must be valid Unicode text');
+    expect(refusal('open', { sessionId, subject: 'nul \u0000' })).toBe('subject: must be valid Unicode text'); // PostgreSQL stores no NUL
   });
 
   it('counts characters as code points', () => {

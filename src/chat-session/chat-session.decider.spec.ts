@@ -199,6 +199,9 @@ describe('SendChatMessage', () => {
 
   it('refuses text that is not valid Unicode (a lone surrogate)', () =>
     given(opened).when(sendBy(customerId, 'user', 'broken \ud800 text')).thenRejects('INVALID_MESSAGE'));
+
+  it('refuses text with a NUL character, which the database cannot store', () =>
+    given(opened).when(sendBy(customerId, 'user', 'nul \u0000 byte')).thenRejects('INVALID_MESSAGE'));
 });
 
 describe('MarkMessagesRead', () => {

@@ -12,9 +12,11 @@ export function characterCount(text: string): number {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
- * Whether `text` is valid Unicode (no lone UTF-16 surrogate). Such text cannot be put in RFC 8785
- * canonical JSON, so it could not be hashed into the chain.
+ * Whether `text` is valid Unicode (no lone UTF-16 surrogate) without a NUL character. A lone
+ * surrogate cannot be put in RFC 8785 canonical JSON, so it could not be hashed into the chain;
+ * PostgreSQL stores no NUL, in `jsonb` (the event store) or `text` (the read models), so such a
+ * command would fail at the append, forever.
  */
 export function isWellFormedText(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  return !LONE_SURROGATE.test(text) && !text.includes('\u0000');
 }

@@ -40,7 +40,7 @@ export function rejectionOf(error: unknown): Rejection | undefined {
     return { code: error.code, message: error.message };
   }
   if (error instanceof EventStoreUnavailable || isConnectionLoss(error)) {
-    return { code: 'UNAVAILABLE', message: 'the database or the event store is unreachable; nothing was changed, retry' };
+    return { code: 'UNAVAILABLE', message: 'the database or the event store is unreachable; retry shortly' };
   }
   return undefined;
 }

@@ -50,9 +50,13 @@ export interface LiveFeedOptions {
   readonly reader: SessionReader;
 }
 
-/** The first wait after a lost connection, doubled at each failure up to the maximum. */
+/**
+ * The first wait after a lost connection, doubled at each failure up to the maximum. The maximum
+ * is short: an attempt on a database that is down costs one refused connection, while a long wait
+ * once it is back keeps the node unready and its subscribers without live events.
+ */
 const INITIAL_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 10_000;
+const MAX_BACKOFF_MS = 2_000;
 /** How often the idle connection is checked with a query, and how long the answer may take. */
 const PING_INTERVAL_MS = 15_000;
 const PING_TIMEOUT_MS = 5_000;
@@ -82,6 +86,8 @@ export class LiveFeed {
   readonly #sessions = new Map<string, Set<SessionWatcher>>();
   readonly #inbox = new Set<InboxWatcher>();
   #client: pg.Client | undefined;
+  /** The connection is up and LISTENing: notices reach this node. */
+  #listening = false;
   #stopped = true;
   #backoffMs = INITIAL_BACKOFF_MS;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -99,9 +105,18 @@ export class LiveFeed {
     await this.#connect();
   }
 
+  /**
+   * Whether notices reach this node now. While they do not (the connection is being re-opened),
+   * its subscribers get no live events: the node is not ready (`/health/ready`).
+   */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
   /** Closes the connection; nothing is dispatched any more. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#listening = false;
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#pingTimer);
     const client = this.#client;
@@ -156,6 +171,7 @@ export class LiveFeed {
       return;
     }
     if (this.#client !== client) return; // lost or stopped while connecting
+    this.#listening = true;
     this.#backoffMs = INITIAL_BACKOFF_MS;
     this.#logger.log(`listening on ${EVENTS_CHANNEL} and ${TYPING_CHANNEL}`);
     this.#pingTimer = setInterval(() => this.#ping(client), PING_INTERVAL_MS).unref();
@@ -165,6 +181,7 @@ export class LiveFeed {
   #lost(client: pg.Client, error: Error): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    this.#listening = false;
     clearInterval(this.#pingTimer);
     client.end().catch(() => {});
     if (this.#stopped) return;

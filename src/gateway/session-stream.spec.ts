@@ -167,6 +167,17 @@ describe('SessionStream', () => {
     expect(readErrors).toBe(2);
   });
 
+  it('on resync (the LISTEN connection is back, so is the database), reads at once rather than waiting out a back-off', async () => {
+    store.append(0);
+    store.failNext = 4; // waits of 250, 500 and 1,000 ms, then 2,000 ms after the fourth failure
+    const s = open(-1);
+    await waitFor('the fourth failed read', () => readErrors === 4, 5_000);
+    const resynced = Date.now();
+    s.resync();
+    await deliveredUpTo([0]);
+    expect(Date.now() - resynced).toBeLessThan(1_000);
+  });
+
   it('does not wait forever for revisions the store does not have: they are reported and skipped', async () => {
     store.append(0, 1);
     const s = open(0);

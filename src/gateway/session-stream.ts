@@ -65,9 +65,15 @@ export class SessionStream {
     this.#kick();
   }
 
-  /** Notices may have been lost (the LISTEN connection was): read the store to its end. */
+  /**
+   * Notices may have been lost (the LISTEN connection was): read the store to its end. At once:
+   * the connection is back, so the database answers again, and a read that failed while it was
+   * away need not wait out its back-off (up to {@link MAX_RETRY_MS} with no live events).
+   */
   resync(): void {
     this.#readToEnd = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     this.#kick();
   }
 

@@ -6,6 +6,7 @@ import { projectionLag } from '../../read-models/projection-lag.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { LiveFeed } from '../gateway/live-feed.js';
 
 type Check = 'up' | 'down';
 
@@ -19,13 +20,15 @@ interface ProjectionHealth {
 
 interface Readiness {
   readonly status: 'ready' | 'unavailable';
-  readonly checks: { database: Check; eventStore: Check };
+  /** `liveFeed`: the node's LISTEN connection, through which projected events reach its subscribers. */
+  readonly checks: { database: Check; eventStore: Check; liveFeed: Check };
   readonly projections: Record<string, ProjectionHealth>;
 }
 
 /**
- * Liveness (the process answers) and readiness (it can reach what it needs, and its read
- * models are being kept: a projection stopped at an event it cannot apply is not ready).
+ * Liveness (the process answers) and readiness (it can reach what it needs, hears the
+ * projector's announcements, and its read models are being kept: a projection stopped at an
+ * event it cannot apply is not ready).
  */
 @Controller('health')
 export class HealthController {
@@ -33,6 +36,7 @@ export class HealthController {
     @Inject(DATABASE_POOL) private readonly pool: DatabasePool,
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     private readonly projections: ProjectionRunner,
+    private readonly feed: LiveFeed,
   ) {}
 
   @Get('live')
@@ -52,8 +56,10 @@ export class HealthController {
       status.name,
       { state: status.state, leader: status.holdsLock, lag: status.name === chatProjection.name ? lag : null },
     ]));
-    const ready = database === 'up' && eventStore === 'up' && Object.values(projections).every((p) => p.state === 'running');
-    const body: Readiness = { status: ready ? 'ready' : 'unavailable', checks: { database, eventStore }, projections };
+    const liveFeed: Check = this.feed.listening ? 'up' : 'down';
+    const checks = { database, eventStore, liveFeed };
+    const ready = Object.values(checks).every((check) => check === 'up') && Object.values(projections).every((p) => p.state === 'running');
+    const body: Readiness = { status: ready ? 'ready' : 'unavailable', checks, projections };
     if (!ready) throw new ServiceUnavailableException(body);
     return body;
   }
