@@ -1,4 +1,4 @@
-import { type RecordedEvent, type Subscription, categoryOf } from '../src/event-store/event-store.js';
+import type { RecordedEvent, Subscription } from '../src/event-store/event-store.js';
 
 const NOT_READY = Symbol('not ready');
 
@@ -63,19 +63,4 @@ export class EventBatches {
     this.ended = true;
     return undefined;
   }
-}
-
-/**
- * The events of one category of a subscription: the events of the others are dropped as they
- * arrive. Closing it closes the subscription.
- */
-export function ofCategory(subscription: Subscription, category: string): Subscription {
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const event of subscription) {
-        if (categoryOf(event.streamName) === category) yield event;
-      }
-    },
-    close: () => subscription.close(),
-  };
 }

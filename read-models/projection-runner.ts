@@ -4,7 +4,7 @@ import { ConnectionError, type DatabasePoolConnection } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition, type RecordedEvent } from '../src/event-store/event-store.js';
 import { readCheckpoint } from './checkpoints.js';
-import { EventBatches, ofCategory } from './event-batches.js';
+import { EventBatches } from './event-batches.js';
 import { trySessionLock } from './locks.js';
 import { CheckpointMoved, type CommittedBatch, projectBatch } from './projection-batch.js';
 import { EventNotApplicable, type Projection, type RefusedEvent } from './projection.js';
@@ -206,9 +206,7 @@ class ProjectionWorker {
 
   /** Projects the log after `from` until stopped, or until the stored checkpoint moves elsewhere. */
   private async follow(connection: DatabasePoolConnection, from: LogPosition, stop: AbortSignal): Promise<void> {
-    // The whole log, its category picked here: PostgreSQL plans the store's category query as a
-    // parallel scan and sort while `events` has no statistics yet (7 ms a read instead of 0.5).
-    const subscription = ofCategory(this.options.store.subscribeToAll({ after: from }), this.projection.category);
+    const subscription = this.options.store.subscribeToAll({ after: from, category: this.projection.category });
     const batches = new EventBatches(subscription, this.batchSize);
     const closeOnStop = () => {
       subscription.close().catch((error: unknown) => this.logger.warn(`closing the subscription: ${(error as Error).message}`));

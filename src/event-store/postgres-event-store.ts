@@ -130,7 +130,9 @@ export class PostgresEventStore implements EventStore {
 
 /**
  * Reads pages of the log until it is caught up, then waits for an append of this process or the
- * poll interval (appends of other processes), whichever comes first.
+ * poll interval (appends of other processes), whichever comes first. A category is picked here
+ * from pages of the whole log, not by the query: PostgreSQL plans the category query as a
+ * parallel scan and sort while `events` has no statistics yet (7 ms a page instead of 0.5).
  */
 class PollingSubscription implements Subscription {
   private closed = false;
@@ -145,12 +147,13 @@ class PollingSubscription implements Subscription {
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
+    const { category } = this.options;
     let after: LogPosition = this.options.after ?? START;
     while (!this.closed) {
-      const page = await this.store.readAll({ after, category: this.options.category, maxCount: this.batchSize });
+      const page = await this.store.readAll({ after, maxCount: this.batchSize });
       for (const event of page) {
         if (this.closed) return;
-        yield event;
+        if (category === undefined || categoryOf(event.streamName) === category) yield event;
         after = event.logPosition;
       }
       if (page.length < this.batchSize) await this.nextAppendOrPoll();
