@@ -16,6 +16,14 @@ export interface SessionSnapshot {
 const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH };
 
 /**
+ * How much of the recently used sessions the cache keeps, counted in message ids (a session's
+ * state holds every one, for idempotent sends) plus one per session: about 100 bytes each, so
+ * some 20 MiB at most. Bounded by count alone, long sessions would make it grow for as long as
+ * it takes to fill (half an hour of steady traffic, `npm run bench -- soak`).
+ */
+const CACHE_SIZE = 200_000;
+
+/**
  * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
  * hot path appends with the cached revision and reads nothing. When another writer got there
  * first, the append fails and `load(…, { fresh: true })` reads only the events after the cached
@@ -23,7 +31,10 @@ const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, las
  */
 @Injectable()
 export class ChatSessionRepository {
-  private readonly cache = new LRUCache<string, SessionSnapshot>({ max: 20_000 });
+  private readonly cache = new LRUCache<string, SessionSnapshot>({
+    maxSize: CACHE_SIZE,
+    sizeCalculation: ({ state }) => 1 + (state.status === 'none' ? 0 : state.messageIds.length),
+  });
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
