@@ -15,6 +15,10 @@ import { StompPeer } from './stomp-peer.js';
  * `--seconds`. Latencies are taken from each message's scheduled time (a late send counts
  * against the server, no coordinated omission): to its RECEIPT at the customer, and to its
  * MESSAGE at the agent (append, projection, NOTIFY, fan-out).
+ *
+ * With `--flooders N`, N more customers each send `--flood-rate` messages a second to a session
+ * of their own for as long, far over the per-connection SEND limit: compare the pairs' latencies
+ * with and without them to see how much a flood costs everyone else.
  */
 export async function stompBenchmark(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -24,9 +28,12 @@ export async function stompBenchmark(args: string[]): Promise<void> {
       rate: { type: 'string', default: '200' },
       seconds: { type: 'string', default: '10' },
       idle: { type: 'string', default: '1000' },
+      flooders: { type: 'string', default: '0' },
+      'flood-rate': { type: 'string', default: '1000' },
     },
   });
-  const [pairs, rate, seconds, idle] = [values.pairs, values.rate, values.seconds, values.idle].map(Number) as [number, number, number, number];
+  const [pairs, rate, seconds, idle, flooders, floodRate] = [values.pairs, values.rate, values.seconds, values.idle, values.flooders, values['flood-rate']]
+    .map(Number) as [number, number, number, number, number, number];
   const server = await startBenchServer();
   const peers: StompPeer[] = [];
   try {
@@ -34,7 +41,13 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`load: ${pairs} customer/agent pairs, ${rate} messages/s for ${seconds} s`);
     const rejections = new Map<string, number>();
     const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections)));
+    const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
+    if (flooders > 0) console.log(`  flood:     ${flooders} more customers, each sending ${fmt(floodRate)} messages/s to a session of its own`);
+    const flooding = floods.map((flood) => flood.run(floodRate, seconds));
     const result = await runOpenLoop(chats, rate, seconds);
+    for (const outcome of await Promise.all(flooding)) {
+      console.log(`  flooder:   ${fmt(outcome.sent)} sent, ${fmt(outcome.receipted)} RECEIPTed, ${fmt(outcome.rateLimited)} RATE_LIMITED, ${fmt(outcome.otherwise)} otherwise refused`);
+    }
     const refused = [...rejections].map(([code, count]) => `${code}×${count}`).join(' ') || 'none';
     console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
     console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
@@ -68,6 +81,32 @@ async function startChat(server: BenchServer, index: number, peers: StompPeer[],
     if (body.type === 'ChatMessageSent' && body.data.messageId) chat.deliveries.set(body.data.messageId, performance.now());
   });
   return chat;
+}
+
+/** A customer that sends far more than it may, to its own session, and counts the answers. */
+async function startFlood(server: BenchServer, index: number, peers: StompPeer[]) {
+  const customer = await StompPeer.connect(server.stompUrl, await server.token(`bench-flooder-${index}`, 'customer'));
+  peers.push(customer);
+  const sessionId = randomUUID();
+  await customer.request('/app/chat/open', { sessionId, subject: 'flood' });
+  const counts = { sent: 0, receipted: 0, rateLimited: 0, otherwise: 0 };
+  customer.onReceipt = () => counts.receipted++;
+  customer.onRejection = (error) => (error.code === 'RATE_LIMITED' ? counts.rateLimited++ : counts.otherwise++);
+  return {
+    async run(rate: number, seconds: number): Promise<typeof counts> {
+      const start = performance.now();
+      const total = Math.round(rate * seconds);
+      while (counts.sent < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+        for (; counts.sent < due; counts.sent++) customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'flood' });
+        await sleep(1);
+      }
+      const answered = () => counts.receipted + counts.rateLimited + counts.otherwise >= counts.sent;
+      const deadline = performance.now() + 30_000;
+      while (!answered() && performance.now() < deadline) await sleep(20);
+      return counts;
+    },
+  };
 }
 
 interface LoopResult {
