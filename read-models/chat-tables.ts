@@ -86,23 +86,24 @@ async function loadJoinLines(connection: CommonQueryMethods, tables: ChatTables,
 }
 
 /**
- * Writes a batch's rows: its lines (inserted once: a line stored already is left as it is) and
- * the rows of its sessions (each only over an older row: a replay changes nothing).
+ * Writes a batch's rows in one statement: its lines (inserted once: a line stored already is
+ * left as it is) and the rows of its sessions (each only over an older row: a replay changes
+ * nothing).
  * @returns the first line, in log order, whose place is taken by another line (its message id
- * in its session, or its revision); nothing of the sessions is written then.
+ * in its session, or its revision); the caller must then roll back what was written.
  */
 export async function writeChatRows(connection: CommonQueryMethods, tables: ChatTables, rows: ChatRows): Promise<MessageRow | undefined> {
-  if (rows.lines.length > 0) {
-    const inserted = await insertLines(connection, tables, rows.lines);
-    if (inserted < rows.lines.length) return firstLineNotStored(connection, tables, rows.lines);
-  }
-  if (rows.sessions.length > 0) await upsertSessions(connection, tables, rows.sessions);
-  return undefined;
+  if (rows.lines.length === 0 && rows.sessions.length === 0) return undefined;
+  const inserted = await connection.oneFirst(sql.type(z.object({ inserted: z.bigint() }))`
+    WITH ${rows.sessions.length === 0 ? sql.fragment`` : sql.fragment`upserted AS (${upsertSessions(tables, rows.sessions)}),`}
+      inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines)})
+    SELECT count(*) AS inserted FROM inserted`);
+  return inserted < rows.lines.length ? firstLineNotStored(connection, tables, rows.lines) : undefined;
 }
 
-/** Inserts the lines that have no row yet; how many it inserted. */
-async function insertLines(connection: CommonQueryMethods, tables: ChatTables, lines: readonly MessageRow[]): Promise<number> {
-  const { rowCount } = await connection.query(sql.typeAlias('void')`
+/** Inserts the lines that have no row yet, returning a row for each one inserted. */
+function insertLines(tables: ChatTables, lines: readonly MessageRow[]) {
+  return sql.fragment`
     INSERT INTO ${sql.identifier([tables.messages])} (
       message_id, session_id, sender_type, sender_id, message_content, message_type, attachment_url, "timestamp", revision, position)
     SELECT * FROM ${sql.unnest(
@@ -112,8 +113,8 @@ async function insertLines(connection: CommonQueryMethods, tables: ChatTables, l
       ]),
       ['uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'int8', 'int8'],
     )}
-    ON CONFLICT DO NOTHING`);
-  return rowCount;
+    ON CONFLICT DO NOTHING
+    RETURNING 1`;
 }
 
 /** The first of the lines that is not stored as itself (each event's line has its own log position). */
@@ -130,8 +131,8 @@ async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTa
 }
 
 /** Inserts new sessions' rows and overwrites stored ones that are older than the batch's. */
-async function upsertSessions(connection: CommonQueryMethods, tables: ChatTables, rows: readonly SessionRow[]): Promise<void> {
-  await connection.query(sql.typeAlias('void')`
+function upsertSessions(tables: ChatTables, rows: readonly SessionRow[]) {
+  return sql.fragment`
     INSERT INTO ${sql.identifier([tables.sessions])} AS stored (
       session_id, user_id, agent_id, subject, start_time, end_time, session_status, rating, rating_comment,
       message_count, last_message_at, last_message_preview, unread_for_user, unread_for_agent, revision)
@@ -148,5 +149,5 @@ async function upsertSessions(connection: CommonQueryMethods, tables: ChatTables
       rating = EXCLUDED.rating, rating_comment = EXCLUDED.rating_comment, message_count = EXCLUDED.message_count,
       last_message_at = EXCLUDED.last_message_at, last_message_preview = EXCLUDED.last_message_preview,
       unread_for_user = EXCLUDED.unread_for_user, unread_for_agent = EXCLUDED.unread_for_agent, revision = EXCLUDED.revision
-    WHERE stored.revision < EXCLUDED.revision`);
+    WHERE stored.revision < EXCLUDED.revision`;
 }

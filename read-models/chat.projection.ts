@@ -19,8 +19,8 @@ export const CHAT_TABLES: ChatTables = { sessions: 'chat_sessions', messages: 'c
  * swap both at once.
  *
  * A batch is applied set-based: its events validated, the rows it touches read in a few
- * queries, the events folded into rows in memory (`foldChatEvents`, pure), and the rows written
- * in one statement per table.
+ * queries, the events folded into rows in memory (`foldChatEvents`, pure), and the rows of both
+ * tables written in one statement.
  */
 export const chatProjection: Projection<'sessions' | 'messages'> = {
   name: 'chat',

@@ -1,6 +1,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { type LogPosition, START } from '../src/event-store/event-store.js';
+import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
+import { announcement } from './notify.js';
 import { sql } from './sql.js';
 
 const checkpointRow = z.object({ commit_position: z.bigint(), prepare_position: z.bigint() });
@@ -12,11 +13,16 @@ export async function readCheckpoint(connection: CommonQueryMethods, projection:
   return row === null ? START : { commit: row.commit_position, prepare: row.prepare_position };
 }
 
-/** Stores the projection's position; call it in the transaction that wrote the rows up to it. */
-export async function writeCheckpoint(connection: CommonQueryMethods, projection: string, position: LogPosition): Promise<void> {
-  await connection.query(sql.typeAlias('void')`
-    INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
-    VALUES (${projection}, ${position.commit}, ${position.prepare}, now())
-    ON CONFLICT (projection_name) DO UPDATE
-      SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now()`);
+/**
+ * Stores the projection's position, and announces the events projected up to it (`notify.ts`),
+ * in one statement; call it in the transaction that wrote their rows.
+ */
+export async function writeCheckpoint(connection: CommonQueryMethods, projection: string, position: LogPosition, announced: readonly RecordedEvent[] = []): Promise<void> {
+  await connection.query(sql.type(z.object({ notified: z.bigint() }))`
+    WITH stored AS (
+      INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
+      VALUES (${projection}, ${position.commit}, ${position.prepare}, now())
+      ON CONFLICT (projection_name) DO UPDATE
+        SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now())
+    SELECT ${announcement(announced)} AS notified`);
 }

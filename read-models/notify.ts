@@ -36,14 +36,18 @@ function noticeOf(event: RecordedEvent): string {
 }
 
 /**
- * Announces events on {@link EVENTS_CHANNEL}, in order; delivered when (and only if) the
- * transaction commits. The notices travel as one JSON array, whose elements `json_array_elements`
- * gives back as written: a `text[]` parameter would escape every quote of every notice on the
- * way in, several times slower for a batch of thousands.
+ * An SQL expression that announces `events` on {@link EVENTS_CHANNEL}, in order, and counts
+ * them; delivered when (and only if) the transaction commits. The notices travel as one JSON
+ * array, whose elements `json_array_elements` gives back as written: a `text[]` parameter would
+ * escape every quote of every notice on the way in, several times slower for a batch of thousands.
  */
+export function announcement(events: readonly RecordedEvent[]) {
+  return sql.fragment`(SELECT count(pg_notify(${EVENTS_CHANNEL}, notice::text))
+    FROM json_array_elements(${`[${events.map(noticeOf).join(',')}]`}::json) AS notice)`;
+}
+
+/** Announces events (see {@link announcement}). */
 export async function notifyProjected(connection: CommonQueryMethods, events: readonly RecordedEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await connection.query(sql.type(z.object({ notified: z.bigint() }))`
-    SELECT count(pg_notify(${EVENTS_CHANNEL}, notice::text)) AS notified
-    FROM json_array_elements(${`[${events.map(noticeOf).join(',')}]`}::json) AS notice`);
+  await connection.query(sql.type(z.object({ notified: z.bigint() }))`SELECT ${announcement(events)} AS notified`);
 }

@@ -2,7 +2,6 @@ import type { CommonQueryMethods } from 'slonik';
 import { type LogPosition, type RecordedEvent, compareLogPositions } from '../src/event-store/event-store.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { takeTransactionLock } from './locks.js';
-import { notifyProjected } from './notify.js';
 import { type AppliedEvents, EventNotApplicable, type Projection, type Tables } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
@@ -87,6 +86,10 @@ export interface CommittedBatch extends AppliedEvents {
  * Projects one batch of the live projection in ONE transaction: the projection's write lock,
  * the rows, the checkpoint (the batch's last event, skipped ones included) and a NOTIFY per
  * projected event. Nothing of it is stored, or announced, unless all of it is.
+ *
+ * The batch is applied as a whole first, without savepoints: a few round trips in all. Only when
+ * that fails, for a reason other than the infrastructure's, is it applied again in a new
+ * transaction through `applyEvents`, which names the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
  * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
  * @throws {EventNotApplicable} for the first event that cannot be applied; nothing was written.
@@ -97,15 +100,29 @@ export async function projectBatch(
   events: readonly RecordedEvent[],
   after: LogPosition,
 ): Promise<CommittedBatch> {
+  try {
+    return await projectInTransaction(connection, projection, events, after, (transaction) => projection.apply(transaction, events, projection.tables));
+  } catch (error) {
+    if (isTransient(error) || error instanceof CheckpointMoved) throw error;
+    return projectInTransaction(connection, projection, events, after, (transaction) => applyEvents(transaction, projection, projection.tables, events));
+  }
+}
+
+async function projectInTransaction(
+  connection: CommonQueryMethods,
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  after: LogPosition,
+  apply: (transaction: CommonQueryMethods) => Promise<AppliedEvents>,
+): Promise<CommittedBatch> {
   const last = events.at(-1);
   if (last === undefined) throw new RangeError('projectBatch needs at least one event');
   return connection.transaction(async (transaction) => {
     await takeTransactionLock(transaction, 'write', projection.name);
     const stored = await readCheckpoint(transaction, projection.name);
     if (compareLogPositions(stored, after) !== 0) throw new CheckpointMoved(projection.name, after, stored);
-    const applied = await applyEvents(transaction, projection, projection.tables, events);
-    await writeCheckpoint(transaction, projection.name, last.logPosition);
-    await notifyProjected(transaction, applied.projected);
+    const applied = await apply(transaction);
+    await writeCheckpoint(transaction, projection.name, last.logPosition, applied.projected);
     return { ...applied, checkpoint: last.logPosition };
   });
 }

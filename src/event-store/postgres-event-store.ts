@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type DatabasePool,
   UniqueIntegrityConstraintViolationError,
@@ -37,6 +36,8 @@ const eventRow = z.object({
   created_at: z.date(),
 });
 
+const pageRow = eventRow.extend({ readable: z.boolean() });
+
 const EVENT_COLUMNS = sql.fragment`
   position, transaction_id::text::bigint AS transaction_number, stream_name, revision, event_id,
   event_type, data, metadata, created_at`;
@@ -60,7 +61,7 @@ export interface PostgresEventStoreOptions {
  * they have read.
  */
 export class PostgresEventStore implements EventStore {
-  private readonly appended = new EventEmitter().setMaxListeners(0);
+  private readonly appends = new Appends();
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
 
@@ -87,7 +88,8 @@ export class PostgresEventStore implements EventStore {
     ).catch((error: unknown) => {
       throw appendError(error, streamName, expectedRevision);
     });
-    this.appended.emit('appended');
+    this.appends.count++;
+    this.appends.emit('appended');
     return { nextExpectedRevision: revision };
   }
 
@@ -106,21 +108,35 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const after = options.after ?? START;
+    const page = await this.readPage(options.after ?? START, options.maxCount ?? this.batchSize, options.category);
+    return page.events;
+  }
+
+  /**
+   * The events after `after` that every reader can see for good: those of transactions older than
+   * the oldest still in flight. `heldBack`: events of later transactions have committed already
+   * and wait behind that oldest one (another writer's append, a projection's batch): they will
+   * be readable as soon as it ends.
+   */
+  async readPage(after: LogPosition, maxCount: number, category?: string): Promise<{ events: RecordedEvent[]; heldBack: boolean }> {
+    const following = sql.fragment`(transaction_id, position) > (${String(after.commit < 0n ? 0n : after.commit)}::xid8, ${after.prepare})
+      ${category === undefined ? sql.fragment`` : sql.fragment`AND category = ${category}`}`;
     const rows = await unavailableOnConnectionLoss(() =>
-      this.pool.any(sql.type(eventRow)`
-        SELECT ${EVENT_COLUMNS} FROM events
-        WHERE (transaction_id, position) > (${String(after.commit < 0n ? 0n : after.commit)}::xid8, ${after.prepare})
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${options.category === undefined ? sql.fragment`` : sql.fragment`AND category = ${options.category}`}
-        ORDER BY transaction_id, position
-        LIMIT ${options.maxCount ?? this.batchSize}`),
+      this.pool.any(sql.type(pageRow)`
+        WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+        (SELECT ${EVENT_COLUMNS}, true AS readable FROM events
+          WHERE ${following} AND transaction_id < (SELECT xmin FROM horizon)
+          ORDER BY transaction_id, position LIMIT ${maxCount})
+        UNION ALL
+        (SELECT ${EVENT_COLUMNS}, false AS readable FROM events
+          WHERE ${following} AND transaction_id >= (SELECT xmin FROM horizon)
+          ORDER BY transaction_id, position LIMIT 1)`),
     );
-    return rows.map(toRecordedEvent);
+    return { events: rows.filter((row) => row.readable).map(toRecordedEvent), heldBack: rows.some((row) => !row.readable) };
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
-    return new PollingSubscription(this, this.appended, this.pollIntervalMs, this.batchSize, options);
+    return new PollingSubscription(this, this.appends, this.pollIntervalMs, this.batchSize, options);
   }
 
   async close(): Promise<void> {
@@ -129,10 +145,15 @@ export class PostgresEventStore implements EventStore {
 }
 
 /**
- * Reads pages of the log until it is caught up, then waits for an append of this process or the
- * poll interval (appends of other processes), whichever comes first. A category is picked here
- * from pages of the whole log, not by the query: PostgreSQL plans the category query as a
- * parallel scan and sort while `events` has no statistics yet (7 ms a page instead of 0.5).
+ * Reads pages of the log until it is caught up, then waits:
+ * - when events are held back behind a transaction still in flight (another writer's append, a
+ *   projection's batch), 1 ms, then twice as long at each read that finds them still held back,
+ *   up to the poll interval: such a transaction is usually over within a millisecond or two;
+ * - else for an append of this process or the poll interval (appends of other processes),
+ *   whichever comes first; not at all when this process appended while the page was read.
+ * A category is picked here from pages of the whole log, not by the query: PostgreSQL plans the
+ * category query as a parallel scan and sort while `events` has no statistics yet (7 ms a page
+ * instead of 0.5).
  */
 class PollingSubscription implements Subscription {
   private closed = false;
@@ -140,7 +161,7 @@ class PollingSubscription implements Subscription {
 
   constructor(
     private readonly store: PostgresEventStore,
-    private readonly appended: EventEmitter,
+    private readonly appends: Appends,
     private readonly pollIntervalMs: number,
     private readonly batchSize: number,
     private readonly options: SubscribeToAllOptions,
@@ -149,28 +170,51 @@ class PollingSubscription implements Subscription {
   async *[Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
     const { category } = this.options;
     let after: LogPosition = this.options.after ?? START;
+    let heldBackWaitMs = 0;
     while (!this.closed) {
-      const page = await this.store.readAll({ after, maxCount: this.batchSize });
-      for (const event of page) {
+      const appendsBefore = this.appends.count;
+      const { events, heldBack } = await this.store.readPage(after, this.batchSize);
+      for (const event of events) {
         if (this.closed) return;
         if (category === undefined || categoryOf(event.streamName) === category) yield event;
         after = event.logPosition;
       }
-      if (page.length < this.batchSize) await this.nextAppendOrPoll();
+      if (events.length === this.batchSize) continue;
+      heldBackWaitMs = heldBack ? Math.min(Math.max(1, heldBackWaitMs * 2), this.pollIntervalMs) : 0;
+      if (heldBack) await this.pause(heldBackWaitMs, false);
+      else if (this.appends.count === appendsBefore) await this.pause(this.pollIntervalMs, true);
     }
   }
 
-  private async nextAppendOrPoll(): Promise<void> {
-    const wake = new AbortController();
-    const onAppend = () => wake.abort();
-    this.appended.once('appended', onAppend);
-    await sleep(this.pollIntervalMs, undefined, { signal: AbortSignal.any([wake.signal, this.stop.signal]) }).catch(() => {});
-    this.appended.off('appended', onAppend);
+  /** Waits `ms`, or less when the subscription is closed, or when this process appends if `untilAppend`. */
+  private pause(ms: number, untilAppend: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', done);
+        this.appends.off('appended', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stop.signal.addEventListener('abort', done);
+      if (untilAppend) this.appends.once('appended', done);
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.stop.abort();
+  }
+}
+
+/** The appends of this process: an `appended` event each, and how many so far. */
+class Appends extends EventEmitter {
+  count = 0;
+
+  constructor() {
+    super();
+    this.setMaxListeners(0);
   }
 }
 
