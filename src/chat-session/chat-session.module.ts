@@ -6,10 +6,11 @@ import { OpenSessionLimit } from './open-session-limit.js';
 
 /**
  * The write side of chat sessions. Needs `CqrsModule` and the global `EVENT_STORE`, `CONFIG`
- * and `DATABASE_POOL` (the read model, for the open-session limit) providers.
+ * and `DATABASE_POOL` (the read model, for the open-session limit) providers. Its repository
+ * is exported for the gateway's access checks: one cache of session states per process.
  */
 @Module({
   providers: [ChatSessionRepository, ExecuteChatSessionCommandHandler, ChatSessionService, OpenSessionLimit],
-  exports: [ChatSessionService],
+  exports: [ChatSessionService, ChatSessionRepository],
 })
 export class ChatSessionModule {}

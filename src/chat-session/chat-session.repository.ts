@@ -17,17 +17,18 @@ const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, las
 
 /**
  * How much of the recently used sessions the cache keeps, counted in message ids (a session's
- * state holds every one, for idempotent sends) plus one per session: about 100 bytes each, so
- * some 20 MiB at most. Bounded by count alone, long sessions would make it grow for as long as
- * it takes to fill (half an hour of steady traffic, `npm run bench -- soak`).
+ * state holds every one, for idempotent sends) plus one per session: about 70 bytes each, so
+ * some 4 MiB at most; a thousand sessions of 50 messages. A session pushed out is read from the
+ * event store at its next command. The bound is reached within minutes of steady traffic, after
+ * which memory stays flat (`npm run bench -- soak`).
  */
-const CACHE_SIZE = 200_000;
+const CACHE_SIZE = 50_000;
 
 /**
  * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
  * hot path appends with the cached revision and reads nothing. When another writer got there
  * first, the append fails and `load(…, { fresh: true })` reads only the events after the cached
- * revision.
+ * revision. One per process: the write side and the gateway's access checks share it.
  */
 @Injectable()
 export class ChatSessionRepository {
@@ -46,12 +47,14 @@ export class ChatSessionRepository {
       fromRevision: from.revision === undefined ? 0n : from.revision + 1n,
     });
     const snapshot = newer.reduce(applyRecorded, from);
-    this.cache.set(sessionId, snapshot);
+    this.remember(sessionId, snapshot);
     return snapshot;
   }
 
-  /** Records the snapshot an append of ours produced. */
+  /** Records a snapshot (an append of ours produced it), unless the cache has a later one already. */
   remember(sessionId: string, snapshot: SessionSnapshot): void {
+    const cached = this.cache.peek(sessionId);
+    if (cached?.revision !== undefined && (snapshot.revision === undefined || cached.revision > snapshot.revision)) return;
     this.cache.set(sessionId, snapshot);
   }
 }

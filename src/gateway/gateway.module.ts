@@ -2,7 +2,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { DatabasePool } from 'slonik';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatSessionModule } from '../chat-session/chat-session.module.js';
-import { ChatSessionRepository } from '../chat-session/chat-session.repository.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
 import { LiveFeed } from './live-feed.js';
@@ -23,8 +22,6 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [AuthModule, ChatSessionModule],
       providers: [
-        // Its own cache of session states, for access checks (the write side does not export its one).
-        ChatSessionRepository,
         SessionAccess,
         MonotonicClock,
         {
