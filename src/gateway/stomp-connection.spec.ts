@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { Principal } from '../auth/tokens.js';
 import type { ChatCommandRequest } from '../chat-session/chat-session.service.js';
 import { waitFor } from '../../test/processes.js';
@@ -44,7 +45,7 @@ describe('StompConnection', () => {
   let gate: Promise<void>;
   let openGate: () => void;
 
-  function open(): StompConnection {
+  function open({ heartbeatMs = 0, heartBeat = '0,0' } = {}): StompConnection {
     transport = new FakeTransport();
     inbox = [];
     unwatched = 0;
@@ -69,16 +70,46 @@ describe('StompConnection', () => {
       access: { mayWatch: async () => 0n, mayType: async () => 'agent' },
       feed,
       reader: { read: async () => [] },
-      settings: { maxFrameBytes: 64 * 1024, heartbeatMs: 0, maxBufferedBytes: MAX_BUFFERED, sendLimit: { perSecond: 1_000, burst: 1_000 } },
+      settings: { maxFrameBytes: 64 * 1024, heartbeatMs, maxBufferedBytes: MAX_BUFFERED, sendLimit: { perSecond: 1_000, burst: 1_000 } },
       connectTimeoutMs: 60_000,
       clock: { now: () => 0 },
     };
     const connection = new StompConnection(transport, services);
-    connection.receive('CONNECT\naccept-version:1.2\npasscode:token\n\n\0');
+    connection.receive(`CONNECT\naccept-version:1.2\nheart-beat:${heartBeat}\npasscode:token\n\n\0`);
     return connection;
   }
 
   const event: SessionEvent = { sessionId: 's', type: 'ChatMessageSent', revision: 1n, position: 7n, occurredAt: '2026-11-24T09:00:00Z', data: {} };
+
+  it('sends a heart-beat only when nothing else went out for the agreed period', async () => {
+    jest.useFakeTimers();
+    try {
+      const connection = open({ heartbeatMs: 1_000, heartBeat: '0,1000' });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(transport.frames('CONNECTED')).toHaveLength(1);
+      connection.receive('SUBSCRIBE\nid:inbox\ndestination:/topic/inbox\n\n\0');
+      await jest.advanceTimersByTimeAsync(0);
+      const heartBeats = () => transport.sent.filter((text) => text === '\n').length;
+
+      // A MESSAGE every 400 ms: no heart-beat is needed.
+      for (let i = 0; i < 10; i++) {
+        await jest.advanceTimersByTimeAsync(400);
+        inbox[0]!.projected(event);
+      }
+      expect(transport.frames('MESSAGE')).toHaveLength(10);
+      expect(heartBeats()).toBe(0);
+
+      // Silence: a heart-beat a period after the last MESSAGE, then one a period.
+      await jest.advanceTimersByTimeAsync(999);
+      expect(heartBeats()).toBe(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(heartBeats()).toBe(1);
+      await jest.advanceTimersByTimeAsync(3_000);
+      expect(heartBeats()).toBe(4);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 
   it('closes a slow consumer with an ERROR instead of queueing more for it, and lets go of its subscriptions', async () => {
     const connection = open();

@@ -81,6 +81,8 @@ export class StompConnection {
   #paused = false;
   #messageCount = 0;
   #lastReceivedAt = Date.now();
+  #lastSentAt = Date.now();
+  #heartBeatTimer: NodeJS.Timeout | undefined;
 
   constructor(transport: StompTransport, services: ConnectionServices) {
     this.#transport = transport;
@@ -141,7 +143,7 @@ export class StompConnection {
       this.fail('slow consumer', `more than ${this.#services.settings.maxBufferedBytes} bytes waited to be sent to this client`, undefined, CLOSE.policyViolation);
       return;
     }
-    this.#transport.send(serializeFrame(frame));
+    this.#transmit(serializeFrame(frame));
   }
 
   /** A MESSAGE of one of the connection's subscriptions. */
@@ -182,7 +184,7 @@ export class StompConnection {
     if (this.#state === 'closed') return;
     const receipt = frame?.headers.get('receipt');
     const headers = { message, 'content-type': 'text/plain', ...(receipt === undefined ? {} : { 'receipt-id': receipt }) };
-    this.#transport.send(serializeFrame({ command: 'ERROR', headers, body: detail }));
+    this.#transmit(serializeFrame({ command: 'ERROR', headers, body: detail }));
     this.#close(code, message);
   }
 
@@ -281,9 +283,24 @@ export class StompConnection {
     }
   }
 
-  /** Sends a heart-beat every `outgoingMs`; drops a client silent for twice `incomingMs`. */
+  #transmit(text: string): void {
+    this.#lastSentAt = Date.now();
+    this.#transport.send(text);
+  }
+
+  /**
+   * Sends something at least every `outgoingMs`, a heart-beat when nothing else went out meanwhile
+   * (STOMP 1.2: any data counts), so that a connection busy with other frames sends none. Drops a
+   * client silent for twice `incomingMs`.
+   */
   #keepHeartBeats(outgoingMs: number, incomingMs: number): void {
-    if (outgoingMs > 0) this.#every(outgoingMs, () => this.#transport.send(HEARTBEAT));
+    if (outgoingMs > 0) {
+      const due = () => {
+        if (Date.now() - this.#lastSentAt >= outgoingMs) this.#transmit(HEARTBEAT);
+        this.#heartBeatTimer = setTimeout(due, this.#lastSentAt + outgoingMs - Date.now()).unref();
+      };
+      this.#heartBeatTimer = setTimeout(due, outgoingMs).unref();
+    }
     if (incomingMs > 0) {
       this.#every(incomingMs, () => {
         const silentMs = Date.now() - this.#lastReceivedAt;
@@ -315,6 +332,7 @@ export class StompConnection {
     this.#state = 'closed';
     this.#queue.length = 0;
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#heartBeatTimer);
     for (const subscription of this.#subscriptions.values()) subscription.close();
     this.#subscriptions.clear();
   }
