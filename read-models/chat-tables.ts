@@ -32,6 +32,10 @@ const readMessageRow = z.object({
 
 const joinLineRow = z.object({ session_id: z.string(), agent_id: z.string(), message_content: z.string() });
 
+const insertedRow = z.object({ inserted: z.bigint() });
+
+const positionRow = z.object({ position: z.bigint() });
+
 /**
  * What the fold (`foldChatEvents`) needs of the tables for a batch: the rows of its sessions, and,
  * in the sessions stored already (the others have no lines yet), the messages its read
@@ -94,7 +98,7 @@ async function loadJoinLines(connection: CommonQueryMethods, tables: ChatTables,
  */
 export async function writeChatRows(connection: CommonQueryMethods, tables: ChatTables, rows: ChatRows): Promise<MessageRow | undefined> {
   if (rows.lines.length === 0 && rows.sessions.length === 0) return undefined;
-  const inserted = await connection.oneFirst(sql.type(z.object({ inserted: z.bigint() }))`
+  const inserted = await connection.oneFirst(sql.type(insertedRow)`
     WITH ${rows.sessions.length === 0 ? sql.fragment`` : sql.fragment`upserted AS (${upsertSessions(tables, rows.sessions)}),`}
       inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines)})
     SELECT count(*) AS inserted FROM inserted`);
@@ -119,7 +123,7 @@ function insertLines(tables: ChatTables, lines: readonly MessageRow[]) {
 
 /** The first of the lines that is not stored as itself (each event's line has its own log position). */
 async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTables, lines: readonly MessageRow[]): Promise<MessageRow | undefined> {
-  const position = await connection.maybeOneFirst(sql.type(z.object({ position: z.bigint() }))`
+  const position = await connection.maybeOneFirst(sql.type(positionRow)`
     SELECT line.position
     FROM ${sql.unnest(lines.map((line) => [line.sessionId, line.messageId, line.position]), ['uuid', 'uuid', 'int8'])}
       WITH ORDINALITY AS line(session_id, message_id, position, place)

@@ -1,7 +1,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
-import { announcement } from './notify.js';
+import { announcement, notifiedRow } from './notify.js';
 import { sql } from './sql.js';
 
 const checkpointRow = z.object({ commit_position: z.bigint(), prepare_position: z.bigint() });
@@ -18,7 +18,7 @@ export async function readCheckpoint(connection: CommonQueryMethods, projection:
  * in one statement; call it in the transaction that wrote their rows.
  */
 export async function writeCheckpoint(connection: CommonQueryMethods, projection: string, position: LogPosition, announced: readonly RecordedEvent[] = []): Promise<void> {
-  await connection.query(sql.type(z.object({ notified: z.bigint() }))`
+  await connection.query(sql.type(notifiedRow)`
     WITH stored AS (
       INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
       VALUES (${projection}, ${position.commit}, ${position.prepare}, now())

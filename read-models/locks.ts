@@ -14,25 +14,29 @@ import { sql } from './sql.js';
  */
 export type LockPurpose = 'leader' | 'write' | 'rebuild';
 
+const lockedRow = z.object({ locked: z.boolean() });
+const waitedRow = z.object({ locked: z.literal('') });
+const pidRow = z.object({ pid: z.number() });
+
 function lockKey(purpose: LockPurpose, projection: string) {
   return sql.fragment`hashtextextended(${`parley.projection.${purpose}:${projection}`}, 0)`;
 }
 
 /** Takes a session lock if it is free; `false` when another session holds it. */
 export async function trySessionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<boolean> {
-  return connection.oneFirst(sql.type(z.object({ locked: z.boolean() }))`
+  return connection.oneFirst(sql.type(lockedRow)`
     SELECT pg_try_advisory_lock(${lockKey(purpose, projection)}) AS locked`);
 }
 
 /** Waits for a transaction lock, released when the caller's transaction ends. */
 export async function takeTransactionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<void> {
-  await connection.query(sql.type(z.object({ locked: z.literal('') }))`
+  await connection.query(sql.type(waitedRow)`
     SELECT pg_advisory_xact_lock(${lockKey(purpose, projection)})::text AS locked`);
 }
 
 /** The backend process id of the session holding a session lock of this database, or `null` when it is free. */
 export async function lockHolder(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<number | null> {
-  return connection.maybeOneFirst(sql.type(z.object({ pid: z.number() }))`
+  return connection.maybeOneFirst(sql.type(pidRow)`
     SELECT pid FROM pg_locks
     WHERE locktype = 'advisory' AND granted AND objsubid = 1
       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())

@@ -9,6 +9,9 @@ export const EVENTS_CHANNEL = 'parley_events';
 /** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more (its default build). */
 const MAX_PAYLOAD_BYTES = 7999;
 
+/** The row of a statement that announces: how many notices it sent. */
+export const notifiedRow = z.object({ notified: z.bigint() });
+
 /**
  * What a listener (the STOMP gateway) receives for a projected event. Numbers that outgrow a
  * JSON number are strings. `truncated`: the event did not fit; read it from the event store.
@@ -49,5 +52,5 @@ export function announcement(events: readonly RecordedEvent[]) {
 /** Announces events (see {@link announcement}). */
 export async function notifyProjected(connection: CommonQueryMethods, events: readonly RecordedEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await connection.query(sql.type(z.object({ notified: z.bigint() }))`SELECT ${announcement(events)} AS notified`);
+  await connection.query(sql.type(notifiedRow)`SELECT ${announcement(events)} AS notified`);
 }

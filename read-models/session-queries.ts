@@ -69,6 +69,8 @@ const messageRow = z.object({
   revision: z.bigint(),
 });
 
+const countRow = z.object({ count: z.number() });
+
 const SESSION_COLUMNS = sql.fragment`
   session_id, user_id, agent_id, subject, session_status, start_time, end_time, rating,
   rating_comment, message_count::int AS message_count, last_message_at, last_message_preview,
@@ -119,7 +121,7 @@ export class SessionQueries {
 
   /** How many sessions of the customer `userId` are not closed. */
   async openSessionCount(userId: string): Promise<number> {
-    return this.pool.oneFirst(sql.type(z.object({ count: z.number() }))`
+    return this.pool.oneFirst(sql.type(countRow)`
       SELECT count(*)::int AS count FROM chat_sessions WHERE user_id = ${userId} AND session_status <> 'closed'`);
   }
 

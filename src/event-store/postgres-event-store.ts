@@ -38,6 +38,8 @@ const eventRow = z.object({
 
 const pageRow = eventRow.extend({ readable: z.boolean() });
 
+const revisionRow = z.object({ revision: z.bigint() });
+
 const EVENT_COLUMNS = sql.fragment`
   position, transaction_id::text::bigint AS transaction_number, stream_name, revision, event_id,
   event_type, data, metadata, created_at`;
@@ -77,7 +79,7 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError('appendToStream needs at least one event');
     const revision = await unavailableOnConnectionLoss(() =>
-      this.pool.oneFirst(sql.type(z.object({ revision: z.bigint() }))`
+      this.pool.oneFirst(sql.type(revisionRow)`
         SELECT append_to_stream(
           ${streamName}, ${categoryOf(streamName)}, ${String(expectedRevision)},
           ${sql.array(events.map((e) => e.eventId), 'uuid')},

@@ -11,7 +11,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
-import { EVENTS_CHANNEL } from '../../read-models/notify.js';
+import { EVENTS_CHANNEL, notifiedRow } from '../../read-models/notify.js';
 import { sql } from '../../read-models/sql.js';
 import type { SessionEvent, SessionReader, TypingIndicator } from './session-events.js';
 
@@ -147,7 +147,7 @@ export class LiveFeed {
    * the subscribers themselves) that someone is typing.
    */
   async publishTyping(indicator: TypingIndicator): Promise<void> {
-    await this.#options.pool.query(sql.type(z.object({ notified: z.bigint() }))`
+    await this.#options.pool.query(sql.type(notifiedRow)`
       SELECT count(pg_notify(${TYPING_CHANNEL}, ${JSON.stringify(indicator)})) AS notified`);
   }
 
