@@ -8,6 +8,7 @@ import { EventBatches } from './event-batches.js';
 import { trySessionLock } from './locks.js';
 import { CheckpointMoved, type CommittedBatch, projectBatch } from './projection-batch.js';
 import { EventNotApplicable, type Projection, type RefusedEvent } from './projection.js';
+import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
 
 export interface ProjectionRunnerOptions {
@@ -171,6 +172,12 @@ class ProjectionWorker {
     try {
       await pool.connect(async (connection) => {
         if (!(await this.waitForLead(connection, stop))) return;
+        // The batches commit without waiting for their WAL to reach the disk (one fsync less in
+        // each): a read model is derived data whose rows and checkpoint commit together, so a
+        // crash that loses the last batches loses their checkpoint with them, and they are
+        // projected again. What they announce stays true: the events are durable already (an
+        // append waits for its flush), and subscribers read what they missed from the log.
+        await connection.query(sql.typeAlias('void')`SET synchronous_commit = off`);
         this.holdsLock = true;
         this.backoffMs = this.initialBackoffMs;
         this.logger.log('leading: this process projects');
