@@ -37,7 +37,8 @@ const dataSchemas: DataSchemas = {
 
 const metadataSchema = z.object({ occurredAt: z.string().datetime({ offset: true }) });
 
-function isChatEventType(type: string): type is ChatSessionEvent['type'] {
+/** Whether `type` is in the catalog. */
+export function isChatEventType(type: string): type is ChatSessionEvent['type'] {
   return Object.hasOwn(dataSchemas, type);
 }
 

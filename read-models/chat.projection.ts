@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../src/event-store/event-store.js';
 import { CHAT_SESSION_CATEGORY } from '../src/chat-session/chat-session.events.js';
-import { type ChatEvent, parseChatEvent } from './chat-events.js';
+import { type ChatEvent, isChatEventType, parseChatEvent } from './chat-events.js';
 import { foldChatEvents } from './chat-fold.js';
 import { loadStoredChat, writeChatRows } from './chat-tables.js';
 import { EventNotApplicable, type Projection, type Tables } from './projection.js';
@@ -26,6 +26,7 @@ export const chatProjection: Projection<'sessions' | 'messages'> = {
   name: 'chat',
   category: CHAT_SESSION_CATEGORY,
   tables: CHAT_TABLES,
+  handles: isChatEventType,
   async apply(connection, events, tables) {
     const { known, unknown } = parseBatch(events);
     const rows = foldChatEvents(known, await loadStoredChat(connection, tables, known));

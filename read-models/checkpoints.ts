@@ -1,10 +1,12 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
+import { type LogPosition, type RecordedEvent, START, compareLogPositions } from '../src/event-store/event-store.js';
+import { transactionLock } from './locks.js';
 import { announcement, notifiedRow } from './notify.js';
 import { sql } from './sql.js';
 
 const checkpointRow = z.object({ commit_position: z.bigint(), prepare_position: z.bigint() });
+const movedRow = z.object({ moved: z.boolean(), notified: z.bigint() });
 
 /** Where the projection resumes: its stored position, or {@link START} when it never ran. */
 export async function readCheckpoint(connection: CommonQueryMethods, projection: string): Promise<LogPosition> {
@@ -25,4 +27,41 @@ export async function writeCheckpoint(connection: CommonQueryMethods, projection
       ON CONFLICT (projection_name) DO UPDATE
         SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now())
     SELECT ${announcement(announced)} AS notified`);
+}
+
+/**
+ * Moves the projection's checkpoint from `from` to `to` and announces `announced`, in one
+ * statement that first takes the projection's write lock (`locks.ts`): the first statement of a
+ * live batch's transaction. `false` when the checkpoint does not stand at `from` (a rebuild
+ * swapped its tables in, or another process projected): nothing is stored then, and the caller
+ * must roll back, which withdraws the announcements too.
+ *
+ * The lock comes before any read of the chat tables, as a rebuild's swap needs (it holds the
+ * lock, then renames them). The statement's snapshot is older than the lock when it had to
+ * wait, but that does no harm: PostgreSQL compares the checkpoint row as it stands when it
+ * updates it, and an insert meets the row that another transaction inserted meanwhile.
+ */
+export async function advanceCheckpoint(
+  connection: CommonQueryMethods,
+  projection: string,
+  from: LogPosition,
+  to: LogPosition,
+  announced: readonly RecordedEvent[],
+): Promise<boolean> {
+  const move = compareLogPositions(from, START) === 0
+    ? sql.fragment`
+      INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
+      SELECT ${projection}, ${to.commit}, ${to.prepare}, now() FROM locked
+      ON CONFLICT (projection_name) DO NOTHING
+      RETURNING 1`
+    : sql.fragment`
+      UPDATE projection_checkpoints SET commit_position = ${to.commit}, prepare_position = ${to.prepare}, updated_at = now()
+      FROM locked
+      WHERE projection_name = ${projection} AND commit_position = ${from.commit} AND prepare_position = ${from.prepare}
+      RETURNING 1`;
+  const { moved } = await connection.one(sql.type(movedRow)`
+    WITH locked AS MATERIALIZED (SELECT ${transactionLock('write', projection)}),
+      moved AS (${move})
+    SELECT EXISTS (SELECT FROM moved) AS moved, ${announcement(announced)} AS notified`);
+  return moved;
 }

@@ -31,7 +31,12 @@ export async function trySessionLock(connection: CommonQueryMethods, purpose: Lo
 /** Waits for a transaction lock, released when the caller's transaction ends. */
 export async function takeTransactionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<void> {
   await connection.query(sql.type(waitedRow)`
-    SELECT pg_advisory_xact_lock(${lockKey(purpose, projection)})::text AS locked`);
+    SELECT ${transactionLock(purpose, projection)}::text AS locked`);
+}
+
+/** An SQL expression that waits for a transaction lock (see {@link takeTransactionLock}). */
+export function transactionLock(purpose: LockPurpose, projection: string) {
+  return sql.fragment`pg_advisory_xact_lock(${lockKey(purpose, projection)})`;
 }
 
 /** The backend process id of the session holding a session lock of this database, or `null` when it is free. */

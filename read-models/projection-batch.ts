@@ -1,6 +1,6 @@
 import type { CommonQueryMethods } from 'slonik';
 import { type LogPosition, type RecordedEvent, compareLogPositions } from '../src/event-store/event-store.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import { advanceCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { takeTransactionLock } from './locks.js';
 import { type AppliedEvents, EventNotApplicable, type Projection, type Tables } from './projection.js';
 import { sql } from './sql.js';
@@ -87,9 +87,12 @@ export interface CommittedBatch extends AppliedEvents {
  * the rows, the checkpoint (the batch's last event, skipped ones included) and a NOTIFY per
  * projected event. Nothing of it is stored, or announced, unless all of it is.
  *
- * The batch is applied as a whole first, without savepoints: a few round trips in all. Only when
- * that fails, for a reason other than the infrastructure's, is it applied again in a new
- * transaction through `applyEvents`, which names the event it stopped at.
+ * The batch is applied as a whole first, in few round trips: the transaction's start; the lock,
+ * the checkpoint and the announcements of the events the projection handles, in one statement
+ * (`advanceCheckpoint`); the projection's reads and writes (two statements for the chat); the
+ * commit. Only when that fails,
+ * for a reason other than the infrastructure's, is it applied again in a new transaction through
+ * `applyEvents`, which names the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
  * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
  * @throws {EventNotApplicable} for the first event that cannot be applied; nothing was written.
@@ -100,28 +103,39 @@ export async function projectBatch(
   events: readonly RecordedEvent[],
   after: LogPosition,
 ): Promise<CommittedBatch> {
+  const last = events.at(-1);
+  if (last === undefined) throw new RangeError('projectBatch needs at least one event');
   try {
-    return await projectInTransaction(connection, projection, events, after, (transaction) => projection.apply(transaction, events, projection.tables));
+    return await connection.transaction(async (transaction) => {
+      const announced = events.filter((event) => projection.handles(event.type));
+      if (!(await advanceCheckpoint(transaction, projection.name, after, last.logPosition, announced))) {
+        throw new CheckpointMoved(projection.name, after, await readCheckpoint(transaction, projection.name));
+      }
+      const applied = await projection.apply(transaction, events, projection.tables);
+      if (applied.projected.length !== announced.length) {
+        throw new Error(`${projection.name} projected ${applied.projected.length} events of ${announced.length} it handles`);
+      }
+      return { ...applied, checkpoint: last.logPosition };
+    });
   } catch (error) {
     if (isTransient(error) || error instanceof CheckpointMoved) throw error;
-    return projectInTransaction(connection, projection, events, after, (transaction) => applyEvents(transaction, projection, projection.tables, events));
+    return applyInTransaction(connection, projection, events, after);
   }
 }
 
-async function projectInTransaction(
+/** The batch applied through `applyEvents`, in a transaction of its own: see {@link projectBatch}. */
+async function applyInTransaction(
   connection: CommonQueryMethods,
   projection: Projection,
   events: readonly RecordedEvent[],
   after: LogPosition,
-  apply: (transaction: CommonQueryMethods) => Promise<AppliedEvents>,
 ): Promise<CommittedBatch> {
-  const last = events.at(-1);
-  if (last === undefined) throw new RangeError('projectBatch needs at least one event');
+  const last = events.at(-1)!;
   return connection.transaction(async (transaction) => {
     await takeTransactionLock(transaction, 'write', projection.name);
     const stored = await readCheckpoint(transaction, projection.name);
     if (compareLogPositions(stored, after) !== 0) throw new CheckpointMoved(projection.name, after, stored);
-    const applied = await apply(transaction);
+    const applied = await applyEvents(transaction, projection, projection.tables, events);
     await writeCheckpoint(transaction, projection.name, last.logPosition, applied.projected);
     return { ...applied, checkpoint: last.logPosition };
   });

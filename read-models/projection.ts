@@ -26,6 +26,8 @@ export interface Projection<Role extends string = string> {
   readonly category: string;
   /** The live tables. */
   readonly tables: Tables<Role>;
+  /** Whether it applies events of `type`; it skips the others (events of a newer version of the app). */
+  handles(type: string): boolean;
   /**
    * Applies a run of events, in log order, to `tables`, inside the caller's transaction: as a
    * whole, with a few set-based statements. Idempotent: an event applied already changes
