@@ -37,12 +37,25 @@ const insertedRow = z.object({ inserted: z.bigint() });
 const positionRow = z.object({ position: z.bigint() });
 
 /**
- * What the fold (`foldChatEvents`) needs of the tables for a batch: the rows of its sessions, and,
- * in the sessions stored already (the others have no lines yet), the messages its read
- * receipts name and the join lines of the agents who leave or close.
+ * What the fold (`foldChatEvents`) needs of the tables for a batch: the rows of its sessions
+ * (those `remembered` gives are not read), and, in the sessions stored already (the others have
+ * no lines yet), the messages its read receipts name and the join lines of the agents who leave
+ * or close.
  */
-export async function loadStoredChat(connection: CommonQueryMethods, tables: ChatTables, events: readonly ChatEvent[]): Promise<StoredChat> {
-  const sessions = await loadSessions(connection, tables, [...new Set(events.map((event) => event.sessionId))]);
+export async function loadStoredChat(
+  connection: CommonQueryMethods,
+  tables: ChatTables,
+  events: readonly ChatEvent[],
+  remembered: (sessionId: string) => SessionRow | undefined = () => undefined,
+): Promise<StoredChat> {
+  const sessions = new Map<string, SessionRow>();
+  const unknown: string[] = [];
+  for (const sessionId of new Set(events.map((event) => event.sessionId))) {
+    const row = remembered(sessionId);
+    if (row === undefined) unknown.push(sessionId);
+    else sessions.set(sessionId, row);
+  }
+  if (unknown.length > 0) for (const row of await loadSessions(connection, tables, unknown)) sessions.set(row.sessionId, row);
   const ofStoredSessions = events.filter((event) => sessions.has(event.sessionId));
   const receipts = ofStoredSessions.flatMap((event) => (event.type === 'MessagesRead' ? [[event.sessionId, event.data.upToMessageId]] : []));
   const agents = ofStoredSessions.flatMap((event) =>
@@ -54,12 +67,11 @@ export async function loadStoredChat(connection: CommonQueryMethods, tables: Cha
   };
 }
 
-async function loadSessions(connection: CommonQueryMethods, tables: ChatTables, sessionIds: readonly string[]): Promise<Map<string, SessionRow>> {
-  const rows = await connection.any(sql.type(sessionRow)`
+async function loadSessions(connection: CommonQueryMethods, tables: ChatTables, sessionIds: readonly string[]): Promise<readonly SessionRow[]> {
+  return connection.any(sql.type(sessionRow)`
     SELECT session_id, user_id, agent_id, subject, start_time::text, end_time::text, session_status, rating, rating_comment,
       message_count, last_message_at::text, last_message_preview, unread_for_user, unread_for_agent, revision
     FROM ${sql.identifier([tables.sessions])} WHERE session_id = ANY(${sql.array(sessionIds, 'uuid')})`);
-  return new Map(rows.map((row) => [row.sessionId, row]));
 }
 
 /** The text messages named, each with the count of each side's messages after it in its session. */

@@ -184,6 +184,36 @@ describe('the chat projection', () => {
     for (const size of [1, 2, 3, 5]) expect(await projectedIn(size)).toEqual(whole);
   });
 
+  it('reads a session row once in a live run: later batches take it from memory, until a batch fails', async () => {
+    const memory = chatProjection.remember!();
+    const statements: string[] = [];
+    const noted = noting(log.pool, statements);
+    const projectRemembering = async (upTo?: number) => {
+      const checkpoint = await readCheckpoint(log.pool, chatProjection.name);
+      return projectBatch(noted, chatProjection, (await chatEvents(checkpoint)).slice(0, upTo), checkpoint, memory);
+    };
+    const sessionReads = () => statements.filter((text) => text.includes('FROM "chat_sessions"')).length;
+    const sessionId = randomUUID();
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Child seat' }, actor: customer });
+    await projectRemembering();
+    expect(sessionReads()).toBe(1);
+
+    await send(sessionId, customer, 'one');
+    await projectRemembering();
+    await send(sessionId, customer, 'two');
+    await projectRemembering();
+    expect(sessionReads()).toBe(1);
+    expect(await session(sessionId)).toMatchObject({ message_count: 2, unread_for_agent: 2, revision: 2n });
+
+    await send(sessionId, customer, 'three');
+    await log.chat.appendRaw(sessionId, 'ChatMessageSent', { sessionId, messageId: randomUUID(), senderId: 'x', senderType: 'user', body: 42 });
+    await expect(projectRemembering()).rejects.toBeInstanceOf(EventNotApplicable);
+    const readsSoFar = sessionReads();
+    await projectRemembering(1);
+    expect(sessionReads()).toBe(readsSoFar + 1);
+    expect(await session(sessionId)).toMatchObject({ message_count: 3, unread_for_agent: 3, revision: 3n });
+  });
+
   it('writes rows, checkpoint and notices of a batch together, or none of them when an event fails', async () => {
     const listener = await listenForNotices(log.url);
     const sessionId = randomUUID();
@@ -269,3 +299,22 @@ describe('the chat projection', () => {
     expect(failure).toMatchObject({ event: { eventId, type }, reason: expect.stringContaining(reason) });
   });
 });
+
+/** `connection`, noting the text of each statement run through it, or through its transactions. */
+function noting<T extends object>(connection: T, statements: string[]): T {
+  return new Proxy(connection, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property === 'transaction') {
+        return (handler: (transaction: object) => unknown, ...rest: unknown[]) =>
+          value.call(target, (transaction: object) => handler(noting(transaction, statements)), ...rest);
+      }
+      return (...args: unknown[]) => {
+        const query = args[0] as { sql?: unknown } | undefined;
+        if (typeof query?.sql === 'string') statements.push(query.sql);
+        return value.apply(target, args);
+      };
+    },
+  });
+}

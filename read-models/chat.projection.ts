@@ -1,9 +1,11 @@
+import { LRUCache } from 'lru-cache';
 import type { RecordedEvent } from '../src/event-store/event-store.js';
 import { CHAT_SESSION_CATEGORY } from '../src/chat-session/chat-session.events.js';
 import { type ChatEvent, isChatEventType, parseChatEvent } from './chat-events.js';
 import { foldChatEvents } from './chat-fold.js';
 import { loadStoredChat, writeChatRows } from './chat-tables.js';
-import { EventNotApplicable, type Projection, type Tables } from './projection.js';
+import type { SessionRow } from './chat-sessions.projector.js';
+import { EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 
 /** The tables of the chat read model, by role. */
 export type ChatTables = Tables<'sessions' | 'messages'>;
@@ -19,25 +21,58 @@ export const CHAT_TABLES: ChatTables = { sessions: 'chat_sessions', messages: 'c
  * swap both at once.
  *
  * A batch is applied set-based: its events validated, the rows it touches read in a few
- * queries, the events folded into rows in memory (`foldChatEvents`, pure), and the rows of both
- * tables written in one statement.
+ * queries (a live run remembers the session rows it wrote, and reads them no more), the events
+ * folded into rows in memory (`foldChatEvents`, pure), and the rows of both tables written in
+ * one statement.
  */
 export const chatProjection: Projection<'sessions' | 'messages'> = {
   name: 'chat',
   category: CHAT_SESSION_CATEGORY,
   tables: CHAT_TABLES,
   handles: isChatEventType,
-  async apply(connection, events, tables) {
+  async apply(connection, events, tables, memory) {
     const { known, unknown } = parseBatch(events);
-    const rows = foldChatEvents(known, await loadStoredChat(connection, tables, known));
+    const sessions = memory instanceof ChatMemory ? memory : undefined;
+    const rows = foldChatEvents(known, await loadStoredChat(connection, tables, known, sessions?.row));
     const taken = await writeChatRows(connection, tables, rows);
     if (taken !== undefined) {
       const event = known.find((candidate) => candidate.position === taken.position)!;
       throw new EventNotApplicable(event.recorded, `message id ${taken.messageId} is taken in session ${taken.sessionId}`);
     }
+    sessions?.wrote(rows.sessions);
     return { projected: known.map((event) => event.recorded), unknown };
   },
+  remember: () => new ChatMemory(),
 };
+
+/** How many session rows a live run remembers, the most recently written ones (some 5 MiB). */
+const REMEMBERED_SESSIONS = 10_000;
+
+/**
+ * The session rows the live projection wrote (see `ProjectionMemory`): a batch of messages to
+ * sessions it remembers reads nothing before it writes.
+ */
+class ChatMemory implements ProjectionMemory {
+  readonly #rows = new LRUCache<string, SessionRow>({ max: REMEMBERED_SESSIONS });
+  /** What the batch in flight wrote, remembered once it has committed. */
+  #written: readonly SessionRow[] = [];
+
+  readonly row = (sessionId: string): SessionRow | undefined => this.#rows.get(sessionId);
+
+  wrote(rows: readonly SessionRow[]): void {
+    this.#written = rows;
+  }
+
+  committed(): void {
+    for (const row of this.#written) this.#rows.set(row.sessionId, row);
+    this.#written = [];
+  }
+
+  forget(): void {
+    this.#rows.clear();
+    this.#written = [];
+  }
+}
 
 /**
  * The batch's events of the catalog, validated, and the count of the others (of a newer version

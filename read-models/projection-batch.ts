@@ -2,7 +2,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { type LogPosition, type RecordedEvent, compareLogPositions } from '../src/event-store/event-store.js';
 import { advanceCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { takeTransactionLock } from './locks.js';
-import { type AppliedEvents, EventNotApplicable, type Projection, type Tables } from './projection.js';
+import { type AppliedEvents, EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
 
@@ -94,6 +94,7 @@ export interface CommittedBatch extends AppliedEvents {
  * for a reason other than the infrastructure's, is it applied again in a new transaction through
  * `applyEvents`, which names the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
+ * @param memory the projection's memory of the live run, told whether the batch committed.
  * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
  * @throws {EventNotApplicable} for the first event that cannot be applied; nothing was written.
  */
@@ -102,22 +103,27 @@ export async function projectBatch(
   projection: Projection,
   events: readonly RecordedEvent[],
   after: LogPosition,
+  memory?: ProjectionMemory,
 ): Promise<CommittedBatch> {
   const last = events.at(-1);
   if (last === undefined) throw new RangeError('projectBatch needs at least one event');
   try {
-    return await connection.transaction(async (transaction) => {
+    const committed = await connection.transaction(async (transaction) => {
       const announced = events.filter((event) => projection.handles(event.type));
       if (!(await advanceCheckpoint(transaction, projection.name, after, last.logPosition, announced))) {
         throw new CheckpointMoved(projection.name, after, await readCheckpoint(transaction, projection.name));
       }
-      const applied = await projection.apply(transaction, events, projection.tables);
+      const applied = await projection.apply(transaction, events, projection.tables, memory);
       if (applied.projected.length !== announced.length) {
         throw new Error(`${projection.name} projected ${applied.projected.length} events of ${announced.length} it handles`);
       }
       return { ...applied, checkpoint: last.logPosition };
     });
+    memory?.committed();
+    return committed;
   } catch (error) {
+    // Whatever the batch wrote is rolled back, or in doubt; and the second try writes unnoted.
+    memory?.forget();
     if (isTransient(error) || error instanceof CheckpointMoved) throw error;
     return applyInTransaction(connection, projection, events, after);
   }

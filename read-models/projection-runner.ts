@@ -7,7 +7,7 @@ import { readCheckpoint } from './checkpoints.js';
 import { EventBatches } from './event-batches.js';
 import { trySessionLock } from './locks.js';
 import { CheckpointMoved, type CommittedBatch, projectBatch } from './projection-batch.js';
-import { EventNotApplicable, type Projection, type RefusedEvent } from './projection.js';
+import { EventNotApplicable, type Projection, type ProjectionMemory, type RefusedEvent } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
 
@@ -215,6 +215,7 @@ class ProjectionWorker {
   private async follow(connection: DatabasePoolConnection, from: LogPosition, stop: AbortSignal): Promise<void> {
     const subscription = this.options.store.subscribeToAll({ after: from, category: this.projection.category });
     const batches = new EventBatches(subscription, this.batchSize);
+    const memory = this.projection.remember?.();
     const closeOnStop = () => {
       subscription.close().catch((error: unknown) => this.logger.warn(`closing the subscription: ${(error as Error).message}`));
     };
@@ -225,7 +226,7 @@ class ProjectionWorker {
         const batch = await batches.next();
         if (stop.aborted) return;
         if (batch === undefined) throw new EventStoreUnavailable('the subscription to the event log ended');
-        after = await this.commit(connection, batch, after);
+        after = await this.commit(connection, batch, after, memory);
       }
     } finally {
       stop.removeEventListener('abort', closeOnStop);
@@ -234,9 +235,9 @@ class ProjectionWorker {
   }
 
   /** Projects a batch; the checkpoint it stored, or `undefined` when the stored one had moved. */
-  private async commit(connection: DatabasePoolConnection, batch: readonly RecordedEvent[], after: LogPosition): Promise<LogPosition | undefined> {
+  private async commit(connection: DatabasePoolConnection, batch: readonly RecordedEvent[], after: LogPosition, memory?: ProjectionMemory): Promise<LogPosition | undefined> {
     try {
-      return this.committed(await projectBatch(connection, this.projection, batch, after));
+      return this.committed(await projectBatch(connection, this.projection, batch, after, memory));
     } catch (error) {
       if (error instanceof CheckpointMoved) {
         this.logger.log(`${error.message} (a rebuild swapped its tables in?): resuming from there`);
@@ -245,7 +246,7 @@ class ProjectionWorker {
       if (!(error instanceof EventNotApplicable)) throw error;
       // Store what precedes the refused event, so that the checkpoint stands right before it.
       const refused = batch.findIndex((event) => event.eventId === error.event.eventId);
-      if (refused > 0 && (await this.commit(connection, batch.slice(0, refused), after)) === undefined) return undefined;
+      if (refused > 0 && (await this.commit(connection, batch.slice(0, refused), after, memory)) === undefined) return undefined;
       throw error;
     }
   }

@@ -37,7 +37,21 @@ export interface Projection<Role extends string = string> {
    * it (these may be inapplicable too).
    * @throws any error of the database (a value it cannot store, say), which names no event.
    */
-  apply(connection: CommonQueryMethods, events: readonly RecordedEvent[], tables: Tables<Role>): Promise<AppliedEvents>;
+  apply(connection: CommonQueryMethods, events: readonly RecordedEvent[], tables: Tables<Role>, memory?: ProjectionMemory): Promise<AppliedEvents>;
+  /** A new memory for one live run over the live tables (see {@link ProjectionMemory}), if it keeps one. */
+  remember?(): ProjectionMemory;
+}
+
+/**
+ * What a projection keeps between the batches of one live run so as to read less: the rows it
+ * wrote, which nobody else writes while it leads. `apply` reads it and notes what its batch
+ * writes; the runner then calls `committed` once the batch's transaction has committed, or
+ * `forget` when it has not, or may not have. A run that resumes elsewhere (a rebuild swapped
+ * the tables in) starts with a new memory.
+ */
+export interface ProjectionMemory {
+  committed(): void;
+  forget(): void;
 }
 
 /** The identity and place in the log of an event that a projection refused. */
