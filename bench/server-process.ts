@@ -54,15 +54,15 @@ export interface BenchServer {
 /**
  * Starts the built server (its own process, as in production: `LOG_LEVEL=warn`, stderr passed
  * through) with a known JWT secret, and waits until `/health/ready` answers 200. Node runs it
- * with `--expose-gc` and a preload that collects garbage on SIGUSR2 (`collectGarbage`), which
- * changes nothing else.
+ * as `npm start` does (`--v8-pool-size=1`), with `--expose-gc` and a preload that collects
+ * garbage on SIGUSR2 (`collectGarbage`), which changes nothing else.
  */
 export async function startBenchServer(): Promise<BenchServer> {
   const database = await freshEmbeddedDatabase(await freePort());
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-server-'));
   const port = await freePort();
   const env = { DATABASE_URL: database.url, PORT: String(port), JWT_SECRET: SECRET, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NO_COLOR: '1' };
-  const child = spawn(process.execPath, ['--expose-gc', '--import', GC_ON_SIGNAL, SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--v8-pool-size=1', '--expose-gc', '--import', GC_ON_SIGNAL, SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => {
