@@ -36,8 +36,8 @@ export async function writeCheckpoint(connection: CommonQueryMethods, projection
  * swapped its tables in, or another process projected): nothing is stored then, and the caller
  * must roll back, which withdraws the announcements too.
  *
- * The lock comes before any read of the chat tables, as a rebuild's swap needs (it holds the
- * lock, then renames them). The statement's snapshot is older than the lock when it had to
+ * The lock comes before any read of the projection's tables, as a rebuild's swap needs (it
+ * holds the lock, then renames them). The statement's snapshot is older than the lock when it had to
  * wait, but that does no harm: PostgreSQL compares the checkpoint row as it stands when it
  * updates it, and an insert meets the row that another transaction inserted meanwhile.
  */

@@ -89,10 +89,10 @@ export interface CommittedBatch extends AppliedEvents {
  *
  * The batch is applied as a whole first, in few round trips: the transaction's start; the lock,
  * the checkpoint and the announcements of the events the projection handles, in one statement
- * (`advanceCheckpoint`); the projection's reads and writes (two statements for the chat); the
- * commit. Only when that fails,
- * for a reason other than the infrastructure's, is it applied again in a new transaction through
- * `applyEvents`, which names the event it stopped at.
+ * (`advanceCheckpoint`); the projection's reads (none for the chat's messages to sessions its
+ * `memory` holds) and writes; the commit. Only when that fails, for a reason other than the
+ * infrastructure's, is it applied again in a new transaction through `applyEvents`, which names
+ * the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
  * @param memory the projection's memory of the live run, told whether the batch committed.
  * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
