@@ -2,7 +2,7 @@ import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { type LogPosition, type RecordedEvent, START, compareLogPositions } from '../src/event-store/event-store.js';
 import { transactionLock } from './locks.js';
-import { announcement, notifiedRow } from './notify.js';
+import { announcement } from './notify.js';
 import { sql } from './sql.js';
 
 const checkpointRow = z.object({ commit_position: z.bigint(), prepare_position: z.bigint() });
@@ -15,18 +15,13 @@ export async function readCheckpoint(connection: CommonQueryMethods, projection:
   return row === null ? START : { commit: row.commit_position, prepare: row.prepare_position };
 }
 
-/**
- * Stores the projection's position, and announces the events projected up to it (`notify.ts`),
- * in one statement; call it in the transaction that wrote their rows.
- */
-export async function writeCheckpoint(connection: CommonQueryMethods, projection: string, position: LogPosition, announced: readonly RecordedEvent[] = []): Promise<void> {
-  await connection.query(sql.type(notifiedRow)`
-    WITH stored AS (
-      INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
-      VALUES (${projection}, ${position.commit}, ${position.prepare}, now())
-      ON CONFLICT (projection_name) DO UPDATE
-        SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now())
-    SELECT ${announcement(announced)} AS notified`);
+/** Stores the projection's position, wherever it stood (a rebuild's swap); see also {@link advanceCheckpoint}. */
+export async function writeCheckpoint(connection: CommonQueryMethods, projection: string, position: LogPosition): Promise<void> {
+  await connection.query(sql.typeAlias('void')`
+    INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
+    VALUES (${projection}, ${position.commit}, ${position.prepare}, now())
+    ON CONFLICT (projection_name) DO UPDATE
+      SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now()`);
 }
 
 /**
@@ -37,9 +32,9 @@ export async function writeCheckpoint(connection: CommonQueryMethods, projection
  * must roll back, which withdraws the announcements too.
  *
  * The lock comes before any read of the projection's tables, as a rebuild's swap needs (it
- * holds the lock, then renames them). The statement's snapshot is older than the lock when it had to
- * wait, but that does no harm: PostgreSQL compares the checkpoint row as it stands when it
- * updates it, and an insert meets the row that another transaction inserted meanwhile.
+ * holds the lock, then renames them). The statement's snapshot is older than the lock when it
+ * had to wait, but that does no harm: PostgreSQL compares the checkpoint row as it stands when
+ * it updates it, and an insert meets the row that another transaction inserted meanwhile.
  */
 export async function advanceCheckpoint(
   connection: CommonQueryMethods,

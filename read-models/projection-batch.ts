@@ -1,7 +1,7 @@
 import type { CommonQueryMethods } from 'slonik';
-import { type LogPosition, type RecordedEvent, compareLogPositions } from '../src/event-store/event-store.js';
-import { advanceCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoints.js';
-import { takeTransactionLock } from './locks.js';
+import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
+import { advanceCheckpoint, readCheckpoint } from './checkpoints.js';
+import { notifyProjected } from './notify.js';
 import { type AppliedEvents, EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
@@ -110,9 +110,7 @@ export async function projectBatch(
   try {
     const committed = await connection.transaction(async (transaction) => {
       const announced = events.filter((event) => projection.handles(event.type));
-      if (!(await advanceCheckpoint(transaction, projection.name, after, last.logPosition, announced))) {
-        throw new CheckpointMoved(projection.name, after, await readCheckpoint(transaction, projection.name));
-      }
+      await moveCheckpoint(transaction, projection, after, last.logPosition, announced);
       const applied = await projection.apply(transaction, events, projection.tables, memory);
       if (applied.projected.length !== announced.length) {
         throw new Error(`${projection.name} projected ${applied.projected.length} events of ${announced.length} it handles`);
@@ -138,11 +136,25 @@ async function applyInTransaction(
 ): Promise<CommittedBatch> {
   const last = events.at(-1)!;
   return connection.transaction(async (transaction) => {
-    await takeTransactionLock(transaction, 'write', projection.name);
-    const stored = await readCheckpoint(transaction, projection.name);
-    if (compareLogPositions(stored, after) !== 0) throw new CheckpointMoved(projection.name, after, stored);
+    await moveCheckpoint(transaction, projection, after, last.logPosition, []);
     const applied = await applyEvents(transaction, projection, projection.tables, events);
-    await writeCheckpoint(transaction, projection.name, last.logPosition, applied.projected);
+    await notifyProjected(transaction, applied.projected);
     return { ...applied, checkpoint: last.logPosition };
   });
+}
+
+/**
+ * Takes the write lock and moves the checkpoint from `after` to `to`, announcing `announced`
+ * (`advanceCheckpoint`): the first statement of a batch's transaction.
+ * @throws {CheckpointMoved} when the checkpoint does not stand at `after`; nothing was stored.
+ */
+async function moveCheckpoint(
+  transaction: CommonQueryMethods,
+  projection: Projection,
+  after: LogPosition,
+  to: LogPosition,
+  announced: readonly RecordedEvent[],
+): Promise<void> {
+  if (await advanceCheckpoint(transaction, projection.name, after, to, announced)) return;
+  throw new CheckpointMoved(projection.name, after, await readCheckpoint(transaction, projection.name));
 }
