@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
 import { describeEventStoreContract } from './event-store.contract.js';
-import { categoryOf } from './event-store.js';
+import { DuplicateEventId, WrongExpectedVersion, categoryOf } from './event-store.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
 describeEventStoreContract('postgres', async () => {
@@ -67,6 +67,98 @@ describe('the PostgreSQL subscription', () => {
       await holder.end();
       await pool.end();
       await database.drop();
+    }
+  });
+});
+
+describe('group commit of the PostgreSQL event store', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: Awaited<ReturnType<typeof createDatabasePool>>;
+  // One group at a time: the appends made while it commits form the next group.
+  let store: PostgresEventStore;
+  let category: string;
+  const stream = (name: string) => `${category}-${name}`;
+  const event = (type: string, data: Record<string, unknown> = {}) => ({ eventId: randomUUID(), type, data, metadata: {} });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = await createDatabasePool(database.url);
+    store = new PostgresEventStore(pool, { groupsInFlight: 1 });
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  beforeEach(() => {
+    category = `group${randomUUID().slice(0, 8)}`;
+  });
+
+  it('commits the appends that wait behind one in flight in one transaction, each settled as if made alone', async () => {
+    await store.appendToStream(stream('old'), [event('Old')], { expectedRevision: 'no_stream' });
+    const retried = event('Retried');
+    await store.appendToStream(stream('retried'), [retried], { expectedRevision: 'no_stream' });
+
+    const [first, ...group] = await Promise.allSettled([
+      store.appendToStream(stream('first'), [event('First')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('a'), [event('A1'), event('A2')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('old'), [event('Refused')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('retried'), [retried], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('retried'), [retried, event('Partly new')], { expectedRevision: 'any' }),
+      store.appendToStream(stream('a'), [event('A3')], { expectedRevision: 1n }),
+    ]);
+
+    expect(first).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0n } });
+    expect(group[0]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 1n } });
+    expect(group[1]).toMatchObject({ status: 'rejected', reason: expect.any(WrongExpectedVersion) });
+    expect((group[1] as PromiseRejectedResult).reason.actual).toBe(0n);
+    expect(group[2]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0n } });
+    expect(group[3]).toMatchObject({ status: 'rejected', reason: expect.any(DuplicateEventId) });
+    expect(group[4]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 2n } });
+
+    const log = await store.readAll({ category });
+    expect(log.map((e) => e.type)).toEqual(['Old', 'Retried', 'First', 'A1', 'A2', 'A3']);
+    expect(log.map((e) => `${e.streamName.slice(category.length + 1)}@${e.revision}`)).toEqual(['old@0', 'retried@0', 'first@0', 'a@0', 'a@1', 'a@2']);
+    const transactions = new Set(log.map((e) => e.logPosition.commit));
+    expect(transactions.size).toBe(4);
+    expect(new Set(log.slice(3).map((e) => e.logPosition.commit)).size).toBe(1);
+  });
+
+  it('appends a group that fails as a whole again one append at a time: only the culprits fail', async () => {
+    const taken = event('Taken');
+    await store.appendToStream(stream('owner'), [taken], { expectedRevision: 'no_stream' });
+
+    const [, ...group] = await Promise.allSettled([
+      store.appendToStream(stream('first'), [event('First')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('x'), [event('X')], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('thief'), [taken], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('nul'), [event('Nul', { text: 'a\u0000b' })], { expectedRevision: 'no_stream' }),
+      store.appendToStream(stream('y'), [event('Y')], { expectedRevision: 'no_stream' }),
+    ]);
+
+    expect(group[0]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0n } });
+    expect(group[1]).toMatchObject({ status: 'rejected', reason: expect.any(DuplicateEventId) });
+    expect(group[2]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/unicode escape/i) }) });
+    expect(group[3]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0n } });
+    expect((await store.readAll({ category })).map((e) => e.type)).toEqual(['Taken', 'First', 'X', 'Y']);
+  });
+
+  it('keeps the one-stream append_to_stream of the previous release: same results, same errors', async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const appendOne = (expected: string, ids: string[]) =>
+      client.query<{ revision: string }>(
+        `SELECT append_to_stream($1, $2, $3, $4::uuid[], ARRAY['E'], ARRAY['{}'::jsonb], ARRAY['{}'::jsonb]) AS revision`,
+        [stream('old'), category, expected, ids],
+      );
+    try {
+      const [id, other] = [randomUUID(), randomUUID()];
+      expect((await appendOne('no_stream', [id])).rows[0]?.revision).toBe('0');
+      expect((await appendOne('no_stream', [id])).rows[0]?.revision).toBe('0');
+      await expect(appendOne('no_stream', [other])).rejects.toMatchObject({ code: 'PA409', detail: '0' });
+      await expect(appendOne('stream_exists', [other, id])).rejects.toMatchObject({ code: 'PA422' });
+      expect((await appendOne('0', [other])).rows[0]?.revision).toBe('1');
+    } finally {
+      await client.end();
     }
   });
 });

@@ -38,8 +38,6 @@ const eventRow = z.object({
 
 const pageRow = eventRow.extend({ readable: z.boolean() });
 
-const revisionRow = z.object({ revision: z.bigint() });
-
 const EVENT_COLUMNS = sql.fragment`
   position, transaction_id::text::bigint AS transaction_number, stream_name, revision, event_id,
   event_type, data, metadata, created_at`;
@@ -49,12 +47,14 @@ export interface PostgresEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** Events read per query by readAll and subscriptions (default 1,000). */
   readonly batchSize?: number;
+  /** Groups of appends committing at once; further appends wait and form the next group (default 1). */
+  readonly groupsInFlight?: number;
 }
 
 /**
  * The event store in PostgreSQL (`migrations/0001_event_store.sql`): one append-only `events`
- * table, appends through the `append_to_stream` function (one round trip, per-stream lock,
- * optimistic concurrency).
+ * table; appends in groups through the `append_to_streams` function (0003: per-stream locks,
+ * optimistic concurrency), see {@link GroupCommit}.
  *
  * The gap problem: an event's position is taken when it is inserted, but it becomes visible when
  * its transaction commits, so position 11 can be seen before 10. Readers of the whole log
@@ -63,36 +63,23 @@ export interface PostgresEventStoreOptions {
  * they have read.
  */
 export class PostgresEventStore implements EventStore {
-  private readonly appends = new Appends();
+  private readonly appends: GroupCommit;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
 
   constructor(private readonly pool: DatabasePool, options: PostgresEventStoreOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 25;
     this.batchSize = options.batchSize ?? 1000;
+    this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1);
   }
 
-  async appendToStream(
+  appendToStream(
     streamName: string,
     events: readonly EventToAppend[],
     { expectedRevision }: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    if (events.length === 0) throw new RangeError('appendToStream needs at least one event');
-    const revision = await unavailableOnConnectionLoss(() =>
-      this.pool.oneFirst(sql.type(revisionRow)`
-        SELECT append_to_stream(
-          ${streamName}, ${categoryOf(streamName)}, ${String(expectedRevision)},
-          ${sql.array(events.map((e) => e.eventId), 'uuid')},
-          ${sql.array(events.map((e) => e.type), 'text')},
-          ${sql.array(events.map((e) => JSON.stringify(e.data)), 'jsonb')},
-          ${sql.array(events.map((e) => JSON.stringify(e.metadata)), 'jsonb')}
-        ) AS revision`),
-    ).catch((error: unknown) => {
-      throw appendError(error, streamName, expectedRevision);
-    });
-    this.appends.count++;
-    this.appends.emit('appended');
-    return { nextExpectedRevision: revision };
+    if (events.length === 0) return Promise.reject(new RangeError('appendToStream needs at least one event'));
+    return this.appends.append(streamName, events, expectedRevision);
   }
 
   async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -163,7 +150,7 @@ class PollingSubscription implements Subscription {
 
   constructor(
     private readonly store: PostgresEventStore,
-    private readonly appends: Appends,
+    private readonly appends: GroupCommit,
     private readonly pollIntervalMs: number,
     private readonly batchSize: number,
     private readonly options: SubscribeToAllOptions,
@@ -210,13 +197,121 @@ class PollingSubscription implements Subscription {
   }
 }
 
-/** The appends of this process: an `appended` event each, and how many so far. */
-class Appends extends EventEmitter {
-  count = 0;
+/** The most appends one group carries; more wait for the next group. */
+const MAX_GROUP = 200;
 
-  constructor() {
+const outcomeRow = z.object({
+  entry: z.number(),
+  next_revision: z.bigint().nullable(),
+  outcome: z.enum(['appended', 'stored', 'wrong', 'repeats']),
+});
+
+interface Append {
+  readonly streamName: string;
+  readonly events: readonly EventToAppend[];
+  readonly expectedRevision: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit of the appends of one process (`append_to_streams`, migration 0003): while
+ * `groupsInFlight` groups are being committed, new appends wait, and go together in the next
+ * group: one statement, one transaction, one WAL flush. An append made when nothing waits
+ * goes at once, so an idle store adds no delay; a busy one makes larger groups instead of a
+ * longer queue.
+ *
+ * Each append is resolved or rejected on its own, as if it had been made alone: a wrong expected
+ * revision or a repeated event id refuses that append only. A group that fails as a whole (an
+ * event id stored in another stream) is appended again one append at a time, which tells whose
+ * the error was; a lost connection fails every append of the group with
+ * {@link EventStoreUnavailable} (whether it committed is not known).
+ *
+ * Emits `appended` after each group that wrote events; `count` counts those groups.
+ */
+class GroupCommit extends EventEmitter {
+  count = 0;
+  private readonly waiting: Append[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly pool: DatabasePool, private readonly groupsInFlight: number) {
     super();
     this.setMaxListeners(0);
+  }
+
+  append(streamName: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ streamName, events, expectedRevision, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.inFlight < this.groupsInFlight && this.waiting.length > 0) {
+      const group = this.waiting.splice(0, MAX_GROUP);
+      this.inFlight++;
+      void this.commit(group);
+    }
+  }
+
+  /**
+   * Writes a group, frees its place, then settles its appends: an appender that appends again as
+   * soon as it resumes finds the place free and goes at once.
+   */
+  private async commit(group: readonly Append[]): Promise<void> {
+    const { settlements, wrote } = await this.write(group);
+    this.inFlight--;
+    if (wrote) {
+      this.count++;
+      this.emit('appended');
+    }
+    for (const settle of settlements) settle();
+    this.next();
+  }
+
+  /** Appends a group; never throws: what each append gets is in `settlements`, in group order. */
+  private async write(group: readonly Append[]): Promise<{ settlements: (() => void)[]; wrote: boolean }> {
+    try {
+      const rows = await unavailableOnConnectionLoss(() => this.pool.any(appendToStreams(group)));
+      return {
+        settlements: rows.map((row) => settlement(group[row.entry - 1]!, row)),
+        wrote: rows.some((row) => row.outcome === 'appended'),
+      };
+    } catch (error) {
+      if (group.length > 1 && !(error instanceof EventStoreUnavailable)) {
+        const alone = [];
+        for (const append of group) alone.push(await this.write([append]));
+        return { settlements: alone.flatMap((one) => one.settlements), wrote: alone.some((one) => one.wrote) };
+      }
+      return { settlements: group.map((append) => () => append.reject(appendError(error, append.streamName))), wrote: false };
+    }
+  }
+}
+
+function appendToStreams(group: readonly Append[]) {
+  const events = group.flatMap((append) => append.events);
+  return sql.type(outcomeRow)`
+    SELECT entry, next_revision, outcome FROM append_to_streams(
+      ${sql.array(group.map((append) => append.streamName), 'text')},
+      ${sql.array(group.map((append) => categoryOf(append.streamName)), 'text')},
+      ${sql.array(group.map((append) => String(append.expectedRevision)), 'text')},
+      ${sql.array(group.map((append) => append.events.length), 'int4')},
+      ${sql.array(events.map((e) => e.eventId), 'uuid')},
+      ${sql.array(events.map((e) => e.type), 'text')},
+      ${sql.array(events.map((e) => JSON.stringify(e.data)), 'jsonb')},
+      ${sql.array(events.map((e) => JSON.stringify(e.metadata)), 'jsonb')}
+    ) ORDER BY entry`;
+}
+
+function settlement(append: Append, { next_revision: revision, outcome }: z.infer<typeof outcomeRow>): () => void {
+  switch (outcome) {
+    case 'appended':
+    case 'stored':
+      return () => append.resolve({ nextExpectedRevision: revision! });
+    case 'wrong':
+      return () => append.reject(new WrongExpectedVersion(append.streamName, append.expectedRevision, revision! < 0n ? 'no_stream' : revision!));
+    case 'repeats':
+      return () => append.reject(new DuplicateEventId(append.streamName));
   }
 }
 
@@ -234,25 +329,12 @@ function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
   };
 }
 
-function appendError(error: unknown, streamName: string, expected: ExpectedRevision): unknown {
-  const { code, detail } = databaseError(error);
-  if (code === 'PA409') {
-    const actual = BigInt(detail ?? '-1');
-    return new WrongExpectedVersion(streamName, expected, actual < 0n ? 'no_stream' : actual);
-  }
-  if (code === 'PA422') return new DuplicateEventId(streamName);
+/** An event id stored in another stream as {@link DuplicateEventId}; other errors as they are. */
+function appendError(error: unknown, streamName: string): unknown {
   if (error instanceof UniqueIntegrityConstraintViolationError && error.constraint === 'events_event_id_key') {
     return new DuplicateEventId(streamName);
   }
   return error;
-}
-
-/** The SQLSTATE and detail of an error PostgreSQL raised (slonik passes some through, wraps others). */
-function databaseError(error: unknown): { code?: string; detail?: string } {
-  const candidate = error as { code?: unknown; detail?: string; cause?: { code?: unknown; detail?: string } };
-  if (typeof candidate?.code === 'string') return { code: candidate.code, detail: candidate.detail };
-  if (typeof candidate?.cause?.code === 'string') return { code: candidate.cause.code, detail: candidate.cause.detail };
-  return {};
 }
 
 /** Runs a query; a lost or refused connection becomes {@link EventStoreUnavailable}. */

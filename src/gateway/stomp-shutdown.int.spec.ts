@@ -8,7 +8,7 @@ import { StompTestClient } from '../../test/stomp-client.js';
 
 /**
  * What a stopping app (`app.close()`, which SIGTERM runs in main.ts) does to its STOMP clients.
- * The test holds a command in flight by holding the advisory lock that `append_to_stream` takes
+ * The test holds a command in flight by holding the advisory lock that `append_to_streams` takes
  * on the session's stream, and lets it go when it has seen what it wants to see meanwhile.
  */
 describe('STOMP gateway at shutdown', () => {
