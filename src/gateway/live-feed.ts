@@ -8,6 +8,7 @@
  * watcher is told to resync from the event store, which holds whatever was announced meanwhile.
  */
 import { Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
@@ -60,6 +61,8 @@ const MAX_BACKOFF_MS = 2_000;
 /** How often the idle connection is checked with a query, and how long the answer may take. */
 const PING_INTERVAL_MS = 15_000;
 const PING_TIMEOUT_MS = 5_000;
+/** Sessions whose last revision told to the inbox is remembered, to drop a notice repeated. */
+const INBOX_MEMORY = 10_000;
 
 const eventNotice = z.object({
   sessionId: z.string(),
@@ -85,6 +88,12 @@ export class LiveFeed {
   readonly #options: LiveFeedOptions;
   readonly #sessions = new Map<string, Set<SessionWatcher>>();
   readonly #inbox = new Set<InboxWatcher>();
+  /**
+   * The last revision of each session told to the inbox. A projection re-applying its last
+   * batches after a database crash announces them again (its commits do not wait for the WAL
+   * flush); session subscribers drop such repeats by their own revisions, the inbox by these.
+   */
+  readonly #toldInbox = new LRUCache<string, bigint>({ max: INBOX_MEMORY });
   #client: pg.Client | undefined;
   /** The connection is up and LISTENing: notices reach this node. */
   #listening = false;
@@ -216,7 +225,16 @@ export class LiveFeed {
     const revision = BigInt(notice.data.revision);
     const event = notice.data.truncated ? await this.#readTruncated(notice.data.sessionId, revision) : fromNotice(notice.data);
     for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
-    if (event !== undefined && INBOX_EVENT_TYPES.has(event.type)) for (const watcher of this.#inbox) watcher.projected(event);
+    if (event !== undefined && INBOX_EVENT_TYPES.has(event.type) && this.#newToInbox(event)) {
+      for (const watcher of this.#inbox) watcher.projected(event);
+    }
+  }
+
+  #newToInbox({ sessionId, revision }: SessionEvent): boolean {
+    const told = this.#toldInbox.get(sessionId);
+    if (told !== undefined && revision <= told) return false;
+    this.#toldInbox.set(sessionId, revision);
+    return true;
   }
 
   /** The event a truncated notice announced, read once for all of this node's subscribers. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
+import { announcement } from '../../read-models/notify.js';
 import { streamNameOf } from '../chat-session/chat-session.events.js';
 import { waitFor } from '../../test/processes.js';
 import { startStompTestApp, type StompTestApp, testToken } from '../../test/stomp-app.js';
@@ -364,6 +365,26 @@ describe('STOMP gateway', () => {
       // The inbox hears of each event right after the session's subscribers do.
       await waitFor('the message in the inbox', () => agent.eventsOn('/topic/inbox').some((event) => event.data.body === body));
       expect(agent.eventsOn(topic(sessionId))).toEqual([]);
+    });
+
+    it('an event announced again (a projection re-applying its last batches after a database crash) reaches each subscriber once, the inbox too', async () => {
+      const agent = await connect(`agent-${randomUUID()}`, 'agent');
+      expect(await agent.subscribe('/topic/inbox')).toEqual({ ok: true });
+      expect(await agent.subscribe(topic(sessionId))).toEqual({ ok: true });
+      const [first, second] = [`announced twice ${randomUUID()}`, `announced once ${randomUUID()}`];
+      const bodiesOn = (destination: string) =>
+        agent.eventsOn(destination).filter((event) => event.sessionId === sessionId).map((event) => event.data.body);
+
+      expect(await say(customer, first)).toEqual({ ok: true });
+      await waitFor('the message in the inbox', () => bodiesOn('/topic/inbox').includes(first));
+      const [last] = await server.store.readStream(streamNameOf(sessionId), { direction: 'backwards', maxCount: 1 });
+      await server.pool.query(sql.unsafe`SELECT ${announcement([last!])}`);
+      expect(await say(customer, second)).toEqual({ ok: true });
+      await waitFor('the next message in the inbox', () => bodiesOn('/topic/inbox').includes(second));
+      await agent.eventsUpTo(topic(sessionId), Number(last!.revision) + 1);
+
+      expect(bodiesOn('/topic/inbox')).toEqual([first, second]);
+      expect(bodiesOn(topic(sessionId))).toEqual([first, second]);
     });
 
     it('after losing its LISTEN connection, the node catches every subscription up with what was announced meanwhile', async () => {
