@@ -1,9 +1,9 @@
 -- Group commit: appends to several streams in one statement and one transaction, so that a
 -- process under load pays for one round trip and one WAL flush per group instead of per append.
 --
--- Appends each entry i (events p_counts[i] in a row of the flat event arrays, to p_streams[i],
--- if that stream is at p_expected[i]: 'no_stream', 'stream_exists', 'any' or a number) and
--- returns a row per entry, in entry order:
+-- Entry i appends to p_streams[i], if that stream is at p_expected[i] ('no_stream',
+-- 'stream_exists', 'any' or a number), the next p_counts[i] events of the flat event arrays.
+-- A row is returned per entry (entry: i):
 --   'appended'  the events were written; next_revision is the stream's new revision;
 --   'stored'    every event id is stored in that stream already (a retried append): nothing was
 --               written; next_revision is the stream's revision after them;
