@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore, WrongExpectedVersion } from '../event-store/event-store.js';
@@ -28,6 +29,13 @@ export interface CommandOutcome {
 /** Appends lost to concurrent writers are retried this many times in all, each on a fresh read. */
 export const MAX_ATTEMPTS = 5;
 
+/**
+ * Before each retry, a pause drawn at random up to this, doubled at each retry (4, 8, 16, 32 ms).
+ * Without it, a node whose append lost to another node's would read and append again in step
+ * with the winner's next append, and lose again each time the winner has more to append.
+ */
+const RETRY_PAUSE_MS = 4;
+
 export class ExecuteChatSessionCommand extends Command<CommandOutcome> {
   constructor(readonly command: ChatSessionCommand, readonly context: CommandContext) {
     super();
@@ -35,7 +43,8 @@ export class ExecuteChatSessionCommand extends Command<CommandOutcome> {
 }
 
 /**
- * Load, decide, append with the expected revision; on a conflict, again from a fresh read.
+ * Load, decide, append with the expected revision; on a conflict, again from a fresh read after
+ * a short random pause.
  * Commands for one session run one at a time in this process, so a node never races itself and
  * conflicts come only from other nodes. A session that would be opened (a retried open is not)
  * must first fit in its customer's {@link OpenSessionLimit}.
@@ -80,6 +89,7 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
         return { sessionId, revision: nextExpectedRevision, appended: stamped.length };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) || attempt === MAX_ATTEMPTS) throw error;
+        await setTimeout(Math.random() * RETRY_PAUSE_MS * 2 ** (attempt - 1));
       }
     }
   }

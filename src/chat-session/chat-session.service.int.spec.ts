@@ -88,7 +88,8 @@ describe('chat session commands, end to end on PostgreSQL', () => {
 
   it('keeps every message when two nodes with their own caches write one session at once', async () => {
     const sessionId = await open();
-    const [nodeA, nodeB] = [service, await node(store, pool)];
+    // Another node: its own cache, and its own event store (appends grouped apart from this one's).
+    const [nodeA, nodeB] = [service, await node(new PostgresEventStore(pool), pool)];
     await nodeB.submit({ kind: 'join', sessionId, payload: {}, actor: agent });
     await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.all([
       nodeA.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: `a${i}` }, actor: customer }),
@@ -150,7 +151,6 @@ describe('chat session commands, end to end on PostgreSQL', () => {
   });
 
   it('answers UNAVAILABLE, storing nothing, while the database cannot be reached', async () => {
-    process.on('unhandledRejection', (e: any) => console.log('UNHANDLED', e.stack)); process.on('uncaughtException', (e: any) => console.log('UNCAUGHT', e.stack));
     const proxy = await startTcpProxy(Number(new URL(databaseUrl).port));
     const viaProxy = new URL(databaseUrl);
     viaProxy.port = String(proxy.port);
