@@ -9,6 +9,7 @@ import {
   type Interceptor,
   SchemaValidationError,
 } from 'slonik';
+import { isConnectionLoss } from './connection-loss.js';
 
 /**
  * A slonik pool as the whole app uses it: `int8` as `bigint` (positions and revisions outgrow
@@ -31,9 +32,12 @@ export async function createDatabasePool(
     queryRetryLimit: 0,
     transactionRetryLimit: 0,
   });
-  // A connection that dies (a database restart) is reported here; without a listener the event
-  // would crash the process. The next query takes another connection.
-  pool.on('error', (error) => logger.warn(`database connection lost: ${error.message}`));
+  // slonik emits every failed query here too (its caller gets the error as well); without a
+  // listener the event would crash the process. Only a connection that died (a database restart)
+  // is worth a warning: the next query takes another connection.
+  pool.on('error', (error) => {
+    if (isConnectionLoss(error)) logger.warn(`database connection lost: ${error.message}`);
+  });
   return pool;
 }
 
