@@ -20,7 +20,7 @@ export class AuthGuard implements CanActivate {
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw new UnauthorizedException('an Authorization: Bearer <token> header is required');
     try {
-      request.principal = await this.tokens.verify(match[1]!);
+      request.principal = (await this.tokens.verify(match[1]!)).principal;
     } catch (error) {
       if (error instanceof InvalidToken) throw new UnauthorizedException(error.message);
       throw error;

@@ -23,8 +23,12 @@ describe('token verification with a shared secret', () => {
   });
   const reason = (token: string) => tokens.verify(token).then(() => 'accepted', (error: unknown) => (error instanceof InvalidToken ? error.message : error));
 
-  it('accepts a token signed with the secret and reads its subject, role and name', async () => {
-    expect(await tokens.verify(await sign({ role: 'customer', name: 'Carla' }))).toEqual({ id: 'customer-1', role: 'customer', name: 'Carla' });
+  it('accepts a token signed with the secret and reads its subject, role and name, and until when it is valid', async () => {
+    const token = await sign({ role: 'customer', name: 'Carla' });
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+    expect(await tokens.verify(token)).toEqual({ principal: { id: 'customer-1', role: 'customer', name: 'Carla' }, validUntil: (exp + 5) * 1000 });
+    const forever = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').sign(key(SECRET));
+    expect(await tokens.verify(forever)).toEqual({ principal: { id: 'agent-1', role: 'agent' }, validUntil: undefined });
   });
 
   it('refuses alg none, another key, another algorithm, expiry, and a missing or unknown role', async () => {
@@ -54,7 +58,7 @@ describe('dev tokens', () => {
     const settings = { jwtSecret: undefined, jwtJwksUrl: undefined, devTokens: true, dataDir };
     const token = await (await TokenService.create(settings)).issueDevToken({ id: 'agent-7', role: 'agent', name: 'Ada' });
     const restarted = await TokenService.create(settings);
-    expect(await restarted.verify(token)).toEqual({ id: 'agent-7', role: 'agent', name: 'Ada' });
+    expect((await restarted.verify(token)).principal).toEqual({ id: 'agent-7', role: 'agent', name: 'Ada' });
     expect((await stat(join(dataDir, 'jwt-secret'))).mode & 0o777).toBe(0o600);
     expect((await readFile(join(dataDir, 'jwt-secret'), 'utf8')).trim()).toMatch(/^[\w-]{43}$/);
   });
@@ -84,7 +88,7 @@ describe('token verification with a JWKS URL', () => {
   afterAll(() => new Promise((resolve) => server.close(resolve)));
 
   it('accepts a token signed by a key of the set', async () => {
-    expect(await tokens.verify(await signWith(signingKey, 'ES256'))).toEqual({ id: 'agent-1', role: 'agent', name: 'Ada' });
+    expect((await tokens.verify(await signWith(signingKey, 'ES256'))).principal).toEqual({ id: 'agent-1', role: 'agent', name: 'Ada' });
   });
 
   it('refuses a token of another key, of a key not in the set, alg none, and HS256 keyed with the public key', async () => {

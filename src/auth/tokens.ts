@@ -13,6 +13,13 @@ export interface Principal {
   readonly name?: string;
 }
 
+/** A token that verified: who it speaks for, and until when it may be trusted. */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  /** The instant (ms since the epoch) from which it is refused as expired; undefined without `exp`. */
+  readonly validUntil: number | undefined;
+}
+
 /** A token that must not be trusted; the message says why (expired, bad signature, …). */
 export class InvalidToken extends Error {
   override readonly name = 'InvalidToken';
@@ -34,6 +41,8 @@ export interface TokenSettings {
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const DEV_TOKEN_LIFETIME = '12h';
+/** Seconds a token is still accepted after its `exp`, for clocks that disagree a little. */
+const CLOCK_TOLERANCE_S = 5;
 
 /**
  * Verifies JWTs (and, in development, issues them). The algorithm is pinned by the key kind:
@@ -55,17 +64,20 @@ export class TokenService {
   }
 
   /** @throws {InvalidToken} saying why the token is refused. */
-  async verify(token: string): Promise<Principal> {
+  async verify(token: string): Promise<VerifiedToken> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, { algorithms: this.algorithms, clockTolerance: 5 }));
+      ({ payload } = await jwtVerify(token, this.key as Uint8Array, { algorithms: this.algorithms, clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (error) {
       throw new InvalidToken(reasonOf(error), { cause: error });
     }
-    const { sub, role, name } = payload;
+    const { sub, role, name, exp } = payload;
     if (typeof sub !== 'string' || sub.trim() === '') throw new InvalidToken('the token has no subject (sub)');
     if (!ROLES.includes(role as Role)) throw new InvalidToken(`the token's role must be one of ${ROLES.join(', ')}`);
-    return { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) };
+    return {
+      principal: { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) },
+      validUntil: exp === undefined ? undefined : (exp + CLOCK_TOLERANCE_S) * 1000,
+    };
   }
 
   /**

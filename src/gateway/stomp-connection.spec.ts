@@ -45,7 +45,7 @@ describe('StompConnection', () => {
   let gate: Promise<void>;
   let openGate: () => void;
 
-  function open({ heartbeatMs = 0, heartBeat = '0,0' } = {}): StompConnection {
+  function open({ heartbeatMs = 0, heartBeat = '0,0', validUntil = undefined as number | undefined } = {}): StompConnection {
     transport = new FakeTransport();
     inbox = [];
     unwatched = 0;
@@ -59,7 +59,7 @@ describe('StompConnection', () => {
       },
     } as unknown as LiveFeed;
     const services: ConnectionServices = {
-      tokens: { verify: async () => agent },
+      tokens: { verify: async () => ({ principal: agent, validUntil }) },
       commands: {
         submit: async (request) => {
           submitted.push(request);
@@ -106,6 +106,26 @@ describe('StompConnection', () => {
       expect(heartBeats()).toBe(1);
       await jest.advanceTimersByTimeAsync(3_000);
       expect(heartBeats()).toBe(4);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('closes the connection when its token expires, with an ERROR saying so, however far away that is', async () => {
+    jest.useFakeTimers();
+    try {
+      const day = 86_400_000;
+      const connection = open({ validUntil: Date.now() + 30 * day }); // beyond a timer's longest delay (24.8 days)
+      await jest.advanceTimersByTimeAsync(0);
+      connection.receive('SUBSCRIBE\nid:inbox\ndestination:/topic/inbox\n\n\0');
+      await jest.advanceTimersByTimeAsync(30 * day - 1);
+      expect(connection.isOpen).toBe(true);
+      expect(transport.frames('ERROR')).toEqual([]);
+
+      await jest.advanceTimersByTimeAsync(1);
+      expect(transport.frames('ERROR')).toEqual([expect.stringMatching(/^ERROR\nmessage:unauthorized\n[^]*\n\nthe token has expired\0$/)]);
+      expect(transport.closedWith).toEqual({ code: 1008, reason: 'unauthorized' });
+      expect(unwatched).toBe(1);
     } finally {
       jest.useRealTimers();
     }

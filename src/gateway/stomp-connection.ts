@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { InvalidToken, type Principal, type TokenService } from '../auth/tokens.js';
+import { InvalidToken, type Principal, type TokenService, type VerifiedToken } from '../auth/tokens.js';
 import type { ChatSessionService } from '../chat-session/chat-session.service.js';
 import type { StompSettings } from '../config.js';
 import { StompParser, type StompParserEvent } from './stomp/parser.js';
@@ -57,6 +57,8 @@ const CLOSE = { normal: 1000, goingAway: 1001, protocolError: 1002, policyViolat
 const QUEUE_HIGH_WATER = 64;
 const QUEUE_LOW_WATER = 16;
 const SERVER_NAME = 'Parley/0.1.0';
+/** The longest delay a Node.js timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
 
@@ -83,6 +85,7 @@ export class StompConnection {
   #lastReceivedAt = Date.now();
   #lastSentAt = Date.now();
   #heartBeatTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(transport: StompTransport, services: ConnectionServices) {
     this.#transport = transport;
@@ -206,9 +209,9 @@ export class StompConnection {
     } catch (error) {
       return this.fail('malformed heart-beat', (error as Error).message, frame);
     }
-    const principal = await this.#authenticate(frame);
-    if (principal === undefined || this.#state === 'closed') return;
-    this.#principal = principal;
+    const token = await this.#authenticate(frame);
+    if (token === undefined || this.#state === 'closed') return;
+    this.#principal = token.principal;
     this.#state = 'connected';
     const offer = this.#services.settings.heartbeatMs;
     this.send({
@@ -216,9 +219,10 @@ export class StompConnection {
       headers: { version, 'heart-beat': `${offer},${offer}`, server: SERVER_NAME, session: this.id },
     });
     this.#keepHeartBeats(heartBeats.outgoingMs, heartBeats.incomingMs);
+    if (token.validUntil !== undefined) this.#expireAt(token.validUntil);
   }
 
-  async #authenticate(frame: StompClientFrame): Promise<Principal | undefined> {
+  async #authenticate(frame: StompClientFrame): Promise<VerifiedToken | undefined> {
     const token = tokenOf(frame.headers);
     if (token === undefined) {
       this.fail('unauthorized', 'send the JWT in an Authorization: Bearer <token> header, or as passcode', frame, CLOSE.policyViolation);
@@ -310,6 +314,16 @@ export class StompConnection {
     }
   }
 
+  /**
+   * The connection lives as long as its token: when the token expires, an ERROR `unauthorized`
+   * saying so, then the close (the client connects again with a new token, catching up by revision).
+   */
+  #expireAt(validUntil: number): void {
+    const left = validUntil - Date.now();
+    if (left <= 0) return this.fail('unauthorized', 'the token has expired', undefined, CLOSE.policyViolation);
+    this.#expiryTimer = setTimeout(() => this.#expireAt(validUntil), Math.min(left, MAX_TIMER_MS)).unref();
+  }
+
   #every(ms: number, tick: () => void): void {
     const timer = setInterval(tick, ms);
     timer.unref();
@@ -333,6 +347,7 @@ export class StompConnection {
     this.#queue.length = 0;
     for (const timer of this.#timers) clearInterval(timer);
     clearTimeout(this.#heartBeatTimer);
+    clearTimeout(this.#expiryTimer);
     for (const subscription of this.#subscriptions.values()) subscription.close();
     this.#subscriptions.clear();
   }

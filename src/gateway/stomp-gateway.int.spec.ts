@@ -243,6 +243,17 @@ describe('STOMP gateway', () => {
       expect(body).toMatch(reason);
     });
 
+    it('a connection whose token expires meanwhile gets ERROR unauthorized saying so, then is closed', async () => {
+      // Expired two seconds ago: still accepted for the five seconds of clock tolerance, so three more.
+      const token = await testToken(`customer-${randomUUID()}`, 'customer', { expiresAt: Math.floor(Date.now() / 1000) - 2 });
+      const client = await StompTestClient.connect(server.stompUrl, token);
+      clients.push(client);
+      expect(await client.subscribe('/user/queue/errors')).toEqual({ ok: true });
+      await waitFor('the socket to close', () => client.received.closeCode !== undefined);
+      expect(client.received.closeCode).toBe(1008);
+      expect(client.received.stompErrors.map((frame) => [frame.headers.message, frame.body])).toEqual([['unauthorized', 'the token has expired']]);
+    });
+
     it('takes the JWT as passcode too', async () => {
       const client = await StompTestClient.connect(server.stompUrl, undefined, { connectHeaders: { passcode: await testToken(`customer-${randomUUID()}`, 'customer') } });
       clients.push(client);
