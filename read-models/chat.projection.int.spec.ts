@@ -266,10 +266,15 @@ describe('the chat projection', () => {
     const events = await chatEvents();
 
     await eventually(() => listener.notices.length, (count) => count >= 3);
+    const place = (event: (typeof events)[number]) => ({
+      eventId: event.eventId,
+      position: String(event.position),
+      logPosition: { commit: String(event.logPosition.commit), prepare: String(event.logPosition.prepare) },
+    });
     expect(listener.notices).toEqual([
-      { sessionId, revision: '0', type: 'ChatSessionOpened', eventId: events[0]!.eventId, position: String(events[0]!.position), data: events[0]!.data, metadata: events[0]!.metadata },
-      { sessionId, revision: '1', type: 'AgentJoined', eventId: events[1]!.eventId, position: String(events[1]!.position), data: events[1]!.data, metadata: events[1]!.metadata },
-      { sessionId, revision: '2', type: 'ChatMessageSent', eventId: events[2]!.eventId, position: String(events[2]!.position), truncated: true },
+      { sessionId, revision: '0', type: 'ChatSessionOpened', ...place(events[0]!), data: events[0]!.data, metadata: events[0]!.metadata },
+      { sessionId, revision: '1', type: 'AgentJoined', ...place(events[1]!), data: events[1]!.data, metadata: events[1]!.metadata },
+      { sessionId, revision: '2', type: 'ChatMessageSent', ...place(events[2]!), truncated: true },
     ]);
     expect((await messages(sessionId)).at(-1)).toMatchObject({ message_id: big, message_content: '€'.repeat(4000) });
     await listener.close();

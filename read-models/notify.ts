@@ -14,7 +14,8 @@ export const notifiedRow = z.object({ notified: z.bigint() });
 
 /**
  * What a listener (the STOMP gateway) receives for a projected event. Numbers that outgrow a
- * JSON number are strings. `truncated`: the event did not fit; read it from the event store.
+ * JSON number are strings. `logPosition`: where a listener that lost notices reads the log from.
+ * `truncated`: the event did not fit; read it from the event store.
  */
 export type ProjectedEventNotice = {
   readonly sessionId: string;
@@ -22,6 +23,7 @@ export type ProjectedEventNotice = {
   readonly type: string;
   readonly eventId: string;
   readonly position: string;
+  readonly logPosition: { readonly commit: string; readonly prepare: string };
 } & ({ readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true });
 
 /** The NOTIFY payload of an event: in full when it fits, else without its data and metadata. */
@@ -32,6 +34,7 @@ function noticeOf(event: RecordedEvent): string {
     type: event.type,
     eventId: event.eventId,
     position: String(event.position),
+    logPosition: { commit: String(event.logPosition.commit), prepare: String(event.logPosition.prepare) },
   };
   const full = JSON.stringify({ ...head, data: event.data, metadata: event.metadata } satisfies ProjectedEventNotice);
   if (Buffer.byteLength(full, 'utf8') <= MAX_PAYLOAD_BYTES) return full;

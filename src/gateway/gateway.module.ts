@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { DatabasePool } from 'slonik';
+import { chatProjection } from '../../read-models/chat.projection.js';
+import { readCheckpoint } from '../../read-models/checkpoints.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatSessionModule } from '../chat-session/chat-session.module.js';
 import { DATABASE_POOL } from '../database/pool.js';
@@ -27,7 +29,8 @@ export class GatewayModule {
         {
           provide: LiveFeed,
           inject: [DATABASE_POOL, EVENT_STORE],
-          useFactory: (pool: DatabasePool, store: EventStore) => new LiveFeed({ databaseUrl, pool, reader: eventStoreReader(store) }),
+          useFactory: (pool: DatabasePool, store: EventStore) =>
+            new LiveFeed({ databaseUrl, pool, reader: eventStoreReader(store), log: store, announcedUpTo: () => readCheckpoint(pool, chatProjection.name) }),
         },
         StompGateway,
       ],

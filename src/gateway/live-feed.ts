@@ -4,8 +4,9 @@
  * (`parley_typing`, published straight from the gateways of every node), and hands them to this
  * node's subscribers (DESIGN.md, "The flow": any number of stateless nodes).
  *
- * Notices are hints for speed: a lost connection is re-opened with back-off, and every session
- * watcher is told to resync from the event store, which holds whatever was announced meanwhile.
+ * Notices are hints for speed: a lost connection is re-opened with back-off, then every session
+ * watcher is told to resync from the event store, which holds whatever was announced meanwhile,
+ * and the inbox is told what it missed, read from the log.
  */
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
@@ -14,7 +15,9 @@ import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EVENTS_CHANNEL, notifiedRow } from '../../read-models/notify.js';
 import { sql } from '../../read-models/sql.js';
-import type { SessionEvent, SessionReader, TypingIndicator } from './session-events.js';
+import { CHAT_SESSION_CATEGORY } from '../chat-session/chat-session.events.js';
+import { compareLogPositions, type EventStore, type LogPosition } from '../event-store/event-store.js';
+import { type SessionEvent, sessionEventOf, type SessionReader, type TypingIndicator } from './session-events.js';
 
 /** The channel of typing indicators, published by the gateway of the node the typist is on. */
 export const TYPING_CHANNEL = 'parley_typing';
@@ -49,6 +52,10 @@ export interface LiveFeedOptions {
   readonly pool: DatabasePool;
   /** Where events whose notice was truncated are read. */
   readonly reader: SessionReader;
+  /** Where the inbox's events announced while the connection was lost are read. */
+  readonly log: Pick<EventStore, 'readAll'>;
+  /** How far the projector has announced the log (its checkpoint). */
+  readonly announcedUpTo: () => Promise<LogPosition>;
 }
 
 /**
@@ -63,12 +70,16 @@ const PING_INTERVAL_MS = 15_000;
 const PING_TIMEOUT_MS = 5_000;
 /** Sessions whose last revision told to the inbox is remembered, to drop a notice repeated. */
 const INBOX_MEMORY = 10_000;
+/** Events read from the log at a time when the inbox catches up. */
+const CATCH_UP_PAGE = 1_000;
 
 const eventNotice = z.object({
   sessionId: z.string(),
   revision: z.string().regex(/^\d+$/),
   type: z.string(),
   position: z.string().regex(/^\d+$/),
+  // Absent from the notices of a projector of an earlier release.
+  logPosition: z.object({ commit: z.string().regex(/^-?\d+$/), prepare: z.string().regex(/^-?\d+$/) }).optional(),
   data: z.unknown().optional(),
   metadata: z.record(z.unknown()).optional(),
   truncated: z.literal(true).optional(),
@@ -94,6 +105,8 @@ export class LiveFeed {
    * flush); session subscribers drop such repeats by their own revisions, the inbox by these.
    */
   readonly #toldInbox = new LRUCache<string, bigint>({ max: INBOX_MEMORY });
+  /** How far the log was announced to this node: where the inbox catches up from after an outage. */
+  #heardUpTo: LogPosition | undefined;
   #client: pg.Client | undefined;
   /** The connection is up and LISTENing: notices reach this node. */
   #listening = false;
@@ -171,14 +184,22 @@ export class LiveFeed {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => this.#onNotification(channel, payload ?? ''));
+    // The inbox's catch-up is dispatched before any notice of this connection: none overtakes it.
+    let listened!: (ok: boolean) => void;
+    const listening = new Promise<boolean>((resolve) => (listened = resolve));
+    this.#enqueue('the inbox catch-up', async () => {
+      if (await listening) await this.#catchUpInbox(client);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
       await client.query(`LISTEN ${TYPING_CHANNEL}`);
     } catch (error) {
+      listened(false);
       this.#lost(client, error as Error);
       return;
     }
+    listened(this.#client === client);
     if (this.#client !== client) return; // lost or stopped while connecting
     this.#listening = true;
     this.#backoffMs = INITIAL_BACKOFF_MS;
@@ -207,9 +228,42 @@ export class LiveFeed {
   }
 
   #onNotification(channel: string, payload: string): void {
-    this.#dispatching = this.#dispatching.then(() => this.#dispatch(channel, payload)).catch((error: unknown) => {
-      this.#logger.error(`dispatching a ${channel} notice failed: ${(error as Error).stack ?? String(error)}`);
+    this.#enqueue(`a ${channel} notice`, () => this.#dispatch(channel, payload));
+  }
+
+  /** Runs `task` after those dispatched before it. */
+  #enqueue(what: string, task: () => Promise<void>): void {
+    this.#dispatching = this.#dispatching.then(task).catch((error: unknown) => {
+      this.#logger.error(`dispatching ${what} failed: ${(error as Error).stack ?? String(error)}`);
     });
+  }
+
+  /**
+   * Tells the inbox what was announced while this node did not listen: the log's events from
+   * where it last heard up to the projector's checkpoint, read now that LISTEN is on (whatever
+   * commits later is announced to this connection). The first connection only notes where it
+   * starts. A failure to read counts as a lost connection: the next one tries again.
+   */
+  async #catchUpInbox(client: pg.Client): Promise<void> {
+    try {
+      const upTo = await this.#options.announcedUpTo();
+      let after = this.#heardUpTo ?? upTo;
+      while (compareLogPositions(after, upTo) < 0) {
+        const page = await this.#options.log.readAll({ after, category: CHAT_SESSION_CATEGORY, maxCount: CATCH_UP_PAGE });
+        const missed = page.filter((event) => compareLogPositions(event.logPosition, upTo) <= 0);
+        for (const event of missed) this.#tellInbox(sessionEventOf(event));
+        if (missed.length < CATCH_UP_PAGE) break;
+        after = missed.at(-1)!.logPosition;
+        this.#heard(after);
+      }
+      this.#heard(upTo);
+    } catch (error) {
+      this.#lost(client, new Error(`the inbox could not catch up: ${(error as Error).message}`));
+    }
+  }
+
+  #heard(position: LogPosition): void {
+    if (this.#heardUpTo === undefined || compareLogPositions(position, this.#heardUpTo) > 0) this.#heardUpTo = position;
   }
 
   async #dispatch(channel: string, payload: string): Promise<void> {
@@ -225,16 +279,18 @@ export class LiveFeed {
     const revision = BigInt(notice.data.revision);
     const event = notice.data.truncated ? await this.#readTruncated(notice.data.sessionId, revision) : fromNotice(notice.data);
     for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
-    if (event !== undefined && INBOX_EVENT_TYPES.has(event.type) && this.#newToInbox(event)) {
-      for (const watcher of this.#inbox) watcher.projected(event);
-    }
+    if (event !== undefined) this.#tellInbox(event);
+    const { logPosition } = notice.data;
+    if (logPosition !== undefined) this.#heard({ commit: BigInt(logPosition.commit), prepare: BigInt(logPosition.prepare) });
   }
 
-  #newToInbox({ sessionId, revision }: SessionEvent): boolean {
-    const told = this.#toldInbox.get(sessionId);
-    if (told !== undefined && revision <= told) return false;
-    this.#toldInbox.set(sessionId, revision);
-    return true;
+  /** Hands the inbox an event of the types it hears of, unless it was told of it already. */
+  #tellInbox(event: SessionEvent): void {
+    if (!INBOX_EVENT_TYPES.has(event.type)) return;
+    const told = this.#toldInbox.get(event.sessionId);
+    if (told !== undefined && event.revision <= told) return;
+    this.#toldInbox.set(event.sessionId, event.revision);
+    for (const watcher of this.#inbox) watcher.projected(event);
   }
 
   /** The event a truncated notice announced, read once for all of this node's subscribers. */

@@ -3,7 +3,7 @@
  * a NOTIFY of the projector or from the event store, and the MESSAGE body and headers they make
  * (DESIGN.md, "STOMP contract").
  */
-import { streamNameOf } from '../chat-session/chat-session.events.js';
+import { CHAT_SESSION_CATEGORY, streamNameOf } from '../chat-session/chat-session.events.js';
 import type { EventStore, RecordedEvent } from '../event-store/event-store.js';
 
 /** One event of a session's stream. */
@@ -41,15 +41,15 @@ export interface SessionReader {
 export function eventStoreReader(store: EventStore): SessionReader {
   return {
     read: async (sessionId, fromRevision, maxCount) =>
-      (await store.readStream(streamNameOf(sessionId), { fromRevision, maxCount })).map((event) => fromRecorded(sessionId, event)),
+      (await store.readStream(streamNameOf(sessionId), { fromRevision, maxCount })).map(sessionEventOf),
   };
 }
 
-/** The session event of a stored event. */
-function fromRecorded(sessionId: string, event: RecordedEvent): SessionEvent {
+/** The session event of a stored event of a chat-session stream. */
+export function sessionEventOf(event: RecordedEvent): SessionEvent {
   const occurredAt = event.metadata.occurredAt;
   return {
-    sessionId,
+    sessionId: event.streamName.slice(CHAT_SESSION_CATEGORY.length + 1),
     type: event.type,
     revision: event.revision,
     position: event.position,

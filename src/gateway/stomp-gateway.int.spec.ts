@@ -398,10 +398,12 @@ describe('STOMP gateway', () => {
       expect(bodiesOn(topic(sessionId))).toEqual([first, second]);
     });
 
-    it('after losing its LISTEN connection, the node catches every subscription up with what was announced meanwhile', async () => {
+    it('after losing its LISTEN connection, the node catches every subscription up with what was announced meanwhile, the inbox too', async () => {
       const agent = await connect(`agent-${randomUUID()}`, 'agent');
       expect(await agent.subscribe(topic(sessionId))).toEqual({ ok: true });
+      expect(await agent.subscribe('/topic/inbox')).toEqual({ ok: true });
       const revision = (await server.store.readStream(streamNameOf(sessionId))).length - 1;
+      const inbox = () => agent.eventsOn('/topic/inbox').map((event) => [event.sessionId, event.revision, event.data.body]);
 
       await server.listenProxy.cut();
       for (const body of ['lost 1', 'lost 2', 'lost 3']) expect(await say(customer, body)).toEqual({ ok: true });
@@ -410,6 +412,7 @@ describe('STOMP gateway', () => {
         return Number(rows[0]?.revision) === revision + 3;
       });
       expect(agent.eventsOn(topic(sessionId))).toEqual([]); // announced while nobody on this node listened
+      expect(inbox()).toEqual([]);
       await server.listenProxy.restore();
 
       const events = await agent.eventsUpTo(topic(sessionId), revision + 3);
@@ -417,6 +420,8 @@ describe('STOMP gateway', () => {
       expect(await say(customer, 'live again')).toEqual({ ok: true });
       expect((await agent.eventsUpTo(topic(sessionId), revision + 4)).map((event) => event.revision))
         .toEqual([revision + 1, revision + 2, revision + 3, revision + 4]);
+      await waitFor('the live message in the inbox', () => inbox().length === 4);
+      expect(inbox()).toEqual(['lost 1', 'lost 2', 'lost 3', 'live again'].map((body, i) => [sessionId, revision + 1 + i, body]));
     });
   });
 });
