@@ -57,6 +57,8 @@ const CLOSE = { normal: 1000, goingAway: 1001, protocolError: 1002, policyViolat
 const QUEUE_HIGH_WATER = 64;
 const QUEUE_LOW_WATER = 16;
 const SERVER_NAME = 'Parley/0.1.0';
+/** The ERROR `message` of a client dropped for not reading what it is sent. */
+export const SLOW_CONSUMER = 'slow consumer';
 /** The longest delay a Node.js timer takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -86,6 +88,7 @@ export class StompConnection {
   #lastSentAt = Date.now();
   #heartBeatTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
+  #failedWith: string | undefined;
 
   constructor(transport: StompTransport, services: ConnectionServices) {
     this.#transport = transport;
@@ -110,6 +113,11 @@ export class StompConnection {
 
   get isShuttingDown(): boolean {
     return this.#shuttingDown;
+  }
+
+  /** The `message` of the ERROR with which the server closed the connection, if it did. */
+  get failedWith(): string | undefined {
+    return this.#failedWith;
   }
 
   /** A WebSocket message from the client: any number of frames and heart-beats, or parts of them. */
@@ -143,7 +151,7 @@ export class StompConnection {
   send(frame: StompServerFrame): void {
     if (this.#state === 'closed') return;
     if (this.#transport.bufferedAmount > this.#services.settings.maxBufferedBytes) {
-      this.fail('slow consumer', `more than ${this.#services.settings.maxBufferedBytes} bytes waited to be sent to this client`, undefined, CLOSE.policyViolation);
+      this.fail(SLOW_CONSUMER, `more than ${this.#services.settings.maxBufferedBytes} bytes waited to be sent to this client`, undefined, CLOSE.policyViolation);
       return;
     }
     this.#transmit(serializeFrame(frame));
@@ -188,6 +196,7 @@ export class StompConnection {
     const receipt = frame?.headers.get('receipt');
     const headers = { message, 'content-type': 'text/plain', ...(receipt === undefined ? {} : { 'receipt-id': receipt }) };
     this.#transmit(serializeFrame({ command: 'ERROR', headers, body: detail }));
+    this.#failedWith = message;
     this.#close(code, message);
   }
 

@@ -12,7 +12,7 @@ import { selectSubProtocol } from './negotiation.js';
 import { MonotonicClock } from './rate-limit.js';
 import { SessionAccess } from './session-access.js';
 import { eventStoreReader } from './session-events.js';
-import { type ConnectionServices, StompConnection } from './stomp-connection.js';
+import { type ConnectionServices, SLOW_CONSUMER, StompConnection } from './stomp-connection.js';
 import { WebSocketTransport } from './websocket-transport.js';
 
 /** Where the STOMP endpoint listens, on the HTTP server's own port. */
@@ -44,6 +44,7 @@ class StompWsAdapter extends WsAdapter {
 export class StompGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('StompGateway');
   private readonly connections = new Set<StompConnection>();
+  #slowConsumersDropped = 0;
   private readonly services: ConnectionServices;
   private readonly shutdownGraceMs: number;
   private adapter: StompWsAdapter | undefined;
@@ -82,6 +83,11 @@ export class StompGateway implements OnApplicationBootstrap, BeforeApplicationSh
     }) as WebSocketServer;
     this.adapter.bindClientConnect(this.server, (socket: WebSocket, request: IncomingMessage) => this.accept(socket, request));
     this.logger.log(`STOMP over WebSocket at ${STOMP_PATH}`);
+  }
+
+  /** For `/metrics`: the connections dropped so far for not reading what they were sent. */
+  get slowConsumersDropped(): number {
+    return this.#slowConsumersDropped;
   }
 
   /**
@@ -126,6 +132,7 @@ export class StompGateway implements OnApplicationBootstrap, BeforeApplicationSh
     socket.once('close', () => {
       this.connections.delete(connection);
       connection.closed();
+      if (connection.failedWith === SLOW_CONSUMER) this.#slowConsumersDropped++;
     });
   }
 }

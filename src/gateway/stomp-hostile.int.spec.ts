@@ -60,6 +60,12 @@ describe('STOMP gateway under hostile input', () => {
     };
   }
 
+  /** A figure of the server's `/metrics`. */
+  async function metric(name: string): Promise<number> {
+    const text = await (await fetch(server.stompUrl.replace(/^ws(.*)\/stomp$/, 'http$1/metrics'))).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  }
+
   const frame = (command: string, headers: Record<string, string> = {}, body = '') =>
     `${command}\n${Object.entries(headers).map(([name, value]) => `${name}:${value}\n`).join('')}\n${body}\0`;
 
@@ -188,6 +194,38 @@ describe('STOMP gateway under hostile input', () => {
     const raw = await rawSocket();
     const { error } = await errorThenClose(raw);
     expect(error).toContain('message:connect timeout');
+  });
+
+  it('a subscriber that stops reading is dropped once more than the bound waits to be sent to it, not queued for without end', async () => {
+    const raw = await rawSocket();
+    raw.socket.send(frame('CONNECT', { 'accept-version': '1.2', passcode: await testToken(`agent-${randomUUID()}`, 'agent') }));
+    raw.socket.send(frame('SUBSCRIBE', { id: 'chat', destination: `/topic/chat/${sessionId}`, receipt: 'subscribed' }));
+    await waitFor('the RECEIPT', () => raw.frames().some((text) => text.startsWith('RECEIPT\n')));
+    raw.socket.pause(); // reads nothing more: what the server sends piles up in the kernel's buffers, then in its own
+
+    // 12 KB MESSAGEs, 50 at a time, until the server gives up on the subscriber (several MiB
+    // fit in the kernel's buffers of a stalled loopback connection before the server's own
+    // 1 MiB bound, STOMP_MAX_BUFFERED_BYTES, is reached).
+    const dropped = async () => (await metric('parley_stomp_slow_consumers_dropped_total')) > droppedBefore;
+    const droppedBefore = await metric('parley_stomp_slow_consumers_dropped_total');
+    const body = '€'.repeat(4000);
+    let sent = 0;
+    while (!(await dropped()) && sent < 3000) {
+      const messageIds = Array.from({ length: 50 }, () => randomUUID());
+      const sends = messageIds.map((messageId) => agent.send(`/app/chat/${sessionId}/messages`, { messageId, body }));
+      expect(await Promise.all(sends)).toEqual(sends.map(() => ({ ok: true })));
+      await waitFor('the messages at the reading subscriber', () => agent.eventsOn(`/topic/chat/${sessionId}`).some((event) => event.data.messageId === messageIds.at(-1)), 30_000);
+      sent += messageIds.length;
+    }
+    expect(await dropped()).toBe(true);
+
+    raw.socket.resume();
+    const closed = await raw.closed();
+    expect(raw.frames().filter((text) => text.startsWith('MESSAGE\n')).length).toBeLessThan(sent);
+    // The ERROR and the close frame wait behind the MiB queued for the client; it is cut if they
+    // are not through within two seconds.
+    expect([1006, 1008]).toContain(closed.code);
+    expect(raw.frames().filter((text) => text.startsWith('ERROR\n'))).toEqual(closed.code === 1008 ? [expect.stringContaining('message:slow consumer')] : []);
   });
 
   it('runs a burst of pipelined frames in order: every RECEIPT, in the order sent', async () => {

@@ -1,13 +1,14 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { StompGateway } from '../gateway/stomp-gateway.js';
 
-/** `GET /metrics`: Prometheus text, the process's own metrics and the projections'. */
+/** `GET /metrics`: Prometheus text, the process's own metrics, the projections' and the STOMP gateway's. */
 @Controller('metrics')
 export class MetricsController {
   private readonly registry = new Registry();
@@ -16,6 +17,7 @@ export class MetricsController {
     @Inject(DATABASE_POOL) pool: DatabasePool,
     @Inject(EVENT_STORE) store: EventStore,
     projections: ProjectionRunner,
+    gateway: StompGateway,
   ) {
     collectDefaultMetrics({ register: this.registry });
     const labelNames = ['projection'] as const;
@@ -35,6 +37,14 @@ export class MetricsController {
       async collect() {
         const counted = await projectionLag(pool, store, chatProjection).catch(() => undefined);
         if (counted) this.set({ projection: counted.name }, counted.lag);
+      },
+    });
+    new Counter({
+      name: 'parley_stomp_slow_consumers_dropped_total', help: 'STOMP connections closed because more than STOMP_MAX_BUFFERED_BYTES waited to be sent to them',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(gateway.slowConsumersDropped);
       },
     });
   }
