@@ -43,6 +43,8 @@ export interface BenchServer {
   token(sub: string, role: 'customer' | 'agent', name?: string): Promise<string>;
   /** One scrape of `/metrics`; it resets the server's event-loop delay histogram. */
   metrics(): Promise<ServerMetrics>;
+  /** CPU seconds the database's processes have used so far. */
+  databaseCpuSeconds(): Promise<number>;
   /** A full garbage collection in the server, done when this resolves (near enough: it is a signal). */
   collectGarbage(): Promise<void>;
   /** The chat projection's lag in events, from `/health/ready` (leaves the event-loop histogram alone). */
@@ -90,6 +92,7 @@ export async function startBenchServer(): Promise<BenchServer> {
       return child.exitCode === null && child.signalCode === null;
     },
     token,
+    databaseCpuSeconds: () => database.cpuSeconds(),
     collectGarbage: async () => {
       child.kill('SIGUSR2');
       await sleep(300);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
-import { fmt, sleep, summary } from './stats.js';
+import { fmt, ms, sleep, summary } from './stats.js';
 import { StompPeer } from './stomp-peer.js';
 
 /**
@@ -44,7 +45,9 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
     if (flooders > 0) console.log(`  flood:     ${flooders} more customers, each sending ${fmt(floodRate)} messages/s to a session of its own`);
     const flooding = floods.map((flood) => flood.run(floodRate, seconds));
+    const window = await measureWindow(server);
     const result = await runOpenLoop(chats, rate, seconds);
+    const costs = await window.end();
     for (const outcome of await Promise.all(flooding)) {
       console.log(`  flooder:   ${fmt(outcome.sent)} sent, ${fmt(outcome.receipted)} RECEIPTed, ${fmt(outcome.rateLimited)} RATE_LIMITED, ${fmt(outcome.otherwise)} otherwise refused`);
     }
@@ -52,10 +55,47 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
     console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
     console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
+    const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
+    console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
+    const { server: loop, loadGenerator } = costs.eventLoopDelay;
+    console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
   }
+}
+
+/**
+ * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
+ * process, and the event-loop delays of the server and of this process (a delayed loop sends
+ * late and reads late: when this process's is high, it is the bottleneck).
+ */
+async function measureWindow(server: BenchServer) {
+  const cpuSeconds = async () => {
+    const { user, system } = process.cpuUsage();
+    const metrics = await server.metrics(); // the scrape also resets the server's event-loop histogram
+    return { metrics, cpu: { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 } };
+  };
+  const ownLoop = monitorEventLoopDelay({ resolution: 10 });
+  ownLoop.enable();
+  const before = await cpuSeconds();
+  return {
+    async end() {
+      ownLoop.disable();
+      const after = await cpuSeconds();
+      return {
+        cpu: {
+          server: after.cpu.server - before.cpu.server,
+          database: after.cpu.database - before.cpu.database,
+          loadGenerator: after.cpu.loadGenerator - before.cpu.loadGenerator,
+        },
+        eventLoopDelay: {
+          server: { p99Ms: after.metrics.eventLoopP99Ms, maxMs: after.metrics.eventLoopMaxMs },
+          loadGenerator: { p99Ms: ownLoop.percentile(99) / 1e6, maxMs: ownLoop.max / 1e6 },
+        },
+      };
+    },
+  };
 }
 
 /** One pair's open session: the customer sends; when each message's RECEIPT and MESSAGE arrived, by message id. */
