@@ -1,4 +1,4 @@
-import type { CommonQueryMethods } from 'slonik';
+import type { CommonQueryMethods, FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { ChatEvent } from './chat-events.js';
 import { type ChatRows, type ReadMessage, type StoredChat, keyOf } from './chat-fold.js';
@@ -112,13 +112,29 @@ export async function writeChatRows(connection: CommonQueryMethods, tables: Chat
   if (rows.lines.length === 0 && rows.sessions.length === 0) return undefined;
   const inserted = await connection.oneFirst(sql.type(insertedRow)`
     WITH ${rows.sessions.length === 0 ? sql.fragment`` : sql.fragment`upserted AS (${upsertSessions(tables, rows.sessions)}),`}
-      inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines)})
+      inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines, 'skip')})
     SELECT count(*) AS inserted FROM inserted`);
   return inserted < rows.lines.length ? firstLineNotStored(connection, tables, rows.lines) : undefined;
 }
 
-/** Inserts the lines that have no row yet, returning a row for each one inserted. */
-function insertLines(tables: ChatTables, lines: readonly MessageRow[]) {
+/**
+ * A batch's rows as the data-modifying parts of another statement (`name AS (…)`), which write
+ * them only when `guard` holds: the rows of its sessions (each only over an older row) and its
+ * lines, all new (a live run's fold makes a line only for an event its session has not had): a
+ * line whose place is taken fails the whole statement.
+ */
+export function guardedChatWrites(tables: ChatTables, rows: ChatRows, guard: FragmentSqlToken): FragmentSqlToken[] {
+  return [
+    ...(rows.sessions.length === 0 ? [] : [sql.fragment`sessions_written AS (${upsertSessions(tables, rows.sessions, guard)})`]),
+    ...(rows.lines.length === 0 ? [] : [sql.fragment`lines_written AS (${insertLines(tables, rows.lines, 'fail', guard)})`]),
+  ];
+}
+
+/**
+ * Inserts the lines when `guard` holds, returning a row for each one inserted. A line whose
+ * place is taken is left out (`skip`) or fails the statement (`fail`).
+ */
+function insertLines(tables: ChatTables, lines: readonly MessageRow[], taken: 'skip' | 'fail', guard = sql.fragment`true`) {
   return sql.fragment`
     INSERT INTO ${sql.identifier([tables.messages])} (
       message_id, session_id, sender_type, sender_id, message_content, message_type, attachment_url, "timestamp", revision, position)
@@ -128,8 +144,8 @@ function insertLines(tables: ChatTables, lines: readonly MessageRow[]) {
         line.attachmentUrl, line.timestamp, line.revision, line.position,
       ]),
       ['uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'int8', 'int8'],
-    )}
-    ON CONFLICT DO NOTHING
+    )} AS batch_line WHERE ${guard}
+    ${taken === 'skip' ? sql.fragment`ON CONFLICT DO NOTHING` : sql.fragment``}
     RETURNING 1`;
 }
 
@@ -146,8 +162,8 @@ async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTa
   return lines.find((line) => line.position === position);
 }
 
-/** Inserts new sessions' rows and overwrites stored ones that are older than the batch's. */
-function upsertSessions(tables: ChatTables, rows: readonly SessionRow[]) {
+/** Inserts new sessions' rows and overwrites stored ones that are older than the batch's, when `guard` holds. */
+function upsertSessions(tables: ChatTables, rows: readonly SessionRow[], guard = sql.fragment`true`) {
   return sql.fragment`
     INSERT INTO ${sql.identifier([tables.sessions])} AS stored (
       session_id, user_id, agent_id, subject, start_time, end_time, session_status, rating, rating_comment,
@@ -158,7 +174,7 @@ function upsertSessions(tables: ChatTables, rows: readonly SessionRow[]) {
         row.messageCount, row.lastMessageAt, row.lastMessagePreview, row.unreadForUser, row.unreadForAgent, row.revision,
       ]),
       ['uuid', 'text', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'int2', 'text', 'int4', 'timestamptz', 'text', 'int4', 'int4', 'int8'],
-    )}
+    )} AS batch_session WHERE ${guard}
     ON CONFLICT (session_id) DO UPDATE SET
       user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, subject = EXCLUDED.subject,
       start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, session_status = EXCLUDED.session_status,

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
+import { z } from 'zod';
 import { createTestDatabase } from '../test/database.js';
 import { startWriteSide } from '../test/write-side.js';
 import type { ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
 import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
-import { readCheckpoint } from './checkpoints.js';
-import { applyEvents, projectBatch } from './projection-batch.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import { takeTransactionLock } from './locks.js';
+import { applyEvents, CheckpointMoved, projectBatch } from './projection-batch.js';
 import { EventNotApplicable } from './projection.js';
 import { agent, conversation, customer, eventually, listenForNotices, openTestLog, tableContents, type TestLog } from './testing/fixtures.js';
 
@@ -294,6 +296,65 @@ describe('the chat projection', () => {
     expect((await messages(second)).at(-1)).toMatchObject({ message_id: messageId, message_content: `in ${second}` });
   });
 
+  it('refuses a message whose id its session has already, in the same batch or an earlier one, and stores nothing of the batch', async () => {
+    const listener = await listenForNotices(log.url);
+    const memory = chatProjection.remember!();
+    const sessionId = randomUUID();
+    await log.chat.append(sessionId, conversation(sessionId, 1).slice(0, 3));
+    const messageId = ((await chatEvents()).at(-1)!.data as { messageId: string }).messageId;
+    const project = async () => {
+      const checkpoint = await readCheckpoint(log.pool, chatProjection.name);
+      return projectBatch(log.pool, chatProjection, await chatEvents(checkpoint), checkpoint, memory).catch((error: unknown) => error);
+    };
+
+    const repeated = await log.chat.appendRaw(sessionId, 'ChatMessageSent', { sessionId, messageId, senderId: agent.id, senderType: 'agent', body: 'again' });
+    const refusal = { event: { eventId: repeated }, reason: `message id ${messageId} is taken in session ${sessionId}` };
+    expect(await project()).toMatchObject(refusal);
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual({ sessions: [], messages: [] });
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual(START);
+
+    const stored = await chatEvents();
+    await projectBatch(log.pool, chatProjection, stored.slice(0, 3), START, memory); // the message, and its session remembered
+    await log.chat.append(sessionId, conversation(sessionId, 0).slice(-2)); // events after the repeat, in its batch
+    const before = await tableContents(log.pool, CHAT_TABLES);
+    expect(await project()).toMatchObject(refusal);
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(before);
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual(stored[2]!.logPosition);
+    await eventually(() => listener.notices.length, (count) => count >= 3);
+    expect(listener.notices.map((notice) => notice.eventId)).toEqual(stored.slice(0, 3).map((event) => event.eventId));
+    await listener.close();
+  });
+
+  it('waits for a rebuild\'s swap holding the write lock, then finds the checkpoint it stored and writes nothing', async () => {
+    const sessionId = randomUUID();
+    await log.chat.append(sessionId, conversation(sessionId, 2).slice(0, 3));
+    const events = await chatEvents();
+    await projectBatch(log.pool, chatProjection, events.slice(0, 2), START);
+    const before = await tableContents(log.pool, CHAT_TABLES);
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let swapped!: () => void;
+    const locked = new Promise<void>((resolve) => (swapped = resolve));
+    const swap = log.pool.transaction(async (transaction) => {
+      await takeTransactionLock(transaction, 'write', chatProjection.name);
+      await writeCheckpoint(transaction, chatProjection.name, events[2]!.logPosition); // as a swap stores the rebuild's
+      swapped();
+      await released;
+    });
+    await locked;
+    let settled = false;
+    const batch = projectBatch(log.pool, chatProjection, events.slice(2), events[1]!.logPosition).then(
+      (committed) => committed, (error: unknown) => error).finally(() => (settled = true));
+    await eventually(() => waitingForTheWriteLock(log), (waiting) => waiting);
+    expect(settled).toBe(false);
+    release();
+    await swap;
+
+    expect(await batch).toBeInstanceOf(CheckpointMoved);
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(before);
+  });
+
   it.each(refusals)('refuses %s, naming the event', async (_, eventOf, reason) => {
     const opened = randomUUID();
     await log.chat.append(opened, conversation(opened, 0).slice(0, 1));
@@ -304,6 +365,12 @@ describe('the chat projection', () => {
     expect(failure).toMatchObject({ event: { eventId, type }, reason: expect.stringContaining(reason) });
   });
 });
+
+/** Whether a session waits for an advisory lock (the projection's write lock, in these specs). */
+async function waitingForTheWriteLock(log: TestLog): Promise<boolean> {
+  return log.pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
+    SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted) AS waiting`);
+}
 
 /** `connection`, noting the text of each statement run through it, or through its transactions. */
 function noting<T extends object>(connection: T, statements: string[]): T {

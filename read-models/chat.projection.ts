@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
+import type { CommonQueryMethods } from 'slonik';
 import type { RecordedEvent } from '../src/event-store/event-store.js';
 import { CHAT_SESSION_CATEGORY } from '../src/chat-session/chat-session.events.js';
 import { type ChatEvent, isChatEventType, parseChatEvent } from './chat-events.js';
 import { foldChatEvents } from './chat-fold.js';
-import { loadStoredChat, writeChatRows } from './chat-tables.js';
+import { guardedChatWrites, loadStoredChat, writeChatRows } from './chat-tables.js';
 import type { SessionRow } from './chat-sessions.projector.js';
 import { EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 
@@ -23,7 +24,7 @@ export const CHAT_TABLES: ChatTables = { sessions: 'chat_sessions', messages: 'c
  * A batch is applied set-based: its events validated, the rows it touches read in a few
  * queries (a live run remembers the session rows it wrote, and reads them no more), the events
  * folded into rows in memory (`foldChatEvents`, pure), and the rows of both tables written in
- * one statement.
+ * one statement: in a live run, the very statement that moves the checkpoint (`prepare`).
  */
 export const chatProjection: Projection<'sessions' | 'messages'> = {
   name: 'chat',
@@ -31,19 +32,33 @@ export const chatProjection: Projection<'sessions' | 'messages'> = {
   tables: CHAT_TABLES,
   handles: isChatEventType,
   async apply(connection, events, tables, memory) {
-    const { known, unknown } = parseBatch(events);
-    const sessions = memory instanceof ChatMemory ? memory : undefined;
-    const rows = foldChatEvents(known, await loadStoredChat(connection, tables, known, sessions?.row));
+    const { known, unknown, rows } = await foldBatch(connection, events, tables, memory);
     const taken = await writeChatRows(connection, tables, rows);
     if (taken !== undefined) {
       const event = known.find((candidate) => candidate.position === taken.position)!;
       throw new EventNotApplicable(event.recorded, `message id ${taken.messageId} is taken in session ${taken.sessionId}`);
     }
-    sessions?.wrote(rows.sessions);
     return { projected: known.map((event) => event.recorded), unknown };
+  },
+  async prepare(connection, events, memory) {
+    const { known, unknown, rows } = await foldBatch(connection, events, CHAT_TABLES, memory);
+    return { projected: known.map((event) => event.recorded), unknown, writes: (guard) => guardedChatWrites(CHAT_TABLES, rows, guard) };
   },
   remember: () => new ChatMemory(),
 };
+
+/**
+ * A batch's events validated, and folded into the rows they write over what `tables` hold (the
+ * session rows `memory` remembers are not read); the session rows are noted in `memory`.
+ * @throws {EventNotApplicable} for the first event that is not valid or contradicts the rows.
+ */
+async function foldBatch(connection: CommonQueryMethods, events: readonly RecordedEvent[], tables: ChatTables, memory?: ProjectionMemory) {
+  const { known, unknown } = parseBatch(events);
+  const sessions = memory instanceof ChatMemory ? memory : undefined;
+  const rows = foldChatEvents(known, await loadStoredChat(connection, tables, known, sessions?.row));
+  sessions?.wrote(rows.sessions);
+  return { known, unknown, rows };
+}
 
 /** How many session rows a live run remembers, the most recently written ones (some 5 MiB). */
 const REMEMBERED_SESSIONS = 10_000;

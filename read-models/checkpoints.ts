@@ -1,7 +1,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { type LogPosition, type RecordedEvent, START, compareLogPositions } from '../src/event-store/event-store.js';
-import { transactionLock } from './locks.js';
+import { transactionLock, tryTransactionLock } from './locks.js';
 import { announcement } from './notify.js';
 import { sql } from './sql.js';
 
@@ -43,20 +43,29 @@ export async function advanceCheckpoint(
   to: LogPosition,
   announced: readonly RecordedEvent[],
 ): Promise<boolean> {
+  const { moved } = await connection.one(sql.type(movedRow)`
+    WITH ${checkpointMove(projection, from, to, 'wait')}
+    SELECT EXISTS (SELECT FROM moved) AS moved, ${announcement(announced)} AS notified`);
+  return moved;
+}
+
+/**
+ * The parts of a statement (`locked AS (…), moved AS (…)`) that take the projection's write
+ * lock and, holding it, move the checkpoint from `from` to `to`: `moved` has a row when it
+ * moved. `wait` waits for the lock; `try` takes it only if it is free (`locked.taken`).
+ */
+export function checkpointMove(projection: string, from: LogPosition, to: LogPosition, lock: 'wait' | 'try') {
+  const taken = lock === 'wait' ? sql.fragment`${transactionLock('write', projection)} IS NOT NULL` : tryTransactionLock('write', projection);
   const move = compareLogPositions(from, START) === 0
     ? sql.fragment`
       INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
-      SELECT ${projection}, ${to.commit}, ${to.prepare}, now() FROM locked
+      SELECT ${projection}, ${to.commit}, ${to.prepare}, now() FROM locked WHERE locked.taken
       ON CONFLICT (projection_name) DO NOTHING
       RETURNING 1`
     : sql.fragment`
       UPDATE projection_checkpoints SET commit_position = ${to.commit}, prepare_position = ${to.prepare}, updated_at = now()
       FROM locked
-      WHERE projection_name = ${projection} AND commit_position = ${from.commit} AND prepare_position = ${from.prepare}
+      WHERE locked.taken AND projection_name = ${projection} AND commit_position = ${from.commit} AND prepare_position = ${from.prepare}
       RETURNING 1`;
-  const { moved } = await connection.one(sql.type(movedRow)`
-    WITH locked AS MATERIALIZED (SELECT ${transactionLock('write', projection)}),
-      moved AS (${move})
-    SELECT EXISTS (SELECT FROM moved) AS moved, ${announcement(announced)} AS notified`);
-  return moved;
+  return sql.fragment`locked AS MATERIALIZED (SELECT ${taken} AS taken), moved AS (${move})`;
 }

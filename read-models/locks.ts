@@ -39,6 +39,11 @@ export function transactionLock(purpose: LockPurpose, projection: string) {
   return sql.fragment`pg_advisory_xact_lock(${lockKey(purpose, projection)})`;
 }
 
+/** An SQL expression that takes a transaction lock if it is free: `true`, or `false` when another transaction holds it. */
+export function tryTransactionLock(purpose: LockPurpose, projection: string) {
+  return sql.fragment`pg_try_advisory_xact_lock(${lockKey(purpose, projection)})`;
+}
+
 /** The backend process id of the session holding a session lock of this database, or `null` when it is free. */
 export async function lockHolder(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<number | null> {
   return connection.maybeOneFirst(sql.type(pidRow)`

@@ -1,7 +1,8 @@
 import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
 import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
-import { advanceCheckpoint, readCheckpoint } from './checkpoints.js';
-import { notifyProjected } from './notify.js';
+import { advanceCheckpoint, checkpointMove, readCheckpoint } from './checkpoints.js';
+import { announcement, notifyProjected } from './notify.js';
 import { type AppliedEvents, EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
@@ -87,12 +88,14 @@ export interface CommittedBatch extends AppliedEvents {
  * the rows, the checkpoint (the batch's last event, skipped ones included) and a NOTIFY per
  * projected event. Nothing of it is stored, or announced, unless all of it is.
  *
- * The batch is applied as a whole first, in few round trips: the transaction's start; the lock,
- * the checkpoint and the announcements of the events the projection handles, in one statement
- * (`advanceCheckpoint`); the projection's reads (none for the chat's messages to sessions its
- * `memory` holds) and writes; the commit. Only when that fails, for a reason other than the
- * infrastructure's, is it applied again in a new transaction through `applyEvents`, which names
- * the event it stopped at.
+ * A projection that can `prepare` its batches has one committed in one round trip: what the
+ * batch needs is read first (nothing, for the chat's messages to sessions its `memory` holds),
+ * then one statement takes the write lock if it is free, moves the checkpoint, announces and
+ * writes (`commitPrepared`). Otherwise, or while a rebuild's swap holds the lock, the batch goes
+ * in a few round trips: the transaction's start; the lock, the checkpoint and the announcements
+ * in one statement (`advanceCheckpoint`); the projection's reads and writes; the commit. Only
+ * when that fails, for a reason other than the infrastructure's, is it applied again in a new
+ * transaction through `applyEvents`, which names the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
  * @param memory the projection's memory of the live run, told whether the batch committed.
  * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
@@ -107,16 +110,13 @@ export async function projectBatch(
 ): Promise<CommittedBatch> {
   const last = events.at(-1);
   if (last === undefined) throw new RangeError('projectBatch needs at least one event');
+  const announced = events.filter((event) => projection.handles(event.type));
   try {
-    const committed = await connection.transaction(async (transaction) => {
-      const announced = events.filter((event) => projection.handles(event.type));
-      await moveCheckpoint(transaction, projection, after, last.logPosition, announced);
-      const applied = await projection.apply(transaction, events, projection.tables, memory);
-      if (applied.projected.length !== announced.length) {
-        throw new Error(`${projection.name} projected ${applied.projected.length} events of ${announced.length} it handles`);
-      }
-      return { ...applied, checkpoint: last.logPosition };
-    });
+    const committed = (await commitPrepared(connection, projection, events, after, announced, memory))
+      ?? await connection.transaction(async (transaction) => {
+        await moveCheckpoint(transaction, projection, after, last.logPosition, announced);
+        return checked(projection, announced, await projection.apply(transaction, events, projection.tables, memory), last.logPosition);
+      });
     memory?.committed();
     return committed;
   } catch (error) {
@@ -125,6 +125,47 @@ export async function projectBatch(
     if (isTransient(error) || error instanceof CheckpointMoved) throw error;
     return applyInTransaction(connection, projection, events, after);
   }
+}
+
+/**
+ * The batch in one statement, when the projection can `prepare` it: `undefined` when it cannot,
+ * or when the write lock is taken (a rebuild's swap: the caller waits for it in a transaction).
+ * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
+ */
+async function commitPrepared(
+  connection: CommonQueryMethods,
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  after: LogPosition,
+  announced: readonly RecordedEvent[],
+  memory?: ProjectionMemory,
+): Promise<CommittedBatch | undefined> {
+  if (projection.prepare === undefined) return undefined;
+  const prepared = await projection.prepare(connection, events, memory);
+  const to = events.at(-1)!.logPosition;
+  const committed = checked(projection, announced, prepared, to);
+  const moved = sql.fragment`EXISTS (SELECT FROM moved)`;
+  const outcome = await connection.one(sql.type(preparedOutcomeRow)`
+    WITH ${sql.join([checkpointMove(projection.name, after, to, 'try'), ...prepared.writes(moved)], sql.fragment`, `)}
+    SELECT (SELECT taken FROM locked) AS taken, ${moved} AS moved,
+      (SELECT ${announcement(announced)} WHERE ${moved}) AS notified`);
+  if (!outcome.taken) return undefined;
+  if (!outcome.moved) throw new CheckpointMoved(projection.name, after, await readCheckpoint(connection, projection.name));
+  return committed;
+}
+
+const preparedOutcomeRow = z.object({ taken: z.boolean(), moved: z.boolean(), notified: z.bigint().nullable() });
+
+/**
+ * The batch as committed, once the projection is seen to project every event it handles (before
+ * the commit).
+ * @throws {Error} when it does not (a projection whose `handles` and `apply` disagree).
+ */
+function checked(projection: Projection, announced: readonly RecordedEvent[], applied: AppliedEvents, checkpoint: LogPosition): CommittedBatch {
+  if (applied.projected.length !== announced.length) {
+    throw new Error(`${projection.name} projected ${applied.projected.length} events of ${announced.length} it handles`);
+  }
+  return { projected: applied.projected, unknown: applied.unknown, checkpoint };
 }
 
 /** The batch applied through `applyEvents`, in a transaction of its own: see {@link projectBatch}. */

@@ -1,4 +1,4 @@
-import type { CommonQueryMethods } from 'slonik';
+import type { CommonQueryMethods, FragmentSqlToken } from 'slonik';
 import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
 
 /**
@@ -38,8 +38,27 @@ export interface Projection<Role extends string = string> {
    * @throws any error of the database (a value it cannot store, say), which names no event.
    */
   apply(connection: CommonQueryMethods, events: readonly RecordedEvent[], tables: Tables<Role>, memory?: ProjectionMemory): Promise<AppliedEvents>;
+  /**
+   * Gets a batch of the live run ready to be written to the live tables in one statement with
+   * its checkpoint (`projectBatch`): reads what the batch needs, now, outside any transaction,
+   * and works out the rows. Reading before the write lock is taken is sound: only the live run
+   * writes the live tables, and a rebuild that swaps fresh ones in moves the checkpoint, which
+   * the statement checks before it writes anything. Notes in `memory` what the batch writes.
+   * @throws {EventNotApplicable} as `apply` does.
+   */
+  prepare?(connection: CommonQueryMethods, events: readonly RecordedEvent[], memory?: ProjectionMemory): Promise<PreparedBatch>;
   /** A new memory for one live run over the live tables (see {@link ProjectionMemory}), if it keeps one. */
   remember?(): ProjectionMemory;
+}
+
+/** A batch whose rows are worked out (see {@link Projection.prepare}). */
+export interface PreparedBatch extends AppliedEvents {
+  /**
+   * The data-modifying parts of one statement (`name AS (…)`) that write the rows when `guard`,
+   * an SQL condition, holds, and nothing otherwise. A row that cannot be stored (its place is
+   * taken) fails the statement, which then writes nothing at all.
+   */
+  writes(guard: FragmentSqlToken): readonly FragmentSqlToken[];
 }
 
 /**
