@@ -145,6 +145,22 @@ describe('the projection runner', () => {
     expect(holders.map((s) => s.state)).toEqual(['running', 'running']);
   });
 
+  it('a leader whose connection is cut while it waits for events stops leading: one leader, who projects what comes next', async () => {
+    const first = runner();
+    await leads(first);
+    const second = runner();
+    await appendConversations(1);
+    await waitCaughtUp();
+
+    const pid = await leaderPid();
+    await log.pool.query(sql.unsafe`SELECT pg_terminate_backend(${pid})`);
+    await eventually(leaderPid, (leader) => leader !== null && leader !== pid, { what: 'a new leader' });
+    await eventually(() => [first, second].map(statusOf), (all) => all.filter((s) => s.holdsLock).length === 1, { what: 'one leader' });
+    await appendConversations(1);
+    await expectEveryEventOnce();
+    expect([first, second].map(statusOf).filter((s) => s.holdsLock)).toHaveLength(1);
+  });
+
   it('survives the database going away: backs off, takes the lead again and resumes from the checkpoint', async () => {
     const proxy = await startTcpProxy(Number(new URL(log.url).port));
     const viaProxy = new URL(log.url);

@@ -169,26 +169,35 @@ class ProjectionWorker {
       if (error instanceof ConnectionError) throw error;
       throw new ConnectionError(`cannot connect: ${(error as Error).message}`, { cause: error as Error });
     });
+    // slonik's connect settles as soon as its connection fails, while the handler may still be
+    // running: the term ends with it (or with `stop`), and the lead is over before another try.
+    const term = new AbortController();
+    let leading: Promise<void> | undefined;
     try {
-      await pool.connect(async (connection) => {
-        if (!(await this.waitForLead(connection, stop))) return;
-        // The batches commit without waiting for their WAL to reach the disk (one fsync less in
-        // each): a read model is derived data whose rows and checkpoint commit together, so a
-        // crash that loses the last batches loses their checkpoint with them, and they are
-        // projected again. What they announce stays true: the events are durable already (an
-        // append waits for its flush), and subscribers read what they missed from the log.
-        await connection.query(sql.typeAlias('void')`SET synchronous_commit = off`);
-        this.holdsLock = true;
-        this.backoffMs = this.initialBackoffMs;
-        this.logger.log('leading: this process projects');
-        try {
-          await this.lead(connection, stop);
-        } finally {
-          this.holdsLock = false;
-        }
-      });
+      await pool.connect((connection) => (leading = this.leadOn(connection, AbortSignal.any([stop, term.signal]))));
     } finally {
+      term.abort();
+      await leading?.catch(() => undefined); // its error, if any, is the connection's, thrown by connect already
       await pool.end();
+    }
+  }
+
+  /** Waits for the lead on `connection`, then projects while leading, until `stop`. */
+  private async leadOn(connection: DatabasePoolConnection, stop: AbortSignal): Promise<void> {
+    if (!(await this.waitForLead(connection, stop))) return;
+    // The batches commit without waiting for their WAL to reach the disk (one fsync less in
+    // each): a read model is derived data whose rows and checkpoint commit together, so a
+    // crash that loses the last batches loses their checkpoint with them, and they are
+    // projected again. What they announce stays true: the events are durable already (an
+    // append waits for its flush), and subscribers read what they missed from the log.
+    await connection.query(sql.typeAlias('void')`SET synchronous_commit = off`);
+    this.holdsLock = true;
+    this.backoffMs = this.initialBackoffMs;
+    this.logger.log('leading: this process projects');
+    try {
+      await this.lead(connection, stop);
+    } finally {
+      this.holdsLock = false;
     }
   }
 
