@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
+import { compareLogPositions } from '../src/event-store/event-store.js';
 import { createTestDatabase } from '../test/database.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
@@ -43,7 +44,13 @@ describe('the projection runner', () => {
       await log.chat.append(sessionId, conversation(sessionId, messages));
     }
   };
-  const waitCaughtUp = () => eventually(() => caughtUp(log), Boolean, { what: 'projection caught up' });
+  /** The checkpoint is stored at the log's end, and the leader has counted its last batch (a moment after its commit). */
+  const waitCaughtUp = async () => {
+    await eventually(() => caughtUp(log), Boolean, { what: 'projection caught up' });
+    const end = (await allChatEvents(log.store)).at(-1)?.logPosition;
+    const atEnd = (status: ProjectionStatus) => end === undefined || (status.checkpoint !== undefined && compareLogPositions(status.checkpoint, end) === 0);
+    await eventually(() => runners.map(statusOf).filter((status) => status.holdsLock), (leaders) => leaders.every(atEnd), { what: 'the leader counting its last batch' });
+  };
   const leaderPid = () => lockHolder(log.pool, 'leader', chatProjection.name);
 
   /** Every event was projected and announced exactly once, in log order, and the tables are right. */
