@@ -15,7 +15,10 @@ import { StompPeer } from './stomp-peer.js';
  * each customer sending messages on an open-loop schedule at a total of `--rate` a second for
  * `--seconds`. Latencies are taken from each message's scheduled time (a late send counts
  * against the server, no coordinated omission): to its RECEIPT at the customer, and to its
- * MESSAGE at the agent (append, projection, NOTIFY, fan-out).
+ * MESSAGE at the agent (append, projection, NOTIFY, fan-out). Before that window, once the
+ * projection has caught up with the pairs' setup, `--warmup` seconds of the same load, whose
+ * figures are printed apart: the first seconds of load on a fresh server are slower than the
+ * ones after (the setup's garbage, code and caches not yet warm), and a server in service is past them.
  *
  * With `--flooders N`, N more customers each send `--flood-rate` messages a second to a session
  * of their own for as long, far over the per-connection SEND limit: compare the pairs' latencies
@@ -28,13 +31,14 @@ export async function stompBenchmark(args: string[]): Promise<void> {
       pairs: { type: 'string', default: '50' },
       rate: { type: 'string', default: '200' },
       seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '5' },
       idle: { type: 'string', default: '1000' },
       flooders: { type: 'string', default: '0' },
       'flood-rate': { type: 'string', default: '1000' },
     },
   });
-  const [pairs, rate, seconds, idle, flooders, floodRate] = [values.pairs, values.rate, values.seconds, values.idle, values.flooders, values['flood-rate']]
-    .map(Number) as [number, number, number, number, number, number];
+  const [pairs, rate, seconds, warmup, idle, flooders, floodRate] = [values.pairs, values.rate, values.seconds, values.warmup, values.idle, values.flooders, values['flood-rate']]
+    .map(Number) as [number, number, number, number, number, number, number];
   const server = await startBenchServer();
   const peers: StompPeer[] = [];
   try {
@@ -42,6 +46,11 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`load: ${pairs} customer/agent pairs, ${rate} messages/s for ${seconds} s`);
     const rejections = new Map<string, number>();
     const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections)));
+    await projectionCaughtUp(server);
+    if (warmup > 0) {
+      const warm = await runOpenLoop(chats, rate, warmup);
+      console.log(`  warm-up:   ${warmup} s of the same load first, not counted below: MESSAGE ${summary(warm.deliveryLatencies)}, ${warm.lost} without RECEIPT or MESSAGE`);
+    }
     const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
     if (flooders > 0) console.log(`  flood:     ${flooders} more customers, each sending ${fmt(floodRate)} messages/s to a session of its own`);
     const flooding = floods.map((flood) => flood.run(floodRate, seconds));
@@ -62,6 +71,15 @@ export async function stompBenchmark(args: string[]): Promise<void> {
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
+  }
+}
+
+/** Waits (up to a minute) until the projection has applied every event of the log. */
+async function projectionCaughtUp(server: BenchServer): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while ((await server.projectionLag()) !== 0) {
+    if (performance.now() > deadline) throw new Error('the projection did not catch up with the setup within a minute');
+    await sleep(50);
   }
 }
 
