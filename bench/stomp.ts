@@ -17,8 +17,8 @@ import { StompPeer } from './stomp-peer.js';
  * against the server, no coordinated omission): to its RECEIPT at the customer, and to its
  * MESSAGE at the agent (append, projection, NOTIFY, fan-out). Before that window, once the
  * projection has caught up with the pairs' setup, `--warmup` seconds of the same load, whose
- * figures are printed apart: the first seconds of load on a fresh server are slower than the
- * ones after (the setup's garbage, code and caches not yet warm), and a server in service is past them.
+ * figures are printed apart: the first seconds of load on a fresh server, right after the
+ * setup, are slower than the ones after, and a server in service is past them.
  *
  * With `--flooders N`, N more customers each send `--flood-rate` messages a second to a session
  * of their own for as long, far over the per-connection SEND limit: compare the pairs' latencies
