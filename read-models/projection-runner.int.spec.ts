@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
-import { compareLogPositions } from '../src/event-store/event-store.js';
 import { createTestDatabase } from '../test/database.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
@@ -8,8 +7,8 @@ import { readCheckpoint } from './checkpoints.js';
 import { lockHolder } from './locks.js';
 import { ProjectionRunner, type ProjectionRunnerOptions, type ProjectionStatus } from './projection-runner.js';
 import {
-  allChatEvents, caughtUp, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
-  tableContents, type NoticeListener, type TestLog,
+  allChatEvents, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
+  tableContents, type NoticeListener, type TestLog, waitCaughtUp,
 } from './testing/fixtures.js';
 
 describe('the projection runner', () => {
@@ -44,18 +43,12 @@ describe('the projection runner', () => {
       await log.chat.append(sessionId, conversation(sessionId, messages));
     }
   };
-  /** The checkpoint is stored at the log's end, and the leader has counted its last batch (a moment after its commit). */
-  const waitCaughtUp = async () => {
-    await eventually(() => caughtUp(log), Boolean, { what: 'projection caught up' });
-    const end = (await allChatEvents(log.store)).at(-1)?.logPosition;
-    const atEnd = (status: ProjectionStatus) => end === undefined || (status.checkpoint !== undefined && compareLogPositions(status.checkpoint, end) === 0);
-    await eventually(() => runners.map(statusOf).filter((status) => status.holdsLock), (leaders) => leaders.every(atEnd), { what: 'the leader counting its last batch' });
-  };
+  const caughtUp = () => waitCaughtUp(log, runners);
   const leaderPid = () => lockHolder(log.pool, 'leader', chatProjection.name);
 
   /** Every event was projected and announced exactly once, in log order, and the tables are right. */
   const expectEveryEventOnce = async () => {
-    await waitCaughtUp();
+    await caughtUp();
     const events = await allChatEvents(log.store);
     await eventually(() => listener.notices.length, (count) => count >= events.length, { what: 'every notice' });
     expect(listener.notices.map((notice) => notice.eventId)).toEqual(events.map((event) => event.eventId));
@@ -65,7 +58,7 @@ describe('the projection runner', () => {
   it('projects the log from its checkpoint, in batches, and announces each event once', async () => {
     await appendConversations(5);
     const only = runner();
-    await waitCaughtUp();
+    await caughtUp();
     await appendConversations(5);
     await expectEveryEventOnce();
     const events = await allChatEvents(log.store);
@@ -82,7 +75,7 @@ describe('the projection runner', () => {
     await log.chat.appendRaw(sessionId, 'ChatSessionEscalated', { sessionId });
     await log.chat.append(sessionId, conversation(sessionId, 1).slice(2, 3));
     const only = runner();
-    await waitCaughtUp();
+    await caughtUp();
     expect(statusOf(only)).toMatchObject({ eventsProjected: 3, unknownEventsSkipped: 2, state: 'running' });
   });
 
@@ -118,7 +111,7 @@ describe('the projection runner', () => {
     await leads(first);
     const second = runner();
     await appendConversations(4);
-    await waitCaughtUp();
+    await caughtUp();
     expect(statusOf(second)).toMatchObject({ state: 'running', holdsLock: false, eventsProjected: 0 });
     const projectedByFirst = statusOf(first).eventsProjected;
     expect(projectedByFirst).toBe((await allChatEvents(log.store)).length);
@@ -139,7 +132,7 @@ describe('the projection runner', () => {
     await leads(first);
     const second = runner();
     await appendConversations(3);
-    await waitCaughtUp();
+    await caughtUp();
 
     const pid = await leaderPid();
     const appending = appendConversations(3);
@@ -157,7 +150,7 @@ describe('the projection runner', () => {
     await leads(first);
     const second = runner();
     await appendConversations(1);
-    await waitCaughtUp();
+    await caughtUp();
 
     const pid = await leaderPid();
     await log.pool.query(sql.unsafe`SELECT pg_terminate_backend(${pid})`);
@@ -175,7 +168,7 @@ describe('the projection runner', () => {
     const only = runner({ databaseUrl: viaProxy.toString() });
     await leads(only);
     await appendConversations(2);
-    await waitCaughtUp();
+    await caughtUp();
 
     await proxy.cut();
     await appendConversations(2); // through the event store's own connection, which still works

@@ -8,8 +8,8 @@ import { readCheckpoint } from './checkpoints.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
 import {
-  allChatEvents, caughtUp, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
-  tableContents, type NoticeListener, type TestLog,
+  allChatEvents, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
+  tableContents, type NoticeListener, type TestLog, waitCaughtUp,
 } from './testing/fixtures.js';
 
 describe('rebuilding the chat projection', () => {
@@ -36,7 +36,7 @@ describe('rebuilding the chat projection', () => {
   };
   const rebuild = (onProgress?: (progress: RebuildProgress) => void | Promise<void>) =>
     rebuildProjection({ databaseUrl: log.url, store: log.store, projection: chatProjection, batchSize: 100, onProgress });
-  const waitCaughtUp = () => eventually(() => caughtUp(log), Boolean, { what: 'projection caught up', timeoutMs: 20_000 });
+  const caughtUp = () => waitCaughtUp(log, [live], { timeoutMs: 20_000 });
   /** The names and ids of the tables and indexes of the chat read model and its rebuilds. */
   const schema = () => log.pool.any(sql.type(z.object({ relname: z.string(), oid: z.number(), table: z.string() }))`
     SELECT c.relname, c.oid::int AS oid, coalesce(t.relname, c.relname) AS table
@@ -47,7 +47,7 @@ describe('rebuilding the chat projection', () => {
   it('swaps in tables equal to what the live projector builds, while events keep coming and queries keep being answered', async () => {
     await appendConversations(40);
     live.start();
-    await waitCaughtUp();
+    await caughtUp();
     const before = await schema();
 
     let busy = true;
@@ -80,7 +80,7 @@ describe('rebuilding the chat projection', () => {
     });
     expect(appendedDuring).toBeGreaterThan(0);
     await Promise.all([writing, querying]);
-    await waitCaughtUp();
+    await caughtUp();
 
     expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
     expect(queryErrors).toEqual([]);
@@ -107,7 +107,7 @@ describe('rebuilding the chat projection', () => {
   it('projects and announces the events the live projection has not reached, when it is not running', async () => {
     await appendConversations(3);
     live.start();
-    await waitCaughtUp();
+    await caughtUp();
     await live.stop();
     const projectedLive = (await allChatEvents(log.store)).length;
     await appendConversations(2);
@@ -121,7 +121,7 @@ describe('rebuilding the chat projection', () => {
 
     live.start();
     await appendConversations(1);
-    await waitCaughtUp();
+    await caughtUp();
     expect(live.status()[0]!.eventsProjected).toBe(projectedLive + 16); // resumed after the rebuild's checkpoint
     expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
   });
@@ -129,7 +129,7 @@ describe('rebuilding the chat projection', () => {
   it('leaves the live tables untouched when interrupted half-way, and succeeds when run again', async () => {
     await appendConversations(20);
     live.start();
-    await waitCaughtUp();
+    await caughtUp();
     const [contents, relations] = [await tableContents(log.pool, CHAT_TABLES), await schema()];
     const interruption = new Error('interrupted');
 
@@ -144,7 +144,7 @@ describe('rebuilding the chat projection', () => {
 
     await appendConversations(2);
     await rebuild();
-    await waitCaughtUp();
+    await caughtUp();
     expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
     expect(await names()).toEqual(relations.map((r) => `${r.table}:${r.relname}`));
   });

@@ -11,11 +11,12 @@ import { z } from 'zod';
 import { type Actor, type ChatSessionEvent, streamNameOf } from '../../src/chat-session/chat-session.events.js';
 import { GENESIS_HASH, stampEvents } from '../../src/chat-session/hash-chain.js';
 import { createDatabasePool } from '../../src/database/pool.js';
-import { type EventStore, type RecordedEvent } from '../../src/event-store/event-store.js';
+import { type EventStore, type RecordedEvent, compareLogPositions } from '../../src/event-store/event-store.js';
 import { PostgresEventStore } from '../../src/event-store/postgres-event-store.js';
 import { CHAT_TABLES, chatProjection } from '../chat.projection.js';
 import { EVENTS_CHANNEL, type ProjectedEventNotice } from '../notify.js';
 import { applyEvents } from '../projection-batch.js';
+import type { ProjectionRunner, ProjectionStatus } from '../projection-runner.js';
 import type { Tables } from '../projection.js';
 
 /** A test database with its pool and a PostgreSQL event store on it. */
@@ -142,12 +143,27 @@ export async function chatProjectedFromScratch(log: TestLog): Promise<{ sessions
   return tableContents(log.pool, tables);
 }
 
-/** The stored checkpoint has reached the log's last chat event. */
-export async function caughtUp(log: TestLog): Promise<boolean> {
-  const last = (await allChatEvents(log.store)).at(-1);
-  const stored = await log.pool.maybeOne(sql.unsafe`
-    SELECT commit_position, prepare_position FROM projection_checkpoints WHERE projection_name = ${chatProjection.name}`);
-  return last === undefined || (stored?.commit_position === last.logPosition.commit && stored?.prepare_position === last.logPosition.prepare);
+/**
+ * Waits until the chat projection has caught up with the log: its stored checkpoint is at the
+ * log's last chat event, and each of `runners` that leads has counted its last batch too (a
+ * runner counts a batch a moment after committing it, so its status lags the table for that
+ * moment).
+ */
+export async function waitCaughtUp(log: TestLog, runners: readonly ProjectionRunner[], { timeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
+  const end = async () => (await allChatEvents(log.store)).at(-1)?.logPosition;
+  const storedAtEnd = async () => {
+    const last = await end();
+    const stored = await log.pool.maybeOne(sql.unsafe`
+      SELECT commit_position, prepare_position FROM projection_checkpoints WHERE projection_name = ${chatProjection.name}`);
+    return last === undefined || (stored?.commit_position === last.commit && stored?.prepare_position === last.prepare);
+  };
+  await eventually(storedAtEnd, Boolean, { what: 'projection caught up', timeoutMs });
+  const last = await end();
+  const countedToEnd = ({ checkpoint }: ProjectionStatus) => last === undefined || (checkpoint !== undefined && compareLogPositions(checkpoint, last) === 0);
+  await eventually(() => runners.map((runner) => runner.status()[0]!).filter((status) => status.holdsLock), (leaders) => leaders.every(countedToEnd), {
+    what: 'the leader counting its last batch',
+    timeoutMs,
+  });
 }
 
 /** A LISTEN connection collecting every notice of the projected events. */
