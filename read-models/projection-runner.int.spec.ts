@@ -45,6 +45,15 @@ describe('the projection runner', () => {
   };
   const caughtUp = () => waitCaughtUp(log, runners);
   const leaderPid = () => lockHolder(log.pool, 'leader', chatProjection.name);
+  /** Terminates the leader's connection (its lock goes with it) and waits for another to take the lead. */
+  const cutLeader = async () => {
+    const pid = await leaderPid();
+    await log.pool.query(sql.unsafe`SELECT pg_terminate_backend(${pid})`);
+    await eventually(leaderPid, (leader) => leader !== null && leader !== pid, { what: 'a new leader' });
+  };
+  /** The statuses of `of`, once exactly one of them leads. */
+  const oneLeader = (of: ProjectionRunner[]) =>
+    eventually(() => of.map(statusOf), (all) => all.filter((s) => s.holdsLock).length === 1, { what: 'one leader' });
 
   /** Every event was projected and announced exactly once, in log order, and the tables are right. */
   const expectEveryEventOnce = async () => {
@@ -134,14 +143,12 @@ describe('the projection runner', () => {
     await appendConversations(3);
     await caughtUp();
 
-    const pid = await leaderPid();
     const appending = appendConversations(3);
-    await log.pool.query(sql.unsafe`SELECT pg_terminate_backend(${pid})`);
     // Either may win the lock back: the one that lost its connection tries again after a back-off.
-    await eventually(leaderPid, (leader) => leader !== null && leader !== pid, { what: 'a new leader' });
+    await cutLeader();
     await appending;
     await expectEveryEventOnce();
-    const holders = await eventually(() => [first, second].map(statusOf), (all) => all.filter((s) => s.holdsLock).length === 1, { what: 'one leader' });
+    const holders = await oneLeader([first, second]);
     expect(holders.map((s) => s.state)).toEqual(['running', 'running']);
   });
 
@@ -152,10 +159,8 @@ describe('the projection runner', () => {
     await appendConversations(1);
     await caughtUp();
 
-    const pid = await leaderPid();
-    await log.pool.query(sql.unsafe`SELECT pg_terminate_backend(${pid})`);
-    await eventually(leaderPid, (leader) => leader !== null && leader !== pid, { what: 'a new leader' });
-    await eventually(() => [first, second].map(statusOf), (all) => all.filter((s) => s.holdsLock).length === 1, { what: 'one leader' });
+    await cutLeader();
+    await oneLeader([first, second]);
     await appendConversations(1);
     await expectEveryEventOnce();
     expect([first, second].map(statusOf).filter((s) => s.holdsLock)).toHaveLength(1);
