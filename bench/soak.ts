@@ -6,7 +6,7 @@ import type { SoakContext } from './soak-participant.js';
 import { Recorder, type Report, REPORT_HEADER, reportLine } from './soak-stats.js';
 import { judge } from './soak-verdict.js';
 import { fmt, sleep, waitUntil } from './stats.js';
-import { StompPeer } from './stomp-peer.js';
+import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
 /**
  * A long run of mixed chat traffic against a real server (its own process, on a fresh embedded
@@ -22,6 +22,7 @@ import { StompPeer } from './stomp-peer.js';
  * end: whether RSS and p99 stayed flat after the warm-up (`soak-verdict.ts`).
  */
 export async function soakBenchmark(args: string[]): Promise<void> {
+  runAsLoadGenerator();
   const { values } = parseArgs({
     args,
     options: {

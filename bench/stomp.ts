@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, sleep, summary } from './stats.js';
-import { StompPeer } from './stomp-peer.js';
+import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
 /**
  * The STOMP gateway of a real server (`dist/src/main.js`, its own process, on a fresh embedded
@@ -25,6 +25,7 @@ import { StompPeer } from './stomp-peer.js';
  * with and without them to see how much a flood costs everyone else.
  */
 export async function stompBenchmark(args: string[]): Promise<void> {
+  runAsLoadGenerator();
   const { values } = parseArgs({
     args,
     options: {
