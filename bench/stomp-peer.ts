@@ -6,9 +6,9 @@ import { WebSocket } from 'ws';
 /**
  * Makes this process a lighter load generator, for benchmarks whose process only drives clients.
  * V8 sizes a heap's next full collection from how fast it collects: thousands of clients' heap
- * then grows only some 15 % between two, and a 20 s run has up to six, each about 100 ms of this
- * event loop on the 2-core machines, counted in the figures as if the server were slow. Four
- * times the live heap instead, and a run has none or one.
+ * then grows only some 15 – 40 % between two, and a 20 s run has up to six, each about 100 ms of
+ * this event loop on the 2-core machines, counted in the figures as if the server were slow.
+ * Four times the live heap instead, and a run has none or one.
  */
 export function runAsLoadGenerator(): void {
   setFlagsFromString('--heap-growing-percent=300');
