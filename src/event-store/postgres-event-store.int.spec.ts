@@ -93,7 +93,7 @@ describe('group commit of the PostgreSQL event store', () => {
     category = `group${randomUUID().slice(0, 8)}`;
   });
 
-  it('commits the appends that wait behind one in flight in one transaction, each settled as if made alone', async () => {
+  it('commits the appends that wait behind one in flight in one transaction, a stream\'s next append in the next, each settled as if made alone', async () => {
     await store.appendToStream(stream('old'), [event('Old')], { expectedRevision: 'no_stream' });
     const retried = event('Retried');
     await store.appendToStream(stream('retried'), [retried], { expectedRevision: 'no_stream' });
@@ -118,9 +118,10 @@ describe('group commit of the PostgreSQL event store', () => {
     const log = await store.readAll({ category });
     expect(log.map((e) => e.type)).toEqual(['Old', 'Retried', 'First', 'A1', 'A2', 'A3']);
     expect(log.map((e) => `${e.streamName.slice(category.length + 1)}@${e.revision}`)).toEqual(['old@0', 'retried@0', 'first@0', 'a@0', 'a@1', 'a@2']);
-    const transactions = new Set(log.map((e) => e.logPosition.commit));
-    expect(transactions.size).toBe(4);
-    expect(new Set(log.slice(3).map((e) => e.logPosition.commit)).size).toBe(1);
+    const [, , , a1, a2, a3] = log.map((e) => e.logPosition.commit);
+    expect(new Set(log.map((e) => e.logPosition.commit)).size).toBe(5);
+    expect(a2).toBe(a1);
+    expect(a3).toBeGreaterThan(a2!);
   });
 
   it('appends a group that fails as a whole again one append at a time: only the culprits fail', async () => {
@@ -140,6 +141,21 @@ describe('group commit of the PostgreSQL event store', () => {
     expect(group[2]).toMatchObject({ status: 'rejected', reason: expect.objectContaining({ message: expect.stringMatching(/unicode escape/i) }) });
     expect(group[3]).toEqual({ status: 'fulfilled', value: { nextExpectedRevision: 0n } });
     expect((await store.readAll({ category })).map((e) => e.type)).toEqual(['Taken', 'First', 'X', 'Y']);
+  });
+
+  it('refuses a group that names a stream twice, writing nothing: a previous release\'s group then goes one append at a time', async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const twice = client.query(
+        `SELECT * FROM append_to_streams($1, $2, ARRAY['any', 'any'], ARRAY[1, 1], $3::uuid[], ARRAY['A', 'B'], ARRAY['{}', '{}']::jsonb[], ARRAY['{}', '{}']::jsonb[])`,
+        [[stream('twice'), stream('twice')], [category, category], [randomUUID(), randomUUID()]],
+      );
+      await expect(twice).rejects.toMatchObject({ code: 'PA400' });
+    } finally {
+      await client.end();
+    }
+    expect(await store.readStream(stream('twice'))).toEqual([]);
   });
 
   it('keeps the one-stream append_to_stream of the previous release: same results, same errors', async () => {

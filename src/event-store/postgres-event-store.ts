@@ -53,8 +53,8 @@ export interface PostgresEventStoreOptions {
 
 /**
  * The event store in PostgreSQL (`migrations/0001_event_store.sql`): one append-only `events`
- * table; appends in groups through the `append_to_streams` function (0003: per-stream locks,
- * optimistic concurrency), see {@link GroupCommit}.
+ * table; appends in groups through the `append_to_streams` function (0003, 0004: per-stream
+ * locks, optimistic concurrency), see {@link GroupCommit}.
  *
  * The gap problem: an event's position is taken when it is inserted, but it becomes visible when
  * its transaction commits, so position 11 can be seen before 10. Readers of the whole log
@@ -215,11 +215,12 @@ interface Append {
 }
 
 /**
- * Group commit of the appends of one process (`append_to_streams`, migration 0003): while
+ * Group commit of the appends of one process (`append_to_streams`, migrations 0003, 0004): while
  * `groupsInFlight` groups are being committed, new appends wait, and go together in the next
- * group: one statement, one transaction, one WAL flush. An append made when nothing waits
- * goes at once, so an idle store adds no delay; a busy one makes larger groups instead of a
- * longer queue.
+ * group: one statement, one transaction, one WAL flush. An append made when nothing waits goes
+ * at once, so an idle store adds no delay; a busy one makes larger groups instead of a longer
+ * queue. A group has one append per stream (the function refuses more): a stream's next append
+ * waits for the next group, in its order.
  *
  * Each append is resolved or rejected on its own, as if it had been made alone: a wrong expected
  * revision or a repeated event id refuses that append only. A group that fails as a whole (an
@@ -231,7 +232,7 @@ interface Append {
  */
 class GroupCommit extends EventEmitter {
   count = 0;
-  private readonly waiting: Append[] = [];
+  private waiting: Append[] = [];
   private inFlight = 0;
 
   constructor(private readonly pool: DatabasePool, private readonly groupsInFlight: number) {
@@ -248,10 +249,26 @@ class GroupCommit extends EventEmitter {
 
   private next(): void {
     while (this.inFlight < this.groupsInFlight && this.waiting.length > 0) {
-      const group = this.waiting.splice(0, MAX_GROUP);
       this.inFlight++;
-      void this.commit(group);
+      void this.commit(this.nextGroup());
     }
+  }
+
+  /** Takes the waiting appends of the next group: up to {@link MAX_GROUP}, one per stream. */
+  private nextGroup(): Append[] {
+    const group: Append[] = [];
+    const streams = new Set<string>();
+    const left: Append[] = [];
+    for (const append of this.waiting) {
+      if (group.length < MAX_GROUP && !streams.has(append.streamName)) {
+        group.push(append);
+        streams.add(append.streamName);
+      } else {
+        left.push(append);
+      }
+    }
+    this.waiting = left;
+    return group;
   }
 
   /**
