@@ -112,29 +112,38 @@ export async function writeChatRows(connection: CommonQueryMethods, tables: Chat
   if (rows.lines.length === 0 && rows.sessions.length === 0) return undefined;
   const inserted = await connection.oneFirst(sql.type(insertedRow)`
     WITH ${rows.sessions.length === 0 ? sql.fragment`` : sql.fragment`upserted AS (${upsertSessions(tables, rows.sessions)}),`}
-      inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines, 'skip')})
+      inserted AS (${rows.lines.length === 0 ? sql.fragment`SELECT WHERE false` : insertLines(tables, rows.lines)})
     SELECT count(*) AS inserted FROM inserted`);
   return inserted < rows.lines.length ? firstLineNotStored(connection, tables, rows.lines) : undefined;
 }
 
 /**
- * A batch's rows as the data-modifying parts of another statement (`name AS (…)`), which write
- * them only when `guard` holds: the rows of its sessions (each only over an older row) and its
- * lines, all new (a live run's fold makes a line only for an event its session has not had): a
- * line whose place is taken fails the whole statement.
+ * An SQL expression that writes a batch's rows to the live tables when `guard` holds, and counts
+ * them (`write_live_chat_rows`, migration 0005): the rows of its sessions (each only over an
+ * older row) and its lines, all new (a live run's fold makes a line only for an event its
+ * session has not had): a line whose place is taken fails the whole statement.
  */
-export function guardedChatWrites(tables: ChatTables, rows: ChatRows, guard: FragmentSqlToken): FragmentSqlToken[] {
-  return [
-    ...(rows.sessions.length === 0 ? [] : [sql.fragment`sessions_written AS (${upsertSessions(tables, rows.sessions, guard)})`]),
-    ...(rows.lines.length === 0 ? [] : [sql.fragment`lines_written AS (${insertLines(tables, rows.lines, 'fail', guard)})`]),
-  ];
+export function liveChatWrite(rows: ChatRows, guard: FragmentSqlToken): FragmentSqlToken {
+  const sessions = rows.sessions.map((row) => ({
+    session_id: row.sessionId, user_id: row.userId, agent_id: row.agentId, subject: row.subject,
+    start_time: row.startTime, end_time: row.endTime, session_status: row.status, rating: row.rating,
+    rating_comment: row.ratingComment, message_count: row.messageCount, last_message_at: row.lastMessageAt,
+    last_message_preview: row.lastMessagePreview, unread_for_user: row.unreadForUser, unread_for_agent: row.unreadForAgent,
+    revision: String(row.revision),
+  }));
+  const lines = rows.lines.map((line) => ({
+    message_id: line.messageId, session_id: line.sessionId, sender_type: line.senderType, sender_id: line.senderId,
+    message_content: line.content, message_type: line.messageType, attachment_url: line.attachmentUrl,
+    timestamp: line.timestamp, revision: String(line.revision), position: String(line.position),
+  }));
+  return sql.fragment`(SELECT write_live_chat_rows(${JSON.stringify(sessions)}::json, ${JSON.stringify(lines)}::json) WHERE ${guard})`;
 }
 
 /**
- * Inserts the lines when `guard` holds, returning a row for each one inserted. A line whose
- * place is taken is left out (`skip`) or fails the statement (`fail`).
+ * Inserts the lines, returning a row for each one inserted; a line whose place is taken is left
+ * out (`write_live_chat_rows` inserts the same rows in the live tables).
  */
-function insertLines(tables: ChatTables, lines: readonly MessageRow[], taken: 'skip' | 'fail', guard = sql.fragment`true`) {
+function insertLines(tables: ChatTables, lines: readonly MessageRow[]) {
   return sql.fragment`
     INSERT INTO ${sql.identifier([tables.messages])} (
       message_id, session_id, sender_type, sender_id, message_content, message_type, attachment_url, "timestamp", revision, position)
@@ -144,8 +153,8 @@ function insertLines(tables: ChatTables, lines: readonly MessageRow[], taken: 's
         line.attachmentUrl, line.timestamp, line.revision, line.position,
       ]),
       ['uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'timestamptz', 'int8', 'int8'],
-    )} AS batch_line WHERE ${guard}
-    ${taken === 'skip' ? sql.fragment`ON CONFLICT DO NOTHING` : sql.fragment``}
+    )} AS batch_line
+    ON CONFLICT DO NOTHING
     RETURNING 1`;
 }
 
@@ -162,8 +171,11 @@ async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTa
   return lines.find((line) => line.position === position);
 }
 
-/** Inserts new sessions' rows and overwrites stored ones that are older than the batch's, when `guard` holds. */
-function upsertSessions(tables: ChatTables, rows: readonly SessionRow[], guard = sql.fragment`true`) {
+/**
+ * Inserts new sessions' rows and overwrites stored ones that are older than the batch's (as
+ * `write_live_chat_rows` does in the live tables).
+ */
+function upsertSessions(tables: ChatTables, rows: readonly SessionRow[]) {
   return sql.fragment`
     INSERT INTO ${sql.identifier([tables.sessions])} AS stored (
       session_id, user_id, agent_id, subject, start_time, end_time, session_status, rating, rating_comment,
@@ -174,7 +186,7 @@ function upsertSessions(tables: ChatTables, rows: readonly SessionRow[], guard =
         row.messageCount, row.lastMessageAt, row.lastMessagePreview, row.unreadForUser, row.unreadForAgent, row.revision,
       ]),
       ['uuid', 'text', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'int2', 'text', 'int4', 'timestamptz', 'text', 'int4', 'int4', 'int8'],
-    )} AS batch_session WHERE ${guard}
+    )} AS batch_session
     ON CONFLICT (session_id) DO UPDATE SET
       user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, subject = EXCLUDED.subject,
       start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, session_status = EXCLUDED.session_status,

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../src/event-store/event-store.js';
 import { CHAT_SESSION_CATEGORY } from '../src/chat-session/chat-session.events.js';
 import { type ChatEvent, isChatEventType, parseChatEvent } from './chat-events.js';
 import { foldChatEvents } from './chat-fold.js';
-import { guardedChatWrites, loadStoredChat, writeChatRows } from './chat-tables.js';
+import { liveChatWrite, loadStoredChat, writeChatRows } from './chat-tables.js';
 import type { SessionRow } from './chat-sessions.projector.js';
 import { EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 
@@ -42,7 +42,7 @@ export const chatProjection: Projection<'sessions' | 'messages'> = {
   },
   async prepare(connection, events, memory) {
     const { known, unknown, rows } = await foldBatch(connection, events, CHAT_TABLES, memory);
-    return { projected: known.map((event) => event.recorded), unknown, writes: (guard) => guardedChatWrites(CHAT_TABLES, rows, guard) };
+    return { projected: known.map((event) => event.recorded), unknown, write: (guard) => liveChatWrite(rows, guard) };
   },
   remember: () => new ChatMemory(),
 };

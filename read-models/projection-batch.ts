@@ -146,15 +146,15 @@ async function commitPrepared(
   const committed = checked(projection, announced, prepared, to);
   const moved = sql.fragment`EXISTS (SELECT FROM moved)`;
   const outcome = await connection.one(sql.type(preparedOutcomeRow)`
-    WITH ${sql.join([checkpointMove(projection.name, after, to, 'try'), ...prepared.writes(moved)], sql.fragment`, `)}
+    WITH ${checkpointMove(projection.name, after, to, 'try')}
     SELECT (SELECT taken FROM locked) AS taken, ${moved} AS moved,
-      (SELECT ${announcement(announced)} WHERE ${moved}) AS notified`);
+      (SELECT ${announcement(announced)} WHERE ${moved}) AS notified, ${prepared.write(moved)} AS written`);
   if (!outcome.taken) return undefined;
   if (!outcome.moved) throw new CheckpointMoved(projection.name, after, await readCheckpoint(connection, projection.name));
   return committed;
 }
 
-const preparedOutcomeRow = z.object({ taken: z.boolean(), moved: z.boolean(), notified: z.bigint().nullable() });
+const preparedOutcomeRow = z.object({ taken: z.boolean(), moved: z.boolean(), notified: z.bigint().nullable(), written: z.bigint().nullable() });
 
 /**
  * The batch as committed, once the projection is seen to project every event it handles (before

@@ -54,11 +54,11 @@ export interface Projection<Role extends string = string> {
 /** A batch whose rows are worked out (see {@link Projection.prepare}). */
 export interface PreparedBatch extends AppliedEvents {
   /**
-   * The data-modifying parts of one statement (`name AS (…)`) that write the rows when `guard`,
-   * an SQL condition, holds, and nothing otherwise. A row that cannot be stored (its place is
-   * taken) fails the statement, which then writes nothing at all.
+   * An SQL expression, of one statement, that writes the rows when `guard`, an SQL condition,
+   * holds, and nothing otherwise. A row that cannot be stored (its place is taken) fails the
+   * statement, which then writes nothing at all.
    */
-  writes(guard: FragmentSqlToken): readonly FragmentSqlToken[];
+  write(guard: FragmentSqlToken): FragmentSqlToken;
 }
 
 /**
