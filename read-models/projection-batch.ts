@@ -154,6 +154,7 @@ async function commitPrepared(
   return committed;
 }
 
+/** `written` is read by nobody: it is selected so that the projection's write runs. */
 const preparedOutcomeRow = z.object({ taken: z.boolean(), moved: z.boolean(), notified: z.bigint().nullable(), written: z.bigint().nullable() });
 
 /**
