@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
-import { fmt, ms, sleep, summary } from './stats.js';
+import { fmt, ms, quantile, sleep, summary } from './stats.js';
 import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
 /**
@@ -65,6 +65,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
     console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
     console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
+    console.log(`  tail:      ${tailWindows(result, seconds)}`);
     const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
     console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
     const { server: loop, loadGenerator } = costs.eventLoopDelay;
@@ -73,6 +74,29 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
   }
+}
+
+/** The windows of the run that {@link tailWindows} counts in. */
+const TAIL_WINDOW_MS = 250;
+
+/**
+ * When the messages slower than the p99 were due: all along the run (the server is short of
+ * throughput), or in a few windows (stalls, when everything waits: a full garbage collection of
+ * the server, the machine busy elsewhere). Those windows, worst first.
+ */
+function tailWindows({ deliveryLatencies, deliveryDueAt }: LoopResult, seconds: number): string {
+  const p99 = quantile(deliveryLatencies, 0.99);
+  const windows = new Map<number, number>();
+  deliveryLatencies.forEach((latency, i) => {
+    if (latency <= p99) return;
+    const window = Math.floor(deliveryDueAt[i]! / TAIL_WINDOW_MS);
+    windows.set(window, (windows.get(window) ?? 0) + 1);
+  });
+  if (windows.size === 0) return 'none over the p99';
+  const slowest = [...windows].sort(([, a], [, b]) => b - a);
+  const worst = slowest.slice(0, 5).map(([window, count]) => `${((window * TAIL_WINDOW_MS) / 1000).toFixed(2)} s (${count})`);
+  const over = slowest.reduce((sum, [, count]) => sum + count, 0);
+  return `the ${fmt(over)} MESSAGEs over the p99 were due in ${windows.size} of the run's ${Math.ceil((seconds * 1000) / TAIL_WINDOW_MS)} windows of ${TAIL_WINDOW_MS} ms; most in those from ${worst.join(', ')}`;
 }
 
 /** Waits (up to a minute) until the projection has applied every event of the log. */
@@ -174,6 +198,8 @@ interface LoopResult {
   readonly achievedRate: number;
   readonly receiptLatencies: number[];
   readonly deliveryLatencies: number[];
+  /** When each delivered message was due, in ms from the start of the run, in the order of `deliveryLatencies`. */
+  readonly deliveryDueAt: number[];
 }
 
 /** Sends `rate` messages a second, round-robin over the chats, each at its scheduled time. */
@@ -201,12 +227,14 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   const deadline = performance.now() + 30_000;
   while (!complete() && performance.now() < deadline) await sleep(20);
   const receipted = due.filter(({ chat, messageId }) => chat.receipts.has(messageId));
+  const delivered = due.filter(({ chat, messageId }) => chat.deliveries.has(messageId));
   const lastReceipt = Math.max(...receipted.map(({ chat, messageId }) => chat.receipts.get(messageId)!));
   return {
     sent: due.length,
     lost: due.length - due.filter(({ chat, messageId }) => chat.receipts.has(messageId) && chat.deliveries.has(messageId)).length,
     achievedRate: receipted.length / ((lastReceipt - start) / 1000),
     receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
-    deliveryLatencies: due.filter(({ chat, messageId }) => chat.deliveries.has(messageId)).map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
+    deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
+    deliveryDueAt: delivered.map(({ at }) => at - start),
   };
 }
