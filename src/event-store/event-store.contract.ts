@@ -55,6 +55,23 @@ export function describeEventStoreContract(name: string, setup: () => Promise<Co
         expect(read[0]?.createdAt).toBeInstanceOf(Date);
       });
 
+      it('stores data and metadata as given, quotes, backslashes and all, whatever appends go together', async () => {
+        const tricky = (i: number) => ({
+          text: `"quoted" \\ back\\slash \\" both, {braces}, [brackets], 'single' ${i}`,
+          unicode: `été, 日本語, emoji 🚗, tab\tnewline\n ${i}`,
+          nested: { list: [1, 'two', { three: null }], empty: {}, flag: i % 2 === 0 },
+        });
+        const appends = [0, 1, 2, 3, 4].map((i) => ({
+          streamName: stream(`t${i}`),
+          events: [0, 1].map((j) => ({ ...event('Tricky', tricky(10 * i + j)), metadata: { actor: `a"${i}\\${j}`, note: tricky(j) } })),
+        }));
+        await Promise.all(appends.map(({ streamName, events }) => store.appendToStream(streamName, events, { expectedRevision: 'no_stream' })));
+        for (const { streamName, events } of appends) {
+          const read = await store.readStream(streamName);
+          expect(read.map(({ eventId, data, metadata }) => ({ eventId, data, metadata }))).toEqual(events.map(({ eventId, data, metadata }) => ({ eventId, data, metadata })));
+        }
+      });
+
       it('reads nothing from a stream that does not exist', async () => {
         expect(await store.readStream(stream('missing'))).toEqual([]);
       });
