@@ -29,6 +29,12 @@ export interface ServerMetrics {
   readonly eventLoopMaxMs: number;
   /** Events of the log the chat projection has not applied yet (counted up to 10,000). */
   readonly projectionLagEvents: number;
+  /**
+   * Garbage collections since the process started, and their pauses of its main thread in
+   * seconds: full collections (mark-sweep-compact; the marking done beside the main thread is not
+   * in the pauses) and scavenges of the young generation.
+   */
+  readonly gc: { readonly full: number; readonly fullPauseSeconds: number; readonly scavenges: number; readonly scavengePauseSeconds: number };
 }
 
 /** A real server process (`dist/src/main.js`) on a fresh embedded PostgreSQL. */
@@ -127,6 +133,9 @@ async function ready(base: string, exited: () => boolean): Promise<void> {
 
 function parseMetrics(text: string): ServerMetrics {
   const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  // prom-client lists a kind of collection once one has happened.
+  const gcMetric = (part: 'count' | 'sum', kind: 'major' | 'minor') =>
+    Number(new RegExp(`^nodejs_gc_duration_seconds_${part}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return {
     rssBytes: metric('process_resident_memory_bytes'),
     heapUsedBytes: metric('nodejs_heap_size_used_bytes'),
@@ -135,6 +144,12 @@ function parseMetrics(text: string): ServerMetrics {
     eventLoopP99Ms: metric('nodejs_eventloop_lag_p99_seconds') * 1000,
     eventLoopMaxMs: metric('nodejs_eventloop_lag_max_seconds') * 1000,
     projectionLagEvents: metric('parley_projection_lag_events'),
+    gc: {
+      full: gcMetric('count', 'major'),
+      fullPauseSeconds: gcMetric('sum', 'major'),
+      scavenges: gcMetric('count', 'minor'),
+      scavengePauseSeconds: gcMetric('sum', 'minor'),
+    },
   };
 }
 

@@ -70,6 +70,8 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
     const { server: loop, loadGenerator } = costs.eventLoopDelay;
     console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
+    const gc = costs.serverGc;
+    console.log(`  server GC: ${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)}), meanwhile`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
@@ -110,8 +112,9 @@ async function projectionCaughtUp(server: BenchServer): Promise<void> {
 
 /**
  * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
- * process, and the event-loop delays of the server and of this process (a delayed loop sends
- * late and reads late: when this process's is high, it is the bottleneck).
+ * process, the event-loop delays of the server and of this process (a delayed loop sends late
+ * and reads late: when this process's is high, it is the bottleneck), and the server's garbage
+ * collections (its full ones mark where the `tail:` windows usually are).
  */
 async function measureWindow(server: BenchServer) {
   const cpuSeconds = async () => {
@@ -135,6 +138,12 @@ async function measureWindow(server: BenchServer) {
         eventLoopDelay: {
           server: { p99Ms: after.metrics.eventLoopP99Ms, maxMs: after.metrics.eventLoopMaxMs },
           loadGenerator: { p99Ms: ownLoop.percentile(99) / 1e6, maxMs: ownLoop.max / 1e6 },
+        },
+        serverGc: {
+          full: after.metrics.gc.full - before.metrics.gc.full,
+          fullPauseMs: 1000 * (after.metrics.gc.fullPauseSeconds - before.metrics.gc.fullPauseSeconds),
+          scavenges: after.metrics.gc.scavenges - before.metrics.gc.scavenges,
+          scavengePauseMs: 1000 * (after.metrics.gc.scavengePauseSeconds - before.metrics.gc.scavengePauseSeconds),
         },
       };
     },
