@@ -114,7 +114,7 @@ async function projectionCaughtUp(server: BenchServer): Promise<void> {
  * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
  * process, the event-loop delays of the server and of this process (a delayed loop sends late
  * and reads late: when this process's is high, it is the bottleneck), and the server's garbage
- * collections (its full ones mark where the `tail:` windows usually are).
+ * collections (the `tail:` windows mostly fall on its full ones).
  */
 async function measureWindow(server: BenchServer) {
   const cpuSeconds = async () => {
