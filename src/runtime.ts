@@ -7,8 +7,7 @@ import { migrate } from './database/migrations.js';
 import { createDatabasePool } from './database/pool.js';
 import { explainUnreachable } from './database/unreachable.js';
 import type { EventStore } from './event-store/event-store.js';
-import { EventStoreDbEventStore } from './event-store/eventstoredb-event-store.js';
-import { PostgresEventStore } from './event-store/postgres-event-store.js';
+import { openEventStore } from './event-store/configured-event-store.js';
 
 /** What the app runs on: the database (migrated), its pool, the event store and the projections. */
 export interface Runtime {
@@ -38,9 +37,7 @@ export async function startRuntime(config: Config, log: (line: string) => void):
     });
     if (applied.length > 0) log(`applied migrations: ${applied.join(', ')}`);
     const pool = await createDatabasePool(databaseUrl);
-    const eventStore = config.eventStore === 'eventstoredb'
-      ? EventStoreDbEventStore.connect(config.eventStoreConnectionString!)
-      : new PostgresEventStore(pool);
+    const eventStore = await openEventStore(config, pool);
     log(`event store: ${config.eventStore}`);
     const projections = new ProjectionRunner({ databaseUrl, store: eventStore, projections: [chatProjection] });
     projections.start();

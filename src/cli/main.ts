@@ -20,8 +20,7 @@ import { MigrationFailed, migrate } from '../database/migrations.js';
 import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
 import type { EventStore, LogPosition } from '../event-store/event-store.js';
-import { EventStoreDbEventStore } from '../event-store/eventstoredb-event-store.js';
-import { PostgresEventStore } from '../event-store/postgres-event-store.js';
+import { openEventStore } from '../event-store/configured-event-store.js';
 
 const USAGE = `usage: npm run chat -- <command>
 
@@ -185,7 +184,7 @@ async function withDatabase(config: Config, work: (url: string) => Promise<void>
 async function withEventStore(config: Config, work: (store: EventStore, database: { url: string; pool: DatabasePool }) => Promise<void>): Promise<void> {
   return withDatabase(config, async (url) => {
     const pool = await createDatabasePool(url, { maximumPoolSize: 2, applicationName: 'parley-cli' });
-    const store = config.eventStore === 'eventstoredb' ? EventStoreDbEventStore.connect(config.eventStoreConnectionString!) : new PostgresEventStore(pool);
+    const store = await openEventStore(config, pool);
     try {
       await work(store, { url, pool });
     } finally {
