@@ -240,7 +240,7 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   const lastReceipt = Math.max(...receipted.map(({ chat, messageId }) => chat.receipts.get(messageId)!));
   return {
     sent: due.length,
-    lost: due.length - due.filter(({ chat, messageId }) => chat.receipts.has(messageId) && chat.deliveries.has(messageId)).length,
+    lost: due.length - delivered.filter(({ chat, messageId }) => chat.receipts.has(messageId)).length,
     achievedRate: receipted.length / ((lastReceipt - start) / 1000),
     receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
     deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
