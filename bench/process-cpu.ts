@@ -36,3 +36,23 @@ async function readProcesses(): Promise<Map<number, { parent: number; ticks: num
   }));
   return processes;
 }
+
+/** The machine's CPU time so far, all cores together, in clock ticks (`/proc/stat`). */
+export interface MachineTicks {
+  /** Running something: user, nice, system, interrupts. */
+  readonly busy: number;
+  /** Idle, or idle waiting for I/O. */
+  readonly idle: number;
+  /** Stolen: the hypervisor ran other guests while this one had work to run. */
+  readonly stolen: number;
+}
+
+/** The machine's CPU ticks so far (see {@link MachineTicks}); `undefined` where there is no `/proc/stat`. */
+export async function machineTicks(): Promise<MachineTicks | undefined> {
+  const stat = await readFile('/proc/stat', 'utf8').catch(() => undefined);
+  const line = stat?.split('\n', 1)[0];
+  if (line === undefined || !line.startsWith('cpu ')) return undefined;
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is in user)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.slice(4).trim().split(/\s+/).map(Number);
+  return { busy: user + nice + system + irq + softirq, idle: idle + iowait, stolen: steal };
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
+import { machineTicks, type MachineTicks } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, quantile, sleep, summary } from './stats.js';
 import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
@@ -72,6 +73,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
     const gc = costs.serverGc;
     console.log(`  server GC: ${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)}), meanwhile`);
+    console.log(`  machine:   ${machineShares(costs.machine)}`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
@@ -101,6 +103,18 @@ function tailWindows({ deliveryLatencies, deliveryDueAt }: LoopResult, seconds: 
   return `the ${fmt(over)} MESSAGEs over the p99 were due in ${windows.size} of the run's ${Math.ceil((seconds * 1000) / TAIL_WINDOW_MS)} windows of ${TAIL_WINDOW_MS} ms; most in those from ${worst.join(', ')}`;
 }
 
+/**
+ * How the machine's cores spent the measured time. The same build's figures differ several times
+ * over from one day to another on these machines; this says how busy the cores were, and how
+ * much of them the hypervisor took for other guests meanwhile.
+ */
+function machineShares(ticks: MachineTicks | undefined): string {
+  if (ticks === undefined) return 'not known (no /proc/stat)';
+  const total = ticks.busy + ticks.idle + ticks.stolen;
+  const share = (part: number) => `${((100 * part) / total).toFixed(1)} %`;
+  return `the cores were busy ${share(ticks.busy)}, idle ${share(ticks.idle)}, stolen by the hypervisor ${share(ticks.stolen)} of the time, meanwhile (/proc/stat)`;
+}
+
 /** Waits (up to a minute) until the projection has applied every event of the log. */
 async function projectionCaughtUp(server: BenchServer): Promise<void> {
   const deadline = performance.now() + 60_000;
@@ -113,14 +127,16 @@ async function projectionCaughtUp(server: BenchServer): Promise<void> {
 /**
  * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
  * process, the event-loop delays of the server and of this process (a delayed loop sends late
- * and reads late: when this process's is high, it is the bottleneck), and the server's garbage
- * collections (the `tail:` windows mostly fall on its full ones).
+ * and reads late: when this process's is high, it is the bottleneck), the server's garbage
+ * collections (the `tail:` windows mostly fall on its full ones), and how the machine's cores
+ * spent the time, stolen by the hypervisor included.
  */
 async function measureWindow(server: BenchServer) {
   const cpuSeconds = async () => {
     const { user, system } = process.cpuUsage();
     const metrics = await server.metrics(); // the scrape also resets the server's event-loop histogram
-    return { metrics, cpu: { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 } };
+    const cpu = { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 };
+    return { metrics, cpu, machine: await machineTicks() };
   };
   const ownLoop = monitorEventLoopDelay({ resolution: 10 });
   ownLoop.enable();
@@ -138,6 +154,11 @@ async function measureWindow(server: BenchServer) {
         eventLoopDelay: {
           server: { p99Ms: after.metrics.eventLoopP99Ms, maxMs: after.metrics.eventLoopMaxMs },
           loadGenerator: { p99Ms: ownLoop.percentile(99) / 1e6, maxMs: ownLoop.max / 1e6 },
+        },
+        machine: before.machine && after.machine && {
+          busy: after.machine.busy - before.machine.busy,
+          idle: after.machine.idle - before.machine.idle,
+          stolen: after.machine.stolen - before.machine.stolen,
         },
         serverGc: {
           full: after.metrics.gc.full - before.metrics.gc.full,
