@@ -1,5 +1,5 @@
 import type { EventStore, ReadStreamOptions, RecordedEvent } from '../event-store/event-store.js';
-import { initialState } from './chat-session.decider.js';
+import { type ChatSessionState, initialState } from './chat-session.decider.js';
 import { ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
 
 /** A store whose streams are empty; it counts the reads. */
@@ -15,6 +15,13 @@ function emptyStore(): EventStore & { reads: ReadStreamOptions[] } {
 }
 
 const at = (revision: bigint): SessionSnapshot => ({ state: initialState(), revision, lastHash: `hash-${revision}` });
+
+/** A session that has `messages` messages, at the revision after them. */
+function withMessages(sessionId: string, messages: number): SessionSnapshot {
+  const messageIds = Array.from({ length: messages }, (_, i) => `${sessionId}-message-${i}`);
+  const state: ChatSessionState = { status: 'active', sessionId, customerId: 'c', agentId: 'a', messageIds, lastReadIndex: { user: -1, agent: -1 } };
+  return { state, revision: BigInt(messages + 1), lastHash: 'hash' };
+}
 
 describe('the session repository', () => {
   it('serves a remembered snapshot without reading the store', async () => {
@@ -34,5 +41,27 @@ describe('the session repository', () => {
     // A fresh load reads only what follows the cached revision.
     expect((await repository.load('s', { fresh: true })).revision).toBe(7n);
     expect(store.reads).toEqual([{ fromRevision: 8n }]);
+  });
+
+  it('keeps a thousand sessions of 300 messages each, used in turn, without reading the store', async () => {
+    // Sessions that take turns are the worst case of a least-recently-used cache: once they do
+    // not all fit, each one read pushes out the next one to be used, and every command reads its
+    // session's whole stream (at 1,000 messages a second, the server saturated: bench/NOTES.md).
+    const store = emptyStore();
+    const repository = new ChatSessionRepository(store);
+    const sessions = Array.from({ length: 1000 }, (_, i) => `session-${i}`);
+    for (const id of sessions) repository.remember(id, withMessages(id, 300));
+    for (const id of sessions) expect((await repository.load(id)).revision).toBe(301n);
+    expect(store.reads).toEqual([]);
+  });
+
+  it('forgets a session once it is closed: the commands after the close read the store', async () => {
+    const store = emptyStore();
+    const repository = new ChatSessionRepository(store);
+    repository.remember('s', withMessages('s', 3));
+    const open = withMessages('s', 3).state as Extract<ChatSessionState, { status: 'active' }>;
+    repository.remember('s', { state: { ...open, status: 'closed' }, revision: 5n, lastHash: 'hash' });
+    await repository.load('s');
+    expect(store.reads).toEqual([{ fromRevision: 0n }]);
   });
 });

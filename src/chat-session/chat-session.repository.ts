@@ -16,13 +16,16 @@ export interface SessionSnapshot {
 const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH };
 
 /**
- * How much of the recently used sessions the cache keeps, counted in message ids (a session's
- * state holds every one, for idempotent sends) plus one per session: about 70 bytes each, so
- * some 4 MiB at most; a thousand sessions of 50 messages. A session pushed out is read from the
- * event store at its next command. The bound is reached within minutes of steady traffic, after
- * which memory stays flat (`npm run bench -- soak`).
+ * How much of the recently used open sessions the cache keeps, counted in message ids (a
+ * session's state holds every one, for idempotent sends) plus one per session: about 70 bytes
+ * each, so some 35 MiB at most; a thousand sessions of 500 messages, or ten thousand of 50. A
+ * session pushed out is read from the event store, whole, at its next command. When the open
+ * sessions in use hold more than this and take turns, the one pushed out is always the next one
+ * used, and every command reads its session's whole stream: at 50,000 ids, a thousand sessions
+ * of 50 messages, that saturated the server within a minute at 1,000 messages a second
+ * (`bench/NOTES.md`).
  */
-const CACHE_SIZE = 50_000;
+const CACHE_SIZE = 500_000;
 
 /**
  * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
@@ -51,11 +54,16 @@ export class ChatSessionRepository {
     return snapshot;
   }
 
-  /** Records a snapshot (an append of ours produced it), unless the cache has a later one already. */
+  /**
+   * Records a snapshot (an append of ours produced it), unless the cache has a later one already.
+   * A closed session is forgotten instead: the few commands that follow the close (the rating,
+   * late read receipts) read its stream, and the cache holds the sessions in use, not the history.
+   */
   remember(sessionId: string, snapshot: SessionSnapshot): void {
     const cached = this.cache.peek(sessionId);
     if (cached?.revision !== undefined && (snapshot.revision === undefined || cached.revision > snapshot.revision)) return;
-    this.cache.set(sessionId, snapshot);
+    if (snapshot.state.status === 'closed') this.cache.delete(sessionId);
+    else this.cache.set(sessionId, snapshot);
   }
 }
 
