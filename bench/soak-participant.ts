@@ -34,8 +34,8 @@ export class Participant {
   #subscription: StompSubscription | undefined;
   /** The last revision of the session received: where a new subscription resumes. */
   #lastRevision = -1;
-  /** Receipt ids of the SENDs not answered yet. */
-  readonly #inFlight = new Set<string>();
+  /** The SENDs not answered yet, by receipt id. */
+  readonly #inFlight = new Map<string, { readonly destination: string; readonly body: unknown }>();
   #typedAt = 0;
   #received = 0;
 
@@ -75,7 +75,7 @@ export class Participant {
 
   /** A SEND not waited for (its RECEIPT is counted when it comes). */
   send(destination: string, body: unknown, receipt: string = randomUUID()): void {
-    this.#inFlight.add(receipt);
+    this.#inFlight.set(receipt, { destination, body });
     try {
       this.#peer!.send(destination, body, receipt);
     } catch (error) {
@@ -111,17 +111,28 @@ export class Participant {
     this.#sessionId = undefined;
   }
 
-  /** Drops the socket as a lost network would, then connects again and resumes from the last revision received. */
+  /**
+   * Drops the socket as a lost network would, then connects again and resumes from the last
+   * revision received. It waits up to 5 s for the answers to its SENDs first; those still missing
+   * then are lost with the socket, and the SENDs go again with the same receipt ids and bodies,
+   * as the web components' outbox sends them: a message is stored once (its id), and receipted
+   * now whether it was stored before the drop or not.
+   */
   async reconnect(pauseMs: number): Promise<void> {
     if (this.away || this.#closed) return;
     this.away = true;
     await waitUntil(() => this.idle, 5_000);
     this.context.recorder.recipientAway(this);
     await this.#peer?.close(true);
+    const unanswered = [...this.#inFlight];
     this.#inFlight.clear();
     await sleep(pauseMs);
     await this.connect();
     if (this.#sessionId !== undefined && !this.#closed) await this.#subscribe();
+    if (!this.#closed) {
+      for (const [receipt, { destination, body }] of unanswered) this.send(destination, body, receipt);
+      this.context.recorder.interval.resent += unanswered.length;
+    }
     this.away = false;
     this.context.recorder.interval.reconnects++;
   }

@@ -17,6 +17,8 @@ export class Interval {
   commands = 0;
   sessionsRated = 0;
   reconnects = 0;
+  /** SENDs resent, with their ids, after the connection dropped before their answer came. */
+  resent = 0;
   /** Messages without their RECEIPT or peer MESSAGE after 30 s. */
   lost = 0;
   /** Revisions a subscription received twice, out of order, or never (a gap). */

@@ -55,7 +55,8 @@ function printTraffic(run: SoakRun, judged: readonly Report[]): void {
   console.log(`  RECEIPT:    ${summary(judged.flatMap((report) => report.traffic.receiptMs))}`);
   console.log(`  MESSAGE:    ${summary(judged.flatMap((report) => report.traffic.deliveryMs))} (at the other participant)`);
   console.log(
-    `  sessions rated ${fmt(total((r) => r.traffic.sessionsRated))}, reconnections ${fmt(total((r) => r.traffic.reconnects))}, ` +
+    `  sessions rated ${fmt(total((r) => r.traffic.sessionsRated))}, reconnections ${fmt(total((r) => r.traffic.reconnects))} ` +
+      `(SENDs resent after them ${fmt(total((r) => r.traffic.resent))}), ` +
       `lost ${fmt(total((r) => r.traffic.lost) + run.lostAtEnd)}, revision anomalies ${fmt(total((r) => r.traffic.anomalies))}, ` +
       `failures ${fmt(total((r) => r.traffic.failures))}, rejections ${[...rejections].map(([code, count]) => `${code}×${count}`).join(' ') || 'none'}`,
   );
