@@ -132,7 +132,7 @@ async function projectionCaughtUp(server: BenchServer): Promise<void> {
  * spent the time, stolen by the hypervisor included.
  */
 async function measureWindow(server: BenchServer) {
-  const cpuSeconds = async () => {
+  const read = async () => {
     const { user, system } = process.cpuUsage();
     const metrics = await server.metrics(); // the scrape also resets the server's event-loop histogram
     const cpu = { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 };
@@ -140,11 +140,11 @@ async function measureWindow(server: BenchServer) {
   };
   const ownLoop = monitorEventLoopDelay({ resolution: 10 });
   ownLoop.enable();
-  const before = await cpuSeconds();
+  const before = await read();
   return {
     async end() {
       ownLoop.disable();
-      const after = await cpuSeconds();
+      const after = await read();
       return {
         cpu: {
           server: after.cpu.server - before.cpu.server,
