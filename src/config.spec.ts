@@ -61,6 +61,11 @@ describe('loadConfig', () => {
       .toEqual(expect.objectContaining({ maxOpenSessionsPerCustomer: 10, shutdownGraceMs: 0 }));
   });
 
+  it('caches open sessions up to 500,000 message ids by default, or SESSION_CACHE_MESSAGE_IDS', () => {
+    expect(loadConfig({}).sessionCacheMessageIds).toBe(500_000);
+    expect(loadConfig({ SESSION_CACHE_MESSAGE_IDS: '2000000' }).sessionCacheMessageIds).toBe(2_000_000);
+  });
+
   it('lets pages of any origin call the HTTP API by default, or those of CORS_ORIGINS', () => {
     expect(loadConfig({}).corsOrigins).toBe('*');
     expect(loadConfig({ CORS_ORIGINS: 'https://www.example.com, http://localhost:8080' }).corsOrigins)
@@ -108,6 +113,8 @@ describe('loadConfig', () => {
     ['STOMP_SEND_BURST', 'many'],
     ['MAX_OPEN_SESSIONS_PER_CUSTOMER', '0'],
     ['MAX_OPEN_SESSIONS_PER_CUSTOMER', 'unlimited'],
+    ['SESSION_CACHE_MESSAGE_IDS', '0'],
+    ['SESSION_CACHE_MESSAGE_IDS', '500k'],
     ['SHUTDOWN_GRACE_MS', '-1'],
     ['SHUTDOWN_GRACE_MS', '5s'],
     ['CORS_ORIGINS', 'www.example.com'],

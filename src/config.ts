@@ -22,6 +22,12 @@ export interface Config {
    */
   readonly maxOpenSessionsPerCustomer: number;
   /**
+   * How much the write side's cache of open sessions holds, in message ids
+   * (`SESSION_CACHE_MESSAGE_IDS`, 500000: some 43 MB). Sessions in use beyond it are read from
+   * the event store at each command.
+   */
+  readonly sessionCacheMessageIds: number;
+  /**
    * How long a stopping server waits for the commands under way before it closes the STOMP
    * connections anyway, in ms (`SHUTDOWN_GRACE_MS`, 5000).
    */
@@ -106,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     maxOpenSessionsPerCustomer: integer(env, 'MAX_OPEN_SESSIONS_PER_CUSTOMER', 3, { min: 1, max: 10_000 }),
+    sessionCacheMessageIds: integer(env, 'SESSION_CACHE_MESSAGE_IDS', 500_000, { min: 1_000, max: 1_000_000_000 }),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5_000, { min: 0, max: 600_000 }),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
   };

@@ -302,7 +302,10 @@ describe('evolve', () => {
 
   it('keeps messages in order and each side’s last read message', () => {
     const state = [opened, sent(m1), sent(m2), read('agent', m2), read('user', m1)].reduce(evolve, initialState());
-    expect(state).toMatchObject({ messageIds: [m1, m2], lastReadIndex: { user: 0, agent: 1 } });
+    if (state.status === 'none') throw new Error('no session');
+    expect(state.messageIds.length).toBe(2);
+    expect([m1, m2].map((id) => state.messageIds.indexOf(id))).toStrictEqual([0, 1]);
+    expect(state.lastReadIndex).toStrictEqual({ user: 0, agent: 1 });
   });
 
   it('records the rating of a closed session', () => {

@@ -15,6 +15,7 @@ import type {
 } from './chat-session.commands.js';
 import { ChatSessionRejected } from './chat-session.errors.js';
 import type { ChatSessionEvent, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
+import { MessageIds } from './message-ids.js';
 import { characterCount, isWellFormedText } from './text.js';
 
 /** What every opened session keeps, whatever its status. */
@@ -22,7 +23,7 @@ type SessionFacts = {
   readonly sessionId: string;
   readonly customerId: string;
   /** Every message id in order: to answer a repeated send, and to order read receipts. */
-  readonly messageIds: readonly string[];
+  readonly messageIds: MessageIds;
   /** Per reader type, the index in `messageIds` of the last message read; -1 when none. */
   readonly lastReadIndex: Readonly<Record<ParticipantType, number>>;
 };
@@ -83,7 +84,7 @@ export function decide(command: ChatSessionCommand, state: ChatSessionState): Ch
 export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSessionState {
   if (event.type === 'ChatSessionOpened') {
     const { sessionId, customerId } = event.data;
-    return { status: 'waiting', sessionId, customerId, messageIds: [], lastReadIndex: { user: -1, agent: -1 } };
+    return { status: 'waiting', sessionId, customerId, messageIds: MessageIds.empty(), lastReadIndex: { user: -1, agent: -1 } };
   }
   if (state.status === 'none') return state;
   switch (event.type) {
@@ -92,7 +93,7 @@ export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSe
     case 'AgentLeft':
       return { ...factsOf(state), status: 'waiting' };
     case 'ChatMessageSent':
-      return { ...state, messageIds: [...state.messageIds, event.data.messageId] };
+      return { ...state, messageIds: state.messageIds.append(event.data.messageId) };
     case 'MessagesRead':
       return { ...state, lastReadIndex: readAfter(state, event.data) };
     case 'ChatSessionClosed':
@@ -136,7 +137,7 @@ function leave({ agentId }: LeaveChatSession['data'], state: ChatSessionState): 
 function send(data: SendChatMessage['data'], state: ChatSessionState): ChatSessionEvent[] {
   const session = participantSession(state, data.senderId, data.senderType);
   // A retry of a stored message succeeds whatever happened since, the session's closing included.
-  if (session.messageIds.includes(data.messageId)) return [];
+  if (session.messageIds.has(data.messageId)) return [];
   if (session.status === 'closed') throw sessionClosed();
   const body = data.body.trim();
   if (!isValidBody(body)) {

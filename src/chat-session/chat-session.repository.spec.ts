@@ -1,6 +1,8 @@
+import { loadConfig } from '../config.js';
 import type { EventStore, ReadStreamOptions, RecordedEvent } from '../event-store/event-store.js';
 import { type ChatSessionState, initialState } from './chat-session.decider.js';
 import { ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
+import { MessageIds } from './message-ids.js';
 
 /** A store whose streams are empty; it counts the reads. */
 function emptyStore(): EventStore & { reads: ReadStreamOptions[] } {
@@ -18,7 +20,7 @@ const at = (revision: bigint): SessionSnapshot => ({ state: initialState(), revi
 
 /** A session that has `messages` messages, at the revision after them. */
 function withMessages(sessionId: string, messages: number): SessionSnapshot {
-  const messageIds = Array.from({ length: messages }, (_, i) => `${sessionId}-message-${i}`);
+  const messageIds = Array.from({ length: messages }, (_, i) => `${sessionId}-message-${i}`).reduce((ids, id) => ids.append(id), MessageIds.empty());
   const state: ChatSessionState = { status: 'active', sessionId, customerId: 'c', agentId: 'a', messageIds, lastReadIndex: { user: -1, agent: -1 } };
   return { state, revision: BigInt(messages + 1), lastHash: 'hash' };
 }
@@ -26,7 +28,7 @@ function withMessages(sessionId: string, messages: number): SessionSnapshot {
 describe('the session repository', () => {
   it('serves a remembered snapshot without reading the store', async () => {
     const store = emptyStore();
-    const repository = new ChatSessionRepository(store);
+    const repository = new ChatSessionRepository(store, loadConfig({}));
     repository.remember('s', at(4n));
     expect(await repository.load('s')).toEqual(at(4n));
     expect(store.reads).toEqual([]);
@@ -34,7 +36,7 @@ describe('the session repository', () => {
 
   it('keeps the later of two snapshots, whichever is recorded last (the write side and the gateway share it)', async () => {
     const store = emptyStore();
-    const repository = new ChatSessionRepository(store);
+    const repository = new ChatSessionRepository(store, loadConfig({}));
     repository.remember('s', at(7n));
     repository.remember('s', at(5n));
     expect((await repository.load('s')).revision).toBe(7n);
@@ -48,16 +50,26 @@ describe('the session repository', () => {
     // not all fit, each one read pushes out the next one to be used, and every command reads its
     // session's whole stream (at 1,000 messages a second, the server saturated: bench/NOTES.md).
     const store = emptyStore();
-    const repository = new ChatSessionRepository(store);
+    const repository = new ChatSessionRepository(store, loadConfig({}));
     const sessions = Array.from({ length: 1000 }, (_, i) => `session-${i}`);
     for (const id of sessions) repository.remember(id, withMessages(id, 300));
     for (const id of sessions) expect((await repository.load(id)).revision).toBe(301n);
     expect(store.reads).toEqual([]);
   });
 
+  it('reads a session again once the bound, SESSION_CACHE_MESSAGE_IDS, pushed it out', async () => {
+    const store = emptyStore();
+    const repository = new ChatSessionRepository(store, loadConfig({ SESSION_CACHE_MESSAGE_IDS: '1000' }));
+    for (const id of ['first', 'second', 'third']) repository.remember(id, withMessages(id, 400));
+    expect((await repository.load('third')).revision).toBe(401n);
+    expect(store.reads).toEqual([]);
+    await repository.load('first');
+    expect(store.reads).toEqual([{ fromRevision: 0n }]);
+  });
+
   it('forgets a session once it is closed: the commands after the close read the store', async () => {
     const store = emptyStore();
-    const repository = new ChatSessionRepository(store);
+    const repository = new ChatSessionRepository(store, loadConfig({}));
     repository.remember('s', withMessages('s', 3));
     const open = withMessages('s', 3).state as Extract<ChatSessionState, { status: 'active' }>;
     repository.remember('s', { state: { ...open, status: 'closed' }, revision: 5n, lastHash: 'hash' });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { CONFIG, type Config } from '../config.js';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '../event-store/event-store.js';
 import { type ChatSessionState, evolve, initialState } from './chat-session.decider.js';
 import { type ChatSessionEvent, type EventMetadata, streamNameOf } from './chat-session.events.js';
@@ -16,31 +17,30 @@ export interface SessionSnapshot {
 const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH };
 
 /**
- * How much of the recently used open sessions the cache keeps, counted in message ids (a
- * session's state holds every one, for idempotent sends) plus one per session: about 70 bytes
- * each, so some 35 MiB at most; a thousand sessions of 500 messages, or ten thousand of 50. A
- * session pushed out is read from the event store, whole, at its next command. When the open
- * sessions in use hold more than this and take turns, the one pushed out is always the next one
- * used, and every command reads its session's whole stream: at 50,000 ids, a thousand sessions
- * of 50 messages, that saturated the server within a minute at 1,000 messages a second
- * (`bench/NOTES.md`).
- */
-const CACHE_SIZE = 500_000;
-
-/**
  * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
  * hot path appends with the cached revision and reads nothing. When another writer got there
  * first, the append fails and `load(…, { fresh: true })` reads only the events after the cached
  * revision. One per process: the write side and the gateway's access checks share it.
+ *
+ * The cache holds open sessions only, bounded in message ids (a session's state holds every one,
+ * for idempotent sends) plus one per session: about 85 bytes each, so some 43 MB at the default
+ * bound of 500,000 (`SESSION_CACHE_MESSAGE_IDS`), a thousand sessions of 500 messages or ten
+ * thousand of 50. A session pushed out is read from the event store, whole, at its next command.
+ * When the open sessions in use hold more than the bound and take turns, the one pushed out is
+ * always the next one used, and every command reads its session's whole stream: at 50,000 ids,
+ * a thousand sessions of 50 messages, that saturated the server within a minute at 1,000
+ * messages a second (`bench/NOTES.md`).
  */
 @Injectable()
 export class ChatSessionRepository {
-  private readonly cache = new LRUCache<string, SessionSnapshot>({
-    maxSize: CACHE_SIZE,
-    sizeCalculation: ({ state }) => 1 + (state.status === 'none' ? 0 : state.messageIds.length),
-  });
+  private readonly cache: LRUCache<string, SessionSnapshot>;
 
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore, @Inject(CONFIG) config: Config) {
+    this.cache = new LRUCache({
+      maxSize: config.sessionCacheMessageIds,
+      sizeCalculation: ({ state }) => 1 + (state.status === 'none' ? 0 : state.messageIds.length),
+    });
+  }
 
   async load(sessionId: string, options: { fresh?: boolean } = {}): Promise<SessionSnapshot> {
     const cached = this.cache.get(sessionId);
