@@ -4,7 +4,7 @@ import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
 import { describeEventStoreContract } from './event-store.contract.js';
 import { DuplicateEventId, WrongExpectedVersion, categoryOf } from './event-store.js';
-import { PostgresEventStore } from './postgres-event-store.js';
+import { APPENDS_CHANNEL, PostgresEventStore } from './postgres-event-store.js';
 
 describeEventStoreContract('postgres', async () => {
   const database = await createTestDatabase();
@@ -66,6 +66,53 @@ describe('the PostgreSQL subscription', () => {
       await subscription.close();
       await holder.end();
       await pool.end();
+      await database.drop();
+    }
+  });
+});
+
+describe('announcements of appends to other processes', () => {
+  it('wake a subscription of another process, for an append made soon after an announcement too', async () => {
+    const database = await createTestDatabase();
+    const [writerPool, readerPool] = await Promise.all([createDatabasePool(database.url), createDatabasePool(database.url)]);
+    // At most one announcement a second: the second append is made well within that.
+    const writer = new PostgresEventStore(writerPool, { announceIntervalMs: 1_000 });
+    // A poll interval no test waits for: only the announcements can deliver the events.
+    const reader = new PostgresEventStore(readerPool, { pollIntervalMs: 600_000 });
+    const listener = new pg.Client({ connectionString: database.url });
+    let heard = 0;
+    listener.on('notification', ({ channel }) => {
+      if (channel !== APPENDS_CHANNEL) return;
+      heard++;
+      reader.appendsAnnounced();
+    });
+    const caughtUp = new Promise<void>((resolve) => {
+      const readPage = reader.readPage.bind(reader);
+      reader.readPage = async (...args) => {
+        const page = await readPage(...args);
+        if (page.events.length === 0) resolve();
+        return page;
+      };
+    });
+    const events = reader.subscribeToAll({ category: 'announced' })[Symbol.asyncIterator]();
+    const append = (name: string) =>
+      writer.appendToStream(`announced-${name}`, [{ eventId: randomUUID(), type: name, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${APPENDS_CHANNEL}`);
+      const first = events.next();
+      await caughtUp; // the subscription has read the empty log and waits
+      await append('First');
+      expect((await first).value?.type).toBe('First');
+      expect(heard).toBe(1);
+      await append('Second');
+      expect((await events.next()).value?.type).toBe('Second');
+      expect(heard).toBe(2);
+    } finally {
+      await events.return?.();
+      await listener.end();
+      await writer.close();
+      await Promise.all([writerPool.end(), readerPool.end()]);
       await database.drop();
     }
   });

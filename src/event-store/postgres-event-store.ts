@@ -42,19 +42,31 @@ const EVENT_COLUMNS = sql.fragment`
   position, transaction_id::text::bigint AS transaction_number, stream_name, revision, event_id,
   event_type, data, metadata, created_at`;
 
+/** The channel on which a process announces its appends to the subscriptions of the others. */
+export const APPENDS_CHANNEL = 'parley_appends';
+
 export interface PostgresEventStoreOptions {
-  /** How often a subscription looks for events appended by other processes (default 25 ms). */
+  /**
+   * How long a caught-up subscription waits, at most, before it looks for events again (default
+   * 1,000 ms). Appends of this process wake it at once, and so do those of other processes that
+   * it is told of ({@link PostgresEventStore.appendsAnnounced}); this is for those it is not.
+   */
   readonly pollIntervalMs?: number;
   /** Events read per query by readAll and subscriptions (default 1,000). */
   readonly batchSize?: number;
   /** Groups of appends committing at once; further appends wait and form the next group (default 1). */
   readonly groupsInFlight?: number;
+  /** The least time between two announcements of this process's appends (default 25 ms). */
+  readonly announceIntervalMs?: number;
 }
 
 /**
  * The event store in PostgreSQL (`migrations/0001_event_store.sql`): one append-only `events`
  * table; appends in groups through the `append_to_streams` function (0003, 0004: per-stream
- * locks, optimistic concurrency), see {@link GroupCommit}.
+ * locks, optimistic concurrency), see {@link GroupCommit}. Each process announces its appends on
+ * {@link APPENDS_CHANNEL} ({@link AppendAnnouncer}); whoever LISTENs there passes them on to its
+ * store's subscriptions with {@link PostgresEventStore.appendsAnnounced} (the gateway's
+ * `LiveFeed` does).
  *
  * The gap problem: an event's position is taken when it is inserted, but it becomes visible when
  * its transaction commits, so position 11 can be seen before 10. Readers of the whole log
@@ -64,13 +76,24 @@ export interface PostgresEventStoreOptions {
  */
 export class PostgresEventStore implements EventStore {
   private readonly appends: GroupCommit;
+  private readonly announcer: AppendAnnouncer;
+  private readonly growth = new LogGrowth();
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
 
   constructor(private readonly pool: DatabasePool, options: PostgresEventStoreOptions = {}) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 25;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 1000;
-    this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1);
+    this.announcer = new AppendAnnouncer(pool, options.announceIntervalMs ?? 25);
+    this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1, () => {
+      this.growth.grew();
+      this.announcer.announce();
+    });
+  }
+
+  /** Another process announced appends (on {@link APPENDS_CHANNEL}): the subscriptions look now. */
+  appendsAnnounced(): void {
+    this.growth.grew();
   }
 
   appendToStream(
@@ -125,21 +148,26 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
-    return new PollingSubscription(this, this.appends, this.pollIntervalMs, this.batchSize, options);
+    return new PollingSubscription(this, this.growth, this.pollIntervalMs, this.batchSize, options);
   }
 
   async close(): Promise<void> {
+    this.announcer.stop();
     // The pool belongs to whoever made it.
   }
 }
+
+/** The longest wait for events held back behind a transaction in flight, doubled from 1 ms. */
+const HELD_BACK_MAX_WAIT_MS = 25;
 
 /**
  * Reads pages of the log until it is caught up, then waits:
  * - when events are held back behind a transaction still in flight (another writer's append, a
  *   projection's batch), 1 ms, then twice as long at each read that finds them still held back,
- *   up to the poll interval: such a transaction is usually over within a millisecond or two;
- * - else for an append of this process or the poll interval (appends of other processes),
- *   whichever comes first; not at all when this process appended while the page was read.
+ *   up to {@link HELD_BACK_MAX_WAIT_MS}: such a transaction is usually over within a millisecond
+ *   or two;
+ * - else for the log to grow (an append of this process, or one announced by another) or the
+ *   poll interval, whichever comes first; not at all when it grew while the page was read.
  * A category is picked here from pages of the whole log, not by the query: PostgreSQL plans the
  * category query as a parallel scan and sort while `events` has no statistics yet (7 ms a page
  * instead of 0.5).
@@ -150,7 +178,7 @@ class PollingSubscription implements Subscription {
 
   constructor(
     private readonly store: PostgresEventStore,
-    private readonly appends: GroupCommit,
+    private readonly growth: LogGrowth,
     private readonly pollIntervalMs: number,
     private readonly batchSize: number,
     private readonly options: SubscribeToAllOptions,
@@ -161,7 +189,7 @@ class PollingSubscription implements Subscription {
     let after: LogPosition = this.options.after ?? START;
     let heldBackWaitMs = 0;
     while (!this.closed) {
-      const appendsBefore = this.appends.count;
+      const grownBefore = this.growth.count;
       const { events, heldBack } = await this.store.readPage(after, this.batchSize);
       for (const event of events) {
         if (this.closed) return;
@@ -169,31 +197,90 @@ class PollingSubscription implements Subscription {
         after = event.logPosition;
       }
       if (events.length === this.batchSize) continue;
-      heldBackWaitMs = heldBack ? Math.min(Math.max(1, heldBackWaitMs * 2), this.pollIntervalMs) : 0;
+      heldBackWaitMs = heldBack ? Math.min(Math.max(1, heldBackWaitMs * 2), HELD_BACK_MAX_WAIT_MS) : 0;
       if (heldBack) await this.pause(heldBackWaitMs, false);
-      else if (this.appends.count === appendsBefore) await this.pause(this.pollIntervalMs, true);
+      else if (this.growth.count === grownBefore) await this.pause(this.pollIntervalMs, true);
     }
   }
 
-  /** Waits `ms`, or less when the subscription is closed, or when this process appends if `untilAppend`. */
-  private pause(ms: number, untilAppend: boolean): Promise<void> {
+  /** Waits `ms`, or less when the subscription is closed, or when the log grows if `untilGrowth`. */
+  private pause(ms: number, untilGrowth: boolean): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
       const done = () => {
         clearTimeout(timer);
         this.stop.signal.removeEventListener('abort', done);
-        this.appends.off('appended', done);
+        this.growth.off('grew', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.stop.signal.addEventListener('abort', done);
-      if (untilAppend) this.appends.once('appended', done);
+      if (untilGrowth) this.growth.once('grew', done);
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.stop.abort();
+  }
+}
+
+/** Emits `grew` when the log grew, as far as this process knows; `count` counts those times. */
+class LogGrowth extends EventEmitter {
+  count = 0;
+
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  grew(): void {
+    this.count++;
+    this.emit('grew');
+  }
+}
+
+const notifiedRow = z.object({ notified: z.bigint() });
+
+/**
+ * Announces on {@link APPENDS_CHANNEL} that this process appended, so that the subscriptions of
+ * other processes look at once instead of at their next poll: right after an append when the last
+ * announcement is `intervalMs` old or more, else once when it will be. So every append is
+ * announced within that interval of its commit, and a busy process announces at most once an
+ * interval, whatever its rate.
+ *
+ * An announcement is a transaction of its own, after the appends committed: a NOTIFY in the
+ * append's transaction would hold PostgreSQL's lock on the notification queue, which every
+ * notifying commit takes (the projection's batches too), through the append's WAL flush. One that
+ * fails is not retried: the other processes' subscriptions poll for what they were not told of.
+ */
+class AppendAnnouncer {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private pending: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly pool: DatabasePool, private readonly intervalMs: number) {}
+
+  announce(): void {
+    if (this.pending !== undefined || this.stopped) return;
+    const wait = this.lastAt + this.intervalMs - performance.now();
+    if (wait <= 0) return this.send();
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.send();
+    }, wait);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.pending);
+  }
+
+  private send(): void {
+    this.lastAt = performance.now();
+    this.pool.query(sql.type(notifiedRow)`SELECT count(pg_notify(${APPENDS_CHANNEL}, '')) AS notified`).catch(() => {
+      // Not retried (see above): the events are stored, and polls find them.
+    });
   }
 }
 
@@ -228,17 +315,13 @@ interface Append {
  * the error was; a lost connection fails every append of the group with
  * {@link EventStoreUnavailable} (whether it committed is not known).
  *
- * Emits `appended` after each group that wrote events; `count` counts those groups.
+ * Calls `wrote` after each group that wrote events.
  */
-class GroupCommit extends EventEmitter {
-  count = 0;
+class GroupCommit {
   private waiting: Append[] = [];
   private inFlight = 0;
 
-  constructor(private readonly pool: DatabasePool, private readonly groupsInFlight: number) {
-    super();
-    this.setMaxListeners(0);
-  }
+  constructor(private readonly pool: DatabasePool, private readonly groupsInFlight: number, private readonly wrote: () => void) {}
 
   append(streamName: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
@@ -278,10 +361,7 @@ class GroupCommit extends EventEmitter {
   private async commit(group: readonly Append[]): Promise<void> {
     const { settlements, wrote } = await this.write(group);
     this.inFlight--;
-    if (wrote) {
-      this.count++;
-      this.emit('appended');
-    }
+    if (wrote) this.wrote();
     for (const settle of settlements) settle();
     this.next();
   }

@@ -6,6 +6,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { ChatSessionModule } from '../chat-session/chat-session.module.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { PostgresEventStore } from '../event-store/postgres-event-store.js';
 import { LiveFeed } from './live-feed.js';
 import { MonotonicClock } from './rate-limit.js';
 import { SessionAccess } from './session-access.js';
@@ -30,7 +31,14 @@ export class GatewayModule {
           provide: LiveFeed,
           inject: [DATABASE_POOL, EVENT_STORE],
           useFactory: (pool: DatabasePool, store: EventStore) =>
-            new LiveFeed({ databaseUrl, pool, reader: eventStoreReader(store), log: store, announcedUpTo: () => readCheckpoint(pool, chatProjection.name) }),
+            new LiveFeed({
+              databaseUrl,
+              pool,
+              reader: eventStoreReader(store),
+              log: store,
+              announcedUpTo: () => readCheckpoint(pool, chatProjection.name),
+              appendsAnnounced: store instanceof PostgresEventStore ? () => store.appendsAnnounced() : undefined,
+            }),
         },
         StompGateway,
       ],

@@ -4,9 +4,13 @@
  * (`parley_typing`, published straight from the gateways of every node), and hands them to this
  * node's subscribers (DESIGN.md, "The flow": any number of stateless nodes).
  *
+ * With the event store in PostgreSQL it LISTENs to the other nodes' announcements of their
+ * appends as well (`parley_appends`), and passes them on to the store: the node that projects
+ * looks for new events at once instead of at its next poll.
+ *
  * Notices are hints for speed: a lost connection is re-opened with back-off, then every session
  * watcher is told to resync from the event store, which holds whatever was announced meanwhile,
- * and the inbox is told what it missed, read from the log.
+ * the inbox is told what it missed, read from the log, and the store that appends were announced.
  */
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
@@ -17,6 +21,7 @@ import { EVENTS_CHANNEL, notifiedRow } from '../../read-models/notify.js';
 import { sql } from '../../read-models/sql.js';
 import { CHAT_SESSION_CATEGORY } from '../chat-session/chat-session.events.js';
 import { compareLogPositions, type EventStore, type LogPosition } from '../event-store/event-store.js';
+import { APPENDS_CHANNEL } from '../event-store/postgres-event-store.js';
 import { type SessionEvent, sessionEventOf, type SessionReader, type TypingIndicator } from './session-events.js';
 
 /** The channel of typing indicators, published by the gateway of the node the typist is on. */
@@ -56,6 +61,11 @@ export interface LiveFeedOptions {
   readonly log: Pick<EventStore, 'readAll'>;
   /** How far the projector has announced the log (its checkpoint). */
   readonly announcedUpTo: () => Promise<LogPosition>;
+  /**
+   * Where other nodes' announcements of their appends go (`PostgresEventStore.appendsAnnounced`);
+   * unset, they are not listened to (EventStoreDB pushes to its subscriptions itself).
+   */
+  readonly appendsAnnounced?: () => void;
 }
 
 /**
@@ -194,6 +204,7 @@ export class LiveFeed {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
       await client.query(`LISTEN ${TYPING_CHANNEL}`);
+      if (this.#options.appendsAnnounced) await client.query(`LISTEN ${APPENDS_CHANNEL}`);
     } catch (error) {
       listened(false);
       this.#lost(client, error as Error);
@@ -203,9 +214,11 @@ export class LiveFeed {
     if (this.#client !== client) return; // lost or stopped while connecting
     this.#listening = true;
     this.#backoffMs = INITIAL_BACKOFF_MS;
-    this.#logger.log(`listening on ${EVENTS_CHANNEL} and ${TYPING_CHANNEL}`);
+    const channels = [EVENTS_CHANNEL, TYPING_CHANNEL, ...(this.#options.appendsAnnounced ? [APPENDS_CHANNEL] : [])];
+    this.#logger.log(`listening on ${channels.join(', ')}`);
     this.#pingTimer = setInterval(() => this.#ping(client), PING_INTERVAL_MS).unref();
     for (const watchers of this.#sessions.values()) for (const watcher of watchers) watcher.resync();
+    this.#options.appendsAnnounced?.();
   }
 
   #lost(client: pg.Client, error: Error): void {
@@ -228,6 +241,8 @@ export class LiveFeed {
   }
 
   #onNotification(channel: string, payload: string): void {
+    // An announcement of appends carries nothing to dispatch, and waits for nothing.
+    if (channel === APPENDS_CHANNEL) return this.#options.appendsAnnounced?.();
     this.#enqueue(`a ${channel} notice`, () => this.#dispatch(channel, payload));
   }
 
