@@ -3,7 +3,8 @@
  * constant time and that answers "which position has this id?" in constant time as well.
  *
  * A copied array (the state's list until then) made both linear in the session's length: folding
- * a stream of 20,000 messages took 3.6 s of the event loop, and a SEND to it 2.4 ms (`bench/NOTES.md`).
+ * a stream of 20,000 messages took 3.6 s of the event loop, and deciding a SEND to it 2.8 ms
+ * (`bench/NOTES.md`).
  *
  * Every value sees a prefix of one shared `Map` from id to position, its first `length` entries:
  * the value at the end of the prefix appends in place, which no value before it can see. Only a

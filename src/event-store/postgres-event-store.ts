@@ -268,7 +268,7 @@ class AppendAnnouncer {
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.send();
-    }, wait);
+    }, wait).unref();
   }
 
   stop(): void {
