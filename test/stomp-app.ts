@@ -6,7 +6,7 @@ import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { createApp } from '../src/app.module.js';
 import { loadConfig } from '../src/config.js';
 import { createDatabasePool } from '../src/database/pool.js';
-import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
+import { PostgresEventStore, type PostgresEventStoreOptions } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -28,11 +28,14 @@ export interface StompTestApp {
   close(): Promise<void>;
 }
 
-/** Starts the app as `main.ts` does, over a fresh test database, with `env` as its environment (Nest logs with PARLEY_TEST_LOGS=1). */
-export async function startStompTestApp(env: Record<string, string> = {}): Promise<StompTestApp> {
+/**
+ * Starts the app as `main.ts` does, over a fresh test database, with `env` as its environment
+ * and `storeOptions` for its event store (Nest logs with PARLEY_TEST_LOGS=1).
+ */
+export async function startStompTestApp(env: Record<string, string> = {}, storeOptions: PostgresEventStoreOptions = {}): Promise<StompTestApp> {
   const database = await createTestDatabase();
   const pool = await createDatabasePool(database.url);
-  const store = new PostgresEventStore(pool);
+  const store = new PostgresEventStore(pool, storeOptions);
   const projections = new ProjectionRunner({ databaseUrl: database.url, store, projections: [chatProjection] });
   const listenProxy = await startTcpProxy(Number(new URL(database.url).port));
   const listenUrl = new URL(database.url);

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { ChatWriter, customer } from '../../read-models/testing/fixtures.js';
 import { createTestDatabase } from '../../test/database.js';
 import { waitFor } from '../../test/processes.js';
+import { startStompTestApp, testToken } from '../../test/stomp-app.js';
+import { StompTestClient } from '../../test/stomp-client.js';
 import { createDatabasePool } from '../database/pool.js';
 import { START } from '../event-store/event-store.js';
-import { APPENDS_CHANNEL } from '../event-store/postgres-event-store.js';
+import { APPENDS_CHANNEL, PostgresEventStore } from '../event-store/postgres-event-store.js';
 import { LiveFeed } from './live-feed.js';
 
 describe("the live feed's announcements of appends", () => {
@@ -38,6 +42,33 @@ describe("the live feed's announcements of appends", () => {
       await other.end();
       await pool.end();
       await database.drop();
+    }
+  });
+});
+
+describe("another node's appends, in the whole app", () => {
+  it('reach its subscribers at once: the app hears their announcement and its projection looks', async () => {
+    // A poll interval no test waits for: only the announcement can wake the app's projection.
+    const server = await startStompTestApp({ MAX_OPEN_SESSIONS_PER_CUSTOMER: '10' }, { pollIntervalMs: 600_000 });
+    const agent = await StompTestClient.connect(server.stompUrl, await testToken(`agent-${randomUUID()}`, 'agent'));
+    const otherNode = new PostgresEventStore(server.pool);
+    try {
+      expect(await agent.subscribe('/topic/inbox')).toEqual({ ok: true });
+      const opened = (sessionId: string) => () => agent.eventsOn('/topic/inbox').some((event) => event.sessionId === sessionId);
+      // Through the app first: once its projection has projected this, it waits for the log to grow.
+      const local = await StompTestClient.connect(server.stompUrl, await testToken(customer.id, 'customer'));
+      const first = randomUUID();
+      expect(await local.send('/app/chat/open', { sessionId: first, subject: 'Through this node' })).toEqual({ ok: true });
+      await waitFor('the opening through this node in the inbox', opened(first));
+      await local.disconnect();
+
+      const second = randomUUID();
+      await new ChatWriter(otherNode).append(second, [{ type: 'ChatSessionOpened', data: { sessionId: second, customerId: customer.id, subject: 'Through the other node' } }]);
+      await waitFor('the opening through the other node in the inbox', opened(second));
+    } finally {
+      await otherNode.close();
+      await agent.disconnect();
+      await server.close();
     }
   });
 });
