@@ -81,10 +81,10 @@ describe('announcements of appends to other processes', () => {
     const reader = new PostgresEventStore(readerPool, { pollIntervalMs: 600_000 });
     const listener = new pg.Client({ connectionString: database.url });
     let heard = 0;
-    listener.on('notification', ({ channel }) => {
+    listener.on('notification', ({ channel, payload }) => {
       if (channel !== APPENDS_CHANNEL) return;
       heard++;
-      reader.appendsAnnounced();
+      reader.appendsAnnounced(payload);
     });
     const caughtUp = new Promise<void>((resolve) => {
       const readPage = reader.readPage.bind(reader);
@@ -113,6 +113,57 @@ describe('announcements of appends to other processes', () => {
       await listener.end();
       await writer.close();
       await Promise.all([writerPool.end(), readerPool.end()]);
+      await database.drop();
+    }
+  });
+});
+
+describe("a store's own announcements", () => {
+  it('wake none of its subscriptions: they heard of those appends already', async () => {
+    const database = await createTestDatabase();
+    const pool = await createDatabasePool(database.url);
+    // A poll interval no test waits for: only appends and announcements wake the subscription.
+    const store = new PostgresEventStore(pool, { pollIntervalMs: 600_000 });
+    const other = new PostgresEventStore(pool);
+    const listener = new pg.Client({ connectionString: database.url });
+    let onAnnouncement: (payload: string) => void = () => {};
+    listener.on('notification', ({ channel, payload }) => {
+      if (channel === APPENDS_CHANNEL) onAnnouncement(payload ?? '');
+    });
+    const nextAnnouncement = () => new Promise<string>((resolve) => (onAnnouncement = resolve));
+    let reads = 0;
+    const caughtUp = new Promise<void>((resolve) => {
+      const readPage = store.readPage.bind(store);
+      store.readPage = async (...args) => {
+        reads++;
+        const page = await readPage(...args);
+        if (page.events.length === 0) resolve();
+        return page;
+      };
+    });
+    const events = store.subscribeToAll({ category: 'own' })[Symbol.asyncIterator]();
+    const append = (into: PostgresEventStore, name: string) =>
+      into.appendToStream(`own-${name}`, [{ eventId: randomUUID(), type: name, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${APPENDS_CHANNEL}`);
+      const first = events.next();
+      await caughtUp; // read 1: the empty log
+      let announcement = nextAnnouncement();
+      await append(store, 'Own');
+      expect((await first).value?.type).toBe('Own'); // read 2, woken by the append itself
+      store.appendsAnnounced(await announcement); // its own: nothing to look for
+      announcement = nextAnnouncement();
+      const second = events.next();
+      await append(other, 'Other');
+      store.appendsAnnounced(await announcement);
+      expect((await second).value?.type).toBe('Other'); // read 3, woken by the other's announcement
+      expect(reads).toBe(3);
+    } finally {
+      await events.return?.();
+      await listener.end();
+      await Promise.all([store.close(), other.close()]);
+      await pool.end();
       await database.drop();
     }
   });

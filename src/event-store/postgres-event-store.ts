@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type DatabasePool,
@@ -76,6 +77,8 @@ export interface PostgresEventStoreOptions {
  */
 export class PostgresEventStore implements EventStore {
   private readonly appends: GroupCommit;
+  /** Whose announcements are this store's own: its subscriptions heard of those appends already. */
+  private readonly announcerId = randomUUID();
   private readonly announcer: AppendAnnouncer;
   private readonly growth = new LogGrowth();
   private readonly pollIntervalMs: number;
@@ -84,16 +87,20 @@ export class PostgresEventStore implements EventStore {
   constructor(private readonly pool: DatabasePool, options: PostgresEventStoreOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 1000;
-    this.announcer = new AppendAnnouncer(pool, options.announceIntervalMs ?? 25);
+    this.announcer = new AppendAnnouncer(pool, this.announcerId, options.announceIntervalMs ?? 25);
     this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1, () => {
       this.growth.grew();
       this.announcer.announce();
     });
   }
 
-  /** Another process announced appends (on {@link APPENDS_CHANNEL}): the subscriptions look now. */
-  appendsAnnounced(): void {
-    this.growth.grew();
+  /**
+   * Appends were announced on {@link APPENDS_CHANNEL} (`by`: the announcement's payload; unset
+   * when what was announced is not known, as after a lost connection): the subscriptions look
+   * now, unless the announcement is this store's own.
+   */
+  appendsAnnounced(by?: string): void {
+    if (by !== this.announcerId) this.growth.grew();
   }
 
   appendToStream(
@@ -243,11 +250,12 @@ class LogGrowth extends EventEmitter {
 const notifiedRow = z.object({ notified: z.bigint() });
 
 /**
- * Announces on {@link APPENDS_CHANNEL} that this process appended, so that the subscriptions of
- * other processes look at once instead of at their next poll: right after an append when the last
- * announcement is `intervalMs` old or more, else once when it will be. So every append is
- * announced within that interval of its commit, and a busy process announces at most once an
- * interval, whatever its rate.
+ * Announces on {@link APPENDS_CHANNEL} that this process appended (the payload: its store's id,
+ * so that the store ignores its own), so that the subscriptions of other processes look at once
+ * instead of at their next poll: right after an append when the last announcement is
+ * `intervalMs` old or more, else once when it will be. So every append is announced within that
+ * interval of its commit, and a busy process announces at most once an interval, whatever its
+ * rate.
  *
  * An announcement is a transaction of its own, after the appends committed: a NOTIFY in the
  * append's transaction would hold PostgreSQL's lock on the notification queue, which every
@@ -259,7 +267,7 @@ class AppendAnnouncer {
   private pending: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly pool: DatabasePool, private readonly intervalMs: number) {}
+  constructor(private readonly pool: DatabasePool, private readonly id: string, private readonly intervalMs: number) {}
 
   announce(): void {
     if (this.pending !== undefined || this.stopped) return;
@@ -278,7 +286,7 @@ class AppendAnnouncer {
 
   private send(): void {
     this.lastAt = performance.now();
-    this.pool.query(sql.type(notifiedRow)`SELECT count(pg_notify(${APPENDS_CHANNEL}, '')) AS notified`).catch(() => {
+    this.pool.query(sql.type(notifiedRow)`SELECT count(pg_notify(${APPENDS_CHANNEL}, ${this.id})) AS notified`).catch(() => {
       // Not retried (see above): the events are stored, and polls find them.
     });
   }

@@ -37,7 +37,7 @@ export class GatewayModule {
               reader: eventStoreReader(store),
               log: store,
               announcedUpTo: () => readCheckpoint(pool, chatProjection.name),
-              appendsAnnounced: store instanceof PostgresEventStore ? () => store.appendsAnnounced() : undefined,
+              appendsAnnounced: store instanceof PostgresEventStore ? (by) => store.appendsAnnounced(by) : undefined,
             }),
         },
         StompGateway,

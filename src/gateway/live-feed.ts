@@ -62,10 +62,11 @@ export interface LiveFeedOptions {
   /** How far the projector has announced the log (its checkpoint). */
   readonly announcedUpTo: () => Promise<LogPosition>;
   /**
-   * Where other nodes' announcements of their appends go (`PostgresEventStore.appendsAnnounced`);
+   * Where the nodes' announcements of their appends go, with their payloads
+   * (`PostgresEventStore.appendsAnnounced`), and a call without one after each reconnection;
    * unset, they are not listened to (EventStoreDB pushes to its subscriptions itself).
    */
-  readonly appendsAnnounced?: () => void;
+  readonly appendsAnnounced?: (by?: string) => void;
 }
 
 /**
@@ -242,7 +243,7 @@ export class LiveFeed {
 
   #onNotification(channel: string, payload: string): void {
     // An announcement of appends carries nothing to dispatch, and waits for nothing.
-    if (channel === APPENDS_CHANNEL) return this.#options.appendsAnnounced?.();
+    if (channel === APPENDS_CHANNEL) return this.#options.appendsAnnounced?.(payload);
     this.#enqueue(`a ${channel} notice`, () => this.#dispatch(channel, payload));
   }
 
