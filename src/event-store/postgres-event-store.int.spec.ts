@@ -32,6 +32,27 @@ describeEventStoreContract('postgres', async () => {
   };
 });
 
+type Page = Awaited<ReturnType<PostgresEventStore['readPage']>>;
+
+/** Counts the pages `store` reads from now on; `found` resolves once one of them `matches`. */
+function watchPageReads(store: PostgresEventStore, matches: (page: Page) => boolean): { readonly count: number; readonly found: Promise<void> } {
+  let count = 0;
+  let found!: () => void;
+  const readPage = store.readPage.bind(store);
+  store.readPage = async (...args) => {
+    count++;
+    const page = await readPage(...args);
+    if (matches(page)) found();
+    return page;
+  };
+  return {
+    get count() {
+      return count;
+    },
+    found: new Promise<void>((resolve) => (found = resolve)),
+  };
+}
+
 describe('the PostgreSQL subscription', () => {
   it('reads events held back behind an open transaction as soon as it ends, not at the next poll', async () => {
     const database = await createTestDatabase();
@@ -39,14 +60,7 @@ describe('the PostgreSQL subscription', () => {
     const holder = new pg.Client({ connectionString: database.url });
     // A poll interval no test waits for: only the retry after finding events held back can deliver them.
     const store = new PostgresEventStore(pool, { pollIntervalMs: 600_000 });
-    const foundHeldBack = new Promise<void>((resolve) => {
-      const readPage = store.readPage.bind(store);
-      store.readPage = async (...args) => {
-        const page = await readPage(...args);
-        if (page.heldBack) resolve();
-        return page;
-      };
-    });
+    const foundHeldBack = watchPageReads(store, (page) => page.heldBack).found;
     const subscription = store.subscribeToAll({ category: 'held' });
     try {
       await holder.connect();
@@ -86,14 +100,7 @@ describe('announcements of appends to other processes', () => {
       heard++;
       reader.appendsAnnounced(payload);
     });
-    const caughtUp = new Promise<void>((resolve) => {
-      const readPage = reader.readPage.bind(reader);
-      reader.readPage = async (...args) => {
-        const page = await readPage(...args);
-        if (page.events.length === 0) resolve();
-        return page;
-      };
-    });
+    const caughtUp = watchPageReads(reader, (page) => page.events.length === 0).found;
     const events = reader.subscribeToAll({ category: 'announced' })[Symbol.asyncIterator]();
     const append = (name: string) =>
       writer.appendToStream(`announced-${name}`, [{ eventId: randomUUID(), type: name, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
@@ -131,16 +138,7 @@ describe("a store's own announcements", () => {
       if (channel === APPENDS_CHANNEL) onAnnouncement(payload ?? '');
     });
     const nextAnnouncement = () => new Promise<string>((resolve) => (onAnnouncement = resolve));
-    let reads = 0;
-    const caughtUp = new Promise<void>((resolve) => {
-      const readPage = store.readPage.bind(store);
-      store.readPage = async (...args) => {
-        reads++;
-        const page = await readPage(...args);
-        if (page.events.length === 0) resolve();
-        return page;
-      };
-    });
+    const pageReads = watchPageReads(store, (page) => page.events.length === 0);
     const events = store.subscribeToAll({ category: 'own' })[Symbol.asyncIterator]();
     const append = (into: PostgresEventStore, name: string) =>
       into.appendToStream(`own-${name}`, [{ eventId: randomUUID(), type: name, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
@@ -148,7 +146,7 @@ describe("a store's own announcements", () => {
       await listener.connect();
       await listener.query(`LISTEN ${APPENDS_CHANNEL}`);
       const first = events.next();
-      await caughtUp; // read 1: the empty log
+      await pageReads.found; // read 1: the empty log
       let announcement = nextAnnouncement();
       await append(store, 'Own');
       expect((await first).value?.type).toBe('Own'); // read 2, woken by the append itself
@@ -158,7 +156,7 @@ describe("a store's own announcements", () => {
       await append(other, 'Other');
       store.appendsAnnounced(await announcement);
       expect((await second).value?.type).toBe('Other'); // read 3, woken by the other's announcement
-      expect(reads).toBe(3);
+      expect(pageReads.count).toBe(3);
     } finally {
       await events.return?.();
       await listener.end();
