@@ -3,8 +3,11 @@
  * a list of slices: its memory stays proportional to the bytes held, even when a client trickles
  * a frame in one-byte chunks. Internal to the parser.
  */
+/** What an empty accumulator holds: shared, as nothing is ever written into a zero-length buffer. */
+const EMPTY = Buffer.alloc(0);
+
 export class ByteAccumulator {
-  #buffer = Buffer.alloc(0);
+  #buffer = EMPTY;
   #length = 0;
 
   /** How many bytes are held. */
@@ -41,7 +44,7 @@ export class ByteAccumulator {
 
   /** Drops the held bytes and the buffer, so an idle connection holds nothing. */
   clear(): void {
-    this.#buffer = Buffer.alloc(0);
+    this.#buffer = EMPTY;
     this.#length = 0;
   }
 

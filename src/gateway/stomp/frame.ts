@@ -22,13 +22,6 @@ export const CLIENT_COMMANDS = [
 /** A command a client may send. `STOMP` is the STOMP 1.2 name of `CONNECT`. */
 export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
 
-const clientCommands: ReadonlySet<string> = new Set(CLIENT_COMMANDS);
-
-/** Whether `command` is one of `CLIENT_COMMANDS`, exactly (commands are case-sensitive). */
-export function isClientCommand(command: string): command is ClientCommand {
-  return clientCommands.has(command);
-}
-
 /**
  * A frame as read from a client. Header names and values are unescaped (except in CONNECT and
  * STOMP frames, which STOMP 1.2 leaves raw for 1.0 clients); of a repeated header only the

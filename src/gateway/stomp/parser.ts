@@ -11,7 +11,6 @@ import { malformed, StompProtocolError } from './errors.js';
 import {
   CLIENT_COMMANDS,
   DEFAULT_STOMP_LIMITS,
-  isClientCommand,
   type ClientCommand,
   type StompClientFrame,
   type StompLimits,
@@ -23,6 +22,10 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
 const LONGEST_COMMAND = Math.max(...CLIENT_COMMANDS.map((command) => command.length));
+/** Each command by its name: a frame's command is one of these strings, not a copy made per frame. */
+const COMMANDS: ReadonlyMap<string, ClientCommand> = new Map(CLIENT_COMMANDS.map((command) => [command, command]));
+/** The headers between frames: never written, as each command line makes the next frame's map. */
+const NO_HEADERS: Map<string, string> = new Map();
 
 /** What a chunk yielded, in order. After an `error` nothing else is ever yielded. */
 export type StompParserEvent =
@@ -49,7 +52,7 @@ export class StompParser {
   #state: State = 'command';
   #failed = false;
   #command: ClientCommand = 'CONNECT'; // each command line sets it before its headers are read
-  #headers = new Map<string, string>();
+  #headers = NO_HEADERS;
   #headerCount = 0;
   /** Bytes of the current frame already consumed, whose content now lives in `#headers`. */
   #frameBytes = 0;
@@ -150,9 +153,10 @@ export class StompParser {
       events.push(heartbeat);
       return;
     }
-    const command = line.toString('latin1');
-    if (!isClientCommand(command)) throw unknownCommand(line);
+    const command = COMMANDS.get(line.toString('latin1'));
+    if (command === undefined) throw unknownCommand(line);
     this.#command = command;
+    this.#headers = new Map();
     this.#state = 'headers';
   }
 
@@ -223,9 +227,14 @@ export class StompParser {
     }
   }
 
+  /**
+   * Keeps nothing of the frame just read. What the parser held between two frames would live as
+   * long as the client is silent, on a quiet connection long enough for V8 to move it to the old
+   * generation, where only a full collection frees it (and everything it points to).
+   */
   #startFrame(): void {
     this.#state = 'command';
-    this.#headers = new Map();
+    this.#headers = NO_HEADERS;
     this.#headerCount = 0;
     this.#frameBytes = 0;
     this.#bodyRemaining = 0;
