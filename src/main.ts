@@ -4,6 +4,7 @@ import { createApp } from './app.module.js';
 import { ConfigError, type LogLevel, loadConfig } from './config.js';
 import { MigrationFailed } from './database/migrations.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
+import { tuneGarbageCollection } from './garbage-collection.js';
 import { type Runtime, startRuntime } from './runtime.js';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
@@ -16,6 +17,7 @@ const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
  * projections, the pool and the database stop.
  */
 async function main(): Promise<void> {
+  tuneGarbageCollection();
   const bootLogger = new ConsoleLogger('Parley');
   let config;
   try {
