@@ -69,9 +69,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     port = running.port;
   } else {
     await rm(join(cluster, 'postmaster.pid'), { force: true });
+    // wal_init_zero=off: until its checkpoints recycle old WAL segments, a cluster writes each
+    // new 16 MB segment full of zeros first, and the commits that need it wait: under load, a
+    // stall of some 50 ms at every segment (bench/NOTES.md, 2026-12-05).
     await pgCtl(bin.pgCtl, osUser, [
       'start', '-w', '-t', '60', '-D', cluster, '-l', join(cluster, 'postgres.log'),
-      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
+      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c wal_init_zero=off`,
     ]).catch((error: unknown) => {
       throw new Error(
         `embedded PostgreSQL did not start on port ${port}; see ${join(cluster, 'postgres.log')} ` +
