@@ -1,11 +1,11 @@
+/** What an empty accumulator holds: shared, as nothing is ever written into a zero-length buffer. */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * The bytes of an unfinished line or body, held between chunks in one growing buffer rather than
  * a list of slices: its memory stays proportional to the bytes held, even when a client trickles
  * a frame in one-byte chunks. Internal to the parser.
  */
-/** What an empty accumulator holds: shared, as nothing is ever written into a zero-length buffer. */
-const EMPTY = Buffer.alloc(0);
-
 export class ByteAccumulator {
   #buffer = EMPTY;
   #length = 0;
