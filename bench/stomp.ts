@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, type NodeGCPerformanceDetail, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { measureIdleMemory } from './idle-memory.js';
 import { machineTicks, type MachineTicks } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, quantile, sleep, summary } from './stats.js';
-import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
+import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
 /**
  * The STOMP gateway of a real server (`dist/src/main.js`, its own process, on a fresh embedded
@@ -56,6 +56,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
     if (flooders > 0) console.log(`  flood:     ${flooders} more customers, each sending ${fmt(floodRate)} messages/s to a session of its own`);
     const flooding = floods.map((flood) => flood.run(floodRate, seconds));
+    collectGarbage();
     const window = await measureWindow(server);
     const result = await runOpenLoop(chats, rate, seconds);
     const costs = await window.end();
@@ -71,8 +72,8 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
     const { server: loop, loadGenerator } = costs.eventLoopDelay;
     console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
-    const gc = costs.serverGc;
-    console.log(`  server GC: ${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)}), meanwhile`);
+    const collections = (gc: Collections) => `${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)})`;
+    console.log(`  GC:        server ${collections(costs.gc.server)}; this load generator ${collections(costs.gc.loadGenerator)}, meanwhile`);
     console.log(`  machine:   ${machineShares(costs.machine)}`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
@@ -124,12 +125,46 @@ async function projectionCaughtUp(server: BenchServer): Promise<void> {
   }
 }
 
+/** Garbage collections of one process: their count and the pauses of its main thread, by kind. */
+interface Collections {
+  readonly full: number;
+  readonly fullPauseMs: number;
+  readonly scavenges: number;
+  readonly scavengePauseMs: number;
+}
+
+/** This process's garbage collections from now to `end()`. */
+function observeOwnCollections() {
+  const collections = { full: 0, fullPauseMs: 0, scavenges: 0, scavengePauseMs: 0 };
+  const count = (entries: readonly PerformanceEntry[]) => {
+    for (const entry of entries) {
+      const { kind } = (entry as PerformanceEntry & { detail: NodeGCPerformanceDetail }).detail;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        collections.full++;
+        collections.fullPauseMs += entry.duration;
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        collections.scavenges++;
+        collections.scavengePauseMs += entry.duration;
+      }
+    }
+  };
+  const observer = new PerformanceObserver((list) => count(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    end(): Collections {
+      count(observer.takeRecords());
+      observer.disconnect();
+      return collections;
+    },
+  };
+}
+
 /**
  * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
  * process, the event-loop delays of the server and of this process (a delayed loop sends late
- * and reads late: when this process's is high, it is the bottleneck), the server's garbage
- * collections (the `tail:` windows mostly fall on its full ones), and how the machine's cores
- * spent the time, stolen by the hypervisor included.
+ * and reads late: when this process's is high, it is the bottleneck), the garbage collections of
+ * both (the `tail:` windows mostly fall on full ones), and how the machine's cores spent the
+ * time, stolen by the hypervisor included.
  */
 async function measureWindow(server: BenchServer) {
   const read = async () => {
@@ -140,6 +175,7 @@ async function measureWindow(server: BenchServer) {
   };
   const ownLoop = monitorEventLoopDelay({ resolution: 10 });
   ownLoop.enable();
+  const ownCollections = observeOwnCollections();
   const before = await read();
   return {
     async end() {
@@ -160,11 +196,14 @@ async function measureWindow(server: BenchServer) {
           idle: after.machine.idle - before.machine.idle,
           stolen: after.machine.stolen - before.machine.stolen,
         },
-        serverGc: {
-          full: after.metrics.gc.full - before.metrics.gc.full,
-          fullPauseMs: 1000 * (after.metrics.gc.fullPauseSeconds - before.metrics.gc.fullPauseSeconds),
-          scavenges: after.metrics.gc.scavenges - before.metrics.gc.scavenges,
-          scavengePauseMs: 1000 * (after.metrics.gc.scavengePauseSeconds - before.metrics.gc.scavengePauseSeconds),
+        gc: {
+          server: {
+            full: after.metrics.gc.full - before.metrics.gc.full,
+            fullPauseMs: 1000 * (after.metrics.gc.fullPauseSeconds - before.metrics.gc.fullPauseSeconds),
+            scavenges: after.metrics.gc.scavenges - before.metrics.gc.scavenges,
+            scavengePauseMs: 1000 * (after.metrics.gc.scavengePauseSeconds - before.metrics.gc.scavengePauseSeconds),
+          },
+          loadGenerator: ownCollections.end(),
         },
       };
     },
