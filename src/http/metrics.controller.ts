@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject, type OnApplicationBootstrap } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
@@ -10,7 +10,7 @@ import { StompGateway } from '../gateway/stomp-gateway.js';
 
 /** `GET /metrics`: Prometheus text, the process's own metrics, the projections' and the STOMP gateway's. */
 @Controller('metrics')
-export class MetricsController {
+export class MetricsController implements OnApplicationBootstrap {
   private readonly registry = new Registry();
 
   constructor(
@@ -47,6 +47,17 @@ export class MetricsController {
         this.inc(gateway.slowConsumersDropped);
       },
     });
+  }
+
+  /**
+   * Writes the metrics out once before the server takes traffic. The first write-out changes
+   * object layouts prom-client shares with the rest of the process (a counter's `+=` on the
+   * `value` of its `{ value, labels }` makes that field mutable), and V8 then throws away the
+   * optimized code of the whole hot path at once: done at the first scrape, that made the
+   * next second of service markedly slower (bench/NOTES.md, 2026-12-05, late morning).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.registry.metrics();
   }
 
   @Get()
