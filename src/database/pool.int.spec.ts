@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jest } from '@jest/globals';
 import { sql } from 'slonik';
 import { createTestDatabase } from '../../test/database.js';
 import { startTcpProxy } from '../../test/tcp-proxy.js';
@@ -28,5 +29,24 @@ describe('the database pool', () => {
     await direct.end();
     await proxy.close();
     await database.drop();
+  });
+
+  it('keeps an idle connection for a minute, so that a burst after a lull finds it open', async () => {
+    const database = await createTestDatabase({ migrated: false });
+    const pool = await createDatabasePool(database.url, { maximumPoolSize: 1 });
+    const backend = () => pool.oneFirst(sql.unsafe`SELECT pg_backend_pid() AS pid`);
+    // Only the timers: the connections' sockets and promises run as they do.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+    try {
+      const first = await backend();
+      await jest.advanceTimersByTimeAsync(59_000);
+      expect(await backend()).toBe(first);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(await backend()).not.toBe(first);
+    } finally {
+      jest.useRealTimers();
+      await pool.end();
+      await database.drop();
+    }
   });
 });

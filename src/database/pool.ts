@@ -25,6 +25,10 @@ export async function createDatabasePool(
     typeParsers,
     interceptors: [resultParser],
     statementTimeout: 'DISABLE_TIMEOUT',
+    // slonik closes a connection idle for 5 s by default: under a load that comes in bursts, the
+    // next burst then waits for new connections, each a new PostgreSQL backend with cold caches
+    // and no plans kept (bench/NOTES.md, 2026-12-05, late morning). A minute of idleness first.
+    idleTimeout: 60_000,
     // slonik's default runs DISCARD ALL at every release, a second round trip per query. Nothing
     // borrowed from this pool leaves session state behind (session locks use their own client).
     resetConnection: async () => {},
