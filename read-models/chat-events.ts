@@ -61,7 +61,8 @@ export function parseChatEvent(recorded: RecordedEvent): ChatEvent | undefined {
   }
   const { eventId, revision, position } = recorded;
   const event = { type, data: data.data } as ChatSessionEvent;
-  return { ...event, sessionId, eventId, revision, position, occurredAt: metadata.data.occurredAt, recorded };
+  // The event spread last, as in `stampEvents`: one hidden class for all, not one each.
+  return { sessionId, eventId, revision, position, occurredAt: metadata.data.occurredAt, recorded, ...event };
 }
 
 function describe(error: z.ZodError): string {

@@ -28,17 +28,28 @@ export type ProjectedEventNotice = {
 
 /** The NOTIFY payload of an event: in full when it fits, else without its data and metadata. */
 function noticeOf(event: RecordedEvent): string {
-  const head = {
+  const full = JSON.stringify(notice(event, { data: event.data, metadata: event.metadata }));
+  if (Buffer.byteLength(full, 'utf8') <= MAX_PAYLOAD_BYTES) return full;
+  return JSON.stringify(notice(event, { truncated: true }));
+}
+
+/**
+ * The notice of `event` with `body`, spread last: on Node 20, `{ ...head, data }` gives every
+ * object a hidden class of its own (bench/NOTES.md, 2026-12-05, night).
+ */
+function notice(
+  event: RecordedEvent,
+  body: { readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true },
+): ProjectedEventNotice {
+  return {
     sessionId: event.streamName.slice(categoryOf(event.streamName).length + 1),
     revision: String(event.revision),
     type: event.type,
     eventId: event.eventId,
     position: String(event.position),
     logPosition: { commit: String(event.logPosition.commit), prepare: String(event.logPosition.prepare) },
+    ...body,
   };
-  const full = JSON.stringify({ ...head, data: event.data, metadata: event.metadata } satisfies ProjectedEventNotice);
-  if (Buffer.byteLength(full, 'utf8') <= MAX_PAYLOAD_BYTES) return full;
-  return JSON.stringify({ ...head, truncated: true } satisfies ProjectedEventNotice);
 }
 
 /**
