@@ -24,7 +24,10 @@ export type ProjectedEventNotice = {
   readonly eventId: string;
   readonly position: string;
   readonly logPosition: { readonly commit: string; readonly prepare: string };
-} & ({ readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true });
+} & NoticeBody;
+
+/** What a notice carries after its head: the event's data and metadata, or that it did not fit. */
+type NoticeBody = { readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true };
 
 /** The NOTIFY payload of an event: in full when it fits, else without its data and metadata. */
 function noticeOf(event: RecordedEvent): string {
@@ -37,10 +40,7 @@ function noticeOf(event: RecordedEvent): string {
  * The notice of `event` with `body`, spread last: on Node 20, `{ ...head, data }` gives every
  * object a hidden class of its own (bench/NOTES.md, 2026-12-05, night).
  */
-function notice(
-  event: RecordedEvent,
-  body: { readonly data: unknown; readonly metadata: Readonly<Record<string, unknown>> } | { readonly truncated: true },
-): ProjectedEventNotice {
+function notice(event: RecordedEvent, body: NoticeBody): ProjectedEventNotice {
   return {
     sessionId: event.streamName.slice(categoryOf(event.streamName).length + 1),
     revision: String(event.revision),
