@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { DatabasePool } from 'slonik';
 import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
 import { describeEventStoreContract } from './event-store.contract.js';
-import { DuplicateEventId, WrongExpectedVersion, categoryOf } from './event-store.js';
-import { APPENDS_CHANNEL, PostgresEventStore } from './postgres-event-store.js';
+import { DuplicateEventId, type RecordedEvent, WrongExpectedVersion, categoryOf } from './event-store.js';
+import { APPENDS_CHANNEL, PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 
 describeEventStoreContract('postgres', async () => {
   const database = await createTestDatabase();
@@ -85,43 +86,92 @@ describe('the PostgreSQL subscription', () => {
   });
 });
 
+/**
+ * Two processes' stores on one database: a writer (on its pool, or on what `writerPool` makes of
+ * it) and a reader that hears of the writer's appends only by their announcements, passed on by a
+ * LISTEN connection as a node's LiveFeed does (its poll interval is one no test waits for). `run`
+ * is given them once the reader's subscription to `category` has read the empty log and waits:
+ * `nextType` is the type of its next event, `heard` the announcements heard so far.
+ */
+async function withTwoProcesses(
+  category: string,
+  options: { writer?: PostgresEventStoreOptions; writerPool?: (pool: DatabasePool) => DatabasePool },
+  run: (writer: PostgresEventStore, reader: { nextType(): Promise<string | undefined>; readonly heard: number }) => Promise<void>,
+): Promise<void> {
+  const database = await createTestDatabase();
+  const [writerPool, readerPool] = await Promise.all([createDatabasePool(database.url), createDatabasePool(database.url)]);
+  const writer = new PostgresEventStore(options.writerPool?.(writerPool) ?? writerPool, options.writer);
+  const store = new PostgresEventStore(readerPool, { pollIntervalMs: 600_000 });
+  const listener = new pg.Client({ connectionString: database.url });
+  const caughtUp = watchPageReads(store, (page) => page.events.length === 0).found;
+  const events = store.subscribeToAll({ category })[Symbol.asyncIterator]();
+  let started: Promise<IteratorResult<RecordedEvent>> | undefined = events.next();
+  const reader = {
+    heard: 0,
+    async nextType() {
+      const next = started ?? events.next();
+      started = undefined;
+      return (await next).value?.type;
+    },
+  };
+  listener.on('notification', ({ channel, payload }) => {
+    if (channel !== APPENDS_CHANNEL) return;
+    reader.heard++;
+    store.appendsAnnounced(payload);
+  });
+  try {
+    await listener.connect();
+    await listener.query(`LISTEN ${APPENDS_CHANNEL}`);
+    await caughtUp;
+    await run(writer, reader);
+  } finally {
+    await events.return?.();
+    await listener.end();
+    await writer.close();
+    await Promise.all([writerPool.end(), readerPool.end()]);
+    await database.drop();
+  }
+}
+
+/** Appends one event of type `type` to a new stream of `category`. */
+function appendNew(store: PostgresEventStore, category: string, type: string) {
+  return store.appendToStream(`${category}-${randomUUID()}`, [{ eventId: randomUUID(), type, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
+}
+
 describe('announcements of appends to other processes', () => {
   it('wake a subscription of another process, for an append made soon after an announcement too', async () => {
-    const database = await createTestDatabase();
-    const [writerPool, readerPool] = await Promise.all([createDatabasePool(database.url), createDatabasePool(database.url)]);
     // At most one announcement a second: the second append is made well within that.
-    const writer = new PostgresEventStore(writerPool, { announceIntervalMs: 1_000 });
-    // A poll interval no test waits for: only the announcements can deliver the events.
-    const reader = new PostgresEventStore(readerPool, { pollIntervalMs: 600_000 });
-    const listener = new pg.Client({ connectionString: database.url });
-    let heard = 0;
-    listener.on('notification', ({ channel, payload }) => {
-      if (channel !== APPENDS_CHANNEL) return;
-      heard++;
-      reader.appendsAnnounced(payload);
+    await withTwoProcesses('announced', { writer: { announceIntervalMs: 1_000 } }, async (writer, reader) => {
+      await appendNew(writer, 'announced', 'First');
+      expect(await reader.nextType()).toBe('First');
+      expect(reader.heard).toBe(1);
+      await appendNew(writer, 'announced', 'Second');
+      expect(await reader.nextType()).toBe('Second');
+      expect(reader.heard).toBe(2);
     });
-    const caughtUp = watchPageReads(reader, (page) => page.events.length === 0).found;
-    const events = reader.subscribeToAll({ category: 'announced' })[Symbol.asyncIterator]();
-    const append = (name: string) =>
-      writer.appendToStream(`announced-${name}`, [{ eventId: randomUUID(), type: name, data: {}, metadata: {} }], { expectedRevision: 'no_stream' });
-    try {
-      await listener.connect();
-      await listener.query(`LISTEN ${APPENDS_CHANNEL}`);
-      const first = events.next();
-      await caughtUp; // the subscription has read the empty log and waits
-      await append('First');
-      expect((await first).value?.type).toBe('First');
-      expect(heard).toBe(1);
-      await append('Second');
-      expect((await events.next()).value?.type).toBe('Second');
-      expect(heard).toBe(2);
-    } finally {
-      await events.return?.();
-      await listener.end();
-      await writer.close();
-      await Promise.all([writerPool.end(), readerPool.end()]);
-      await database.drop();
-    }
+  });
+
+  it('are made again when they fail: the subscription of another process still hears of the append', async () => {
+    // The writer's pool loses its first announcement (only announcements go through `query`).
+    let refused = 0;
+    const losingFirstAnnouncement = (pool: DatabasePool) =>
+      new Proxy(pool, {
+        get(target, key) {
+          if (key === 'query' && refused === 0) {
+            return () => {
+              refused++;
+              return Promise.reject(new Error('Connection terminated unexpectedly'));
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    await withTwoProcesses('retried', { writerPool: losingFirstAnnouncement }, async (writer, reader) => {
+      await appendNew(writer, 'retried', 'Retried');
+      expect(await reader.nextType()).toBe('Retried');
+      expect({ refused, heard: reader.heard }).toEqual({ refused: 1, heard: 1 });
+    });
   });
 });
 

@@ -87,7 +87,7 @@ export class PostgresEventStore implements EventStore {
   constructor(private readonly pool: DatabasePool, options: PostgresEventStoreOptions = {}) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 1000;
-    this.announcer = new AppendAnnouncer(pool, this.announcerId, options.announceIntervalMs ?? 25);
+    this.announcer = new AppendAnnouncer(pool, this.announcerId, options.announceIntervalMs ?? 25, this.pollIntervalMs);
     this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1, () => {
       this.growth.grew();
       this.announcer.announce();
@@ -259,24 +259,31 @@ const notifiedRow = z.object({ notified: z.bigint() });
  *
  * An announcement is a transaction of its own, after the appends committed: a NOTIFY in the
  * append's transaction would hold PostgreSQL's lock on the notification queue, which every
- * notifying commit takes (the projection's batches too), through the append's WAL flush. One that
- * fails is not retried: the other processes' subscriptions poll for what they were not told of.
+ * notifying commit takes (the projection's batches too), through the append's WAL flush.
+ *
+ * One that fails (a connection lost, the database restarting) is made again after `intervalMs`
+ * (1 ms at least), then after twice as long at each failure, as long as that wait is shorter
+ * than `giveUpMs`: by then the other processes' subscriptions have polled (the store passes its
+ * poll interval), and a database that is down is not asked again and again. The appends made
+ * meanwhile are announced by the next try, or by the next announcement that goes out.
  */
-class AppendAnnouncer {
+export class AppendAnnouncer {
   private lastAt = Number.NEGATIVE_INFINITY;
   private pending: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The wait before the next try after failed announcements; 0 while the last one went out. */
+  private retryMs = 0;
 
-  constructor(private readonly pool: DatabasePool, private readonly id: string, private readonly intervalMs: number) {}
+  constructor(
+    private readonly pool: Pick<DatabasePool, 'query'>,
+    private readonly id: string,
+    private readonly intervalMs: number,
+    private readonly giveUpMs: number,
+  ) {}
 
   announce(): void {
     if (this.pending !== undefined || this.stopped) return;
-    const wait = this.lastAt + this.intervalMs - performance.now();
-    if (wait <= 0) return this.send();
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.send();
-    }, wait).unref();
+    this.sendIn(this.lastAt + this.intervalMs - performance.now());
   }
 
   stop(): void {
@@ -284,11 +291,33 @@ class AppendAnnouncer {
     clearTimeout(this.pending);
   }
 
+  private sendIn(wait: number): void {
+    if (wait <= 0) return this.send();
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.send();
+    }, wait).unref();
+  }
+
   private send(): void {
     this.lastAt = performance.now();
-    this.pool.query(sql.type(notifiedRow)`SELECT count(pg_notify(${APPENDS_CHANNEL}, ${this.id})) AS notified`).catch(() => {
-      // Not retried (see above): the events are stored, and polls find them.
-    });
+    this.pool.query(sql.type(notifiedRow)`SELECT count(pg_notify(${APPENDS_CHANNEL}, ${this.id})) AS notified`).then(
+      () => {
+        this.retryMs = 0;
+      },
+      () => this.failed(),
+    );
+  }
+
+  private failed(): void {
+    this.retryMs = this.retryMs === 0 ? Math.max(1, this.intervalMs) : this.retryMs * 2;
+    if (this.retryMs >= this.giveUpMs) {
+      this.retryMs = 0;
+      return;
+    }
+    // An announcement due already tells of these appends too.
+    if (this.pending !== undefined || this.stopped) return;
+    this.sendIn(this.retryMs);
   }
 }
 
