@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { freshEmbeddedDatabase } from './embedded.js';
+import { freshEmbeddedDatabase, type WalFlushes } from './embedded.js';
 import { sleep } from './stats.js';
 
 const SECRET = 'stomp-benchmark-secret-of-at-least-32-bytes';
@@ -51,6 +51,8 @@ export interface BenchServer {
   metrics(): Promise<ServerMetrics>;
   /** CPU seconds the database's processes have used so far. */
   databaseCpuSeconds(): Promise<number>;
+  /** The database's WAL flushes by its client connections so far. */
+  databaseWalFlushes(): Promise<WalFlushes>;
   /** A full garbage collection in the server, done when this resolves (near enough: it is a signal). */
   collectGarbage(): Promise<void>;
   /** The chat projection's lag in events, from `/health/ready` (leaves the event-loop histogram alone). */
@@ -99,6 +101,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     },
     token,
     databaseCpuSeconds: () => database.cpuSeconds(),
+    databaseWalFlushes: () => database.walFlushes(),
     collectGarbage: async () => {
       child.kill('SIGUSR2');
       await sleep(300);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants, monitorEventLoopDelay, type NodeGCPerformanceDetail, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { type WalFlushes } from './embedded.js';
 import { measureIdleMemory } from './idle-memory.js';
 import { machineTicks, type MachineTicks } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
@@ -74,6 +75,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
     const collections = (gc: Collections) => `${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)})`;
     console.log(`  GC:        server ${collections(costs.gc.server)}; this load generator ${collections(costs.gc.loadGenerator)}, meanwhile`);
+    console.log(`  WAL:       ${walFlushes(costs.walFlushes)}`);
     console.log(`  machine:   ${machineShares(costs.machine)}`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
@@ -106,14 +108,33 @@ function tailWindows({ deliveryLatencies, deliveryDueAt }: LoopResult, seconds: 
 
 /**
  * How the machine's cores spent the measured time. The same build's figures differ several times
- * over from one day to another on these machines; this says how busy the cores were, and how
- * much of them the hypervisor took for other guests meanwhile.
+ * over from one hour to another on these machines; this says how busy the cores were, and how
+ * much of them the hypervisor took for other guests, where the kernel counts that. These
+ * machines' kernels do not (their counter stays at 0 from boot): the time the host takes is
+ * counted as busy or idle like the rest.
  */
-function machineShares(ticks: MachineTicks | undefined): string {
+function machineShares(ticks: MeasuredTicks | undefined): string {
   if (ticks === undefined) return 'not known (no /proc/stat)';
   const total = ticks.busy + ticks.idle + ticks.stolen;
   const share = (part: number) => `${((100 * part) / total).toFixed(1)} %`;
-  return `the cores were busy ${share(ticks.busy)}, idle ${share(ticks.idle)}, stolen by the hypervisor ${share(ticks.stolen)} of the time, meanwhile (/proc/stat)`;
+  const stolen = ticks.stealReported
+    ? `stolen by the hypervisor ${share(ticks.stolen)} of the time`
+    : 'stolen by the hypervisor: not reported (this guest has counted none since boot)';
+  return `the cores were busy ${share(ticks.busy)}, idle ${share(ticks.idle)}, ${stolen}, meanwhile (/proc/stat)`;
+}
+
+/** The machine's ticks over the measured time, and whether its kernel counts stolen time at all. */
+interface MeasuredTicks extends MachineTicks {
+  readonly stealReported: boolean;
+}
+
+/**
+ * The WAL flushes the server's commits waited for (the appends', before their RECEIPTs), and the
+ * time they took. On these machines an idle disk flushes 8 KiB in 0.1 – 0.3 ms (bench/NOTES.md).
+ */
+function walFlushes({ count, ms: total }: WalFlushes): string {
+  if (count === 0) return 'no flushes counted (pg_stat_io)';
+  return `${fmt(count)} flushes by the server's commits, ${ms(total / count)} each on average, ${(total / 1000).toFixed(1)} s in all, meanwhile (pg_stat_io)`;
 }
 
 /** Waits (up to a minute) until the projection has applied every event of the log. */
@@ -163,15 +184,15 @@ function observeOwnCollections() {
  * What the load costs, from now to `end()`: the CPU seconds of the server, its database and this
  * process, the event-loop delays of the server and of this process (a delayed loop sends late
  * and reads late: when this process's is high, it is the bottleneck), the garbage collections of
- * both (the `tail:` windows mostly fall on full ones), and how the machine's cores spent the
- * time, stolen by the hypervisor included.
+ * both (the `tail:` windows mostly fall on full ones), the WAL flushes the commits waited for,
+ * and how the machine's cores spent the time, stolen by the hypervisor included.
  */
 async function measureWindow(server: BenchServer) {
   const read = async () => {
     const { user, system } = process.cpuUsage();
     const metrics = await server.metrics(); // the scrape also resets the server's event-loop histogram
     const cpu = { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 };
-    return { metrics, cpu, machine: await machineTicks() };
+    return { metrics, cpu, walFlushes: await server.databaseWalFlushes(), machine: await machineTicks() };
   };
   const ownLoop = monitorEventLoopDelay({ resolution: 10 });
   ownLoop.enable();
@@ -191,10 +212,12 @@ async function measureWindow(server: BenchServer) {
           server: { p99Ms: after.metrics.eventLoopP99Ms, maxMs: after.metrics.eventLoopMaxMs },
           loadGenerator: { p99Ms: ownLoop.percentile(99) / 1e6, maxMs: ownLoop.max / 1e6 },
         },
+        walFlushes: { count: after.walFlushes.count - before.walFlushes.count, ms: after.walFlushes.ms - before.walFlushes.ms },
         machine: before.machine && after.machine && {
           busy: after.machine.busy - before.machine.busy,
           idle: after.machine.idle - before.machine.idle,
           stolen: after.machine.stolen - before.machine.stolen,
+          stealReported: after.machine.stolen > 0,
         },
         gc: {
           server: {
