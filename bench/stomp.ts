@@ -130,7 +130,8 @@ interface MeasuredTicks extends MachineTicks {
 
 /**
  * The WAL flushes the server's commits waited for (the appends', before their RECEIPTs), and the
- * time they took. On these machines an idle disk flushes 8 KiB in 0.1 – 0.3 ms (bench/NOTES.md).
+ * time they took. On these machines a flush is three requests to the virtual disk in a row, some
+ * 0.4 ms of the device's time, with a wait for a core between them (bench/NOTES.md).
  */
 function walFlushes({ count, ms: total }: WalFlushes): string {
   if (count === 0) return 'no flushes counted (pg_stat_io)';
