@@ -109,8 +109,8 @@ function tailWindows({ deliveryLatencies, deliveryDueAt }: LoopResult, seconds: 
 /**
  * How the machine's cores spent the measured time. The same build's figures differ several times
  * over from one hour to another on these machines; this says how busy the cores were, and how
- * much of them the hypervisor took for other guests, where the kernel counts that. These
- * machines' kernels do not (their counter stays at 0 from boot): the time the host takes is
+ * much of them the hypervisor took for other guests, where the kernel counts that. Some of these
+ * machines' kernels do not (the counter stays at 0 from boot): there the time the host takes is
  * counted as busy or idle like the rest.
  */
 function machineShares(ticks: MeasuredTicks | undefined): string {
