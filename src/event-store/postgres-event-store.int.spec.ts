@@ -324,3 +324,31 @@ describe('group commit of the PostgreSQL event store', () => {
     }
   });
 });
+
+describe('the events table', () => {
+  it('gives the planner statistics of the columns queries look up, and none of the payloads, which none does', async () => {
+    const database = await createTestDatabase();
+    const pool = await createDatabasePool(database.url);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const store = new PostgresEventStore(pool);
+      for (let i = 0; i < 20; i++) {
+        const data = { body: `message ${i}`, senderId: `customer-${i % 3}` };
+        await store.appendToStream(`statistics-${i % 4}`, [{ eventId: randomUUID(), type: 'Sent', data, metadata: { hash: `${i}` } }], { expectedRevision: 'any' });
+      }
+      await client.query('ANALYZE events');
+      const { rows } = await client.query<{ attname: string }>(
+        `SELECT attname FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY attname`,
+      );
+      const gathered = rows.map((row) => row.attname);
+      expect(gathered).toEqual(expect.arrayContaining(['event_id', 'position', 'revision', 'stream_name', 'transaction_id']));
+      expect(gathered).not.toContain('data');
+      expect(gathered).not.toContain('metadata');
+    } finally {
+      await client.end();
+      await pool.end();
+      await database.drop();
+    }
+  });
+});
