@@ -334,8 +334,8 @@ describe('the events table', () => {
     try {
       const store = new PostgresEventStore(pool);
       for (let i = 0; i < 20; i++) {
-        const data = { body: `message ${i}`, senderId: `customer-${i % 3}` };
-        await store.appendToStream(`statistics-${i % 4}`, [{ eventId: randomUUID(), type: 'Sent', data, metadata: { hash: `${i}` } }], { expectedRevision: 'any' });
+        const event = { eventId: randomUUID(), type: 'Sent', data: { body: `message ${i}` }, metadata: { hash: `${i}` } };
+        await store.appendToStream(`statistics-${i % 4}`, [event], { expectedRevision: 'any' });
       }
       await client.query('ANALYZE events');
       const { rows } = await client.query<{ attname: string }>(
