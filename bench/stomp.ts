@@ -69,6 +69,8 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
     console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
     console.log(`  tail:      ${tailWindows(result, seconds)}`);
+    console.log(`  late sends: ${summary(result.sendLateness).replace(/ \(.*/, '')} after their scheduled time (this load generator's own delay, counted in the figures above)`);
+    console.log(`  by time:   ${byQuarter(result, seconds)}`);
     const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
     console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
     const { server: loop, loadGenerator } = costs.eventLoopDelay;
@@ -81,6 +83,29 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
   }
+}
+
+/**
+ * The p99s of each quarter of the measured load, by when the messages were due: the tail of a run
+ * is not spread evenly over it (bench/NOTES.md, 2026-12-05, late night).
+ */
+function byQuarter({ deliveryLatencies, deliveryDueAt, receiptLatencies, receiptDueAt, sendLateness }: LoopResult, seconds: number): string {
+  const quarterMs = (seconds * 1000) / 4;
+  const quarters = (values: readonly number[], dueAt: (i: number) => number) => {
+    const parts: number[][] = [[], [], [], []];
+    values.forEach((value, i) => parts[Math.min(3, Math.floor(dueAt(i) / quarterMs))]!.push(value));
+    return parts.map((part) => quantile(part, 0.99));
+  };
+  const message = quarters(deliveryLatencies, (i) => deliveryDueAt[i]!);
+  const receipt = quarters(receiptLatencies, (i) => receiptDueAt[i]!);
+  const late = quarters(sendLateness, (i) => (i * quarterMs * 4) / sendLateness.length);
+  const span = (q: number) => `${fmtSeconds(q * quarterMs)}–${fmtSeconds((q + 1) * quarterMs)} s`;
+  const parts = [0, 1, 2, 3].map((q) => `${span(q)} ${message[q]!.toFixed(1)} | ${receipt[q]!.toFixed(1)} | ${late[q]!.toFixed(1)}`);
+  return `p99 of MESSAGE | RECEIPT | late sends (ms), by quarter of the run: ${parts.join('; ')}`;
+}
+
+function fmtSeconds(milliseconds: number): string {
+  return Number.isInteger(milliseconds / 1000) ? String(milliseconds / 1000) : (milliseconds / 1000).toFixed(1);
 }
 
 /** The windows of the run that {@link tailWindows} counts in. */
@@ -293,12 +318,17 @@ interface LoopResult {
   readonly deliveryLatencies: number[];
   /** When each delivered message was due, in ms from the start of the run, in the order of `deliveryLatencies`. */
   readonly deliveryDueAt: number[];
+  /** When each receipted message was due, in ms from the start of the run, in the order of `receiptLatencies`. */
+  readonly receiptDueAt: number[];
+  /** How long after its scheduled time this process sent each message, in ms, in the order they were due. */
+  readonly sendLateness: number[];
 }
 
 /** Sends `rate` messages a second, round-robin over the chats, each at its scheduled time. */
 async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promise<LoopResult> {
   const total = Math.round(rate * seconds);
   const due: Array<{ chat: Chat; messageId: string; at: number }> = [];
+  const sendLateness: number[] = [];
   const start = performance.now() + 100;
   let next = 0;
   await new Promise<void>((resolve) => {
@@ -309,6 +339,7 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
         const messageId = randomUUID();
         due.push({ chat, messageId, at: start + (next * 1000) / rate });
         chat.customer.send(`/app/chat/${chat.sessionId}/messages`, { messageId, body: `benchmark message ${next}` }, messageId);
+        sendLateness.push(performance.now() - due.at(-1)!.at);
         next++;
       }
       if (next < total) setTimeout(tick, 1);
@@ -329,5 +360,7 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
     receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
     deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
     deliveryDueAt: delivered.map(({ at }) => at - start),
+    receiptDueAt: receipted.map(({ at }) => at - start),
+    sendLateness,
   };
 }
