@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Linux's clock ticks a second in `/proc/<pid>/stat` (USER_HZ, 100 on every common architecture). */
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 /**
  * The CPU time (user and system, in seconds) a process and all its descendants have used so
@@ -23,8 +23,26 @@ export async function processTreeCpuSeconds(pid: number): Promise<number> {
   return processes.has(pid) ? ticks / TICKS_PER_SECOND : Number.NaN;
 }
 
-async function readProcesses(): Promise<Map<number, { parent: number; ticks: number }>> {
-  const processes = new Map<number, { parent: number; ticks: number }>();
+/** Linux's `kthreadd`, the parent of every other kernel thread. */
+const KTHREADD = 2;
+
+/**
+ * The CPU time (clock ticks) the kernel's own threads have used so far, by name, numbered ones
+ * together (`kworker/1:2H` as `kworker`). Empty where `/proc` shows none (not Linux, or a PID
+ * namespace of its own).
+ */
+export async function kernelThreadTicks(): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const [id, { parent, name, ticks }] of await readProcesses()) {
+    if (id !== KTHREADD && parent !== KTHREADD) continue;
+    const kind = name.split('/')[0]!;
+    byName.set(kind, (byName.get(kind) ?? 0) + ticks);
+  }
+  return byName;
+}
+
+async function readProcesses(): Promise<Map<number, { parent: number; name: string; ticks: number }>> {
+  const processes = new Map<number, { parent: number; name: string; ticks: number }>();
   const ids = (await readdir('/proc').catch(() => [])).filter((name) => /^\d+$/.test(name));
   await Promise.all(ids.map(async (id) => {
     const stat = await readFile(`/proc/${id}/stat`, 'utf8').catch(() => undefined);
@@ -32,7 +50,8 @@ async function readProcesses(): Promise<Map<number, { parent: number; ticks: num
     // Fields after the command name (which may hold spaces and parentheses): state, ppid, …
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
-    processes.set(Number(id), { parent: Number(fields[1]), ticks: utime + stime + cutime + cstime });
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    processes.set(Number(id), { parent: Number(fields[1]), name, ticks: utime + stime + cutime + cstime });
   }));
   return processes;
 }
