@@ -352,8 +352,7 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   // How many of the messages, from the first, have had both their RECEIPT and their MESSAGE, kept up
   // as the run goes. A scan of the whole run once it was sent held this event loop for 20 ms (20,000
   // messages; 9 ms at each poll after) just as the answers to the last ones came in, and so counted
-  // them late: the slowest messages of many runs were their last (bench/NOTES.md, 2026-12-05, from
-  // 22:37).
+  // them late: the slowest messages of some runs were their last (bench/NOTES.md, 2026-12-06).
   let answered = 0;
   const allAnswered = () => {
     for (; answered < due.length; answered++) {
