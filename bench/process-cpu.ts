@@ -26,17 +26,34 @@ export async function processTreeCpuSeconds(pid: number): Promise<number> {
 /** Linux's `kthreadd`, the parent of every other kernel thread. */
 const KTHREADD = 2;
 
+/** A kernel thread as `/proc` shows it: its name and the CPU time (clock ticks) it has used so far. */
+export interface KernelThread {
+  readonly name: string;
+  readonly ticks: number;
+}
+
 /**
- * The CPU time (clock ticks) the kernel's own threads have used so far, by name, numbered ones
- * together (`kworker/1:2H` as `kworker`). Empty where `/proc` shows none (not Linux, or a PID
+ * The kernel's own threads, by process id. Empty where `/proc` shows none (not Linux, or a PID
  * namespace of its own).
  */
-export async function kernelThreadTicks(): Promise<Map<string, number>> {
-  const byName = new Map<string, number>();
+export async function kernelThreads(): Promise<Map<number, KernelThread>> {
+  const threads = new Map<number, KernelThread>();
   for (const [id, { parent, name, ticks }] of await readProcesses()) {
-    if (id !== KTHREADD && parent !== KTHREADD) continue;
+    if (id === KTHREADD || parent === KTHREADD) threads.set(id, { name, ticks });
+  }
+  return threads;
+}
+
+/**
+ * The CPU time (clock ticks) kernel threads used between two readings of {@link kernelThreads}, by
+ * name, numbered ones together (`kworker/1:2H` as `kworker`). Threads come and go (kworkers do):
+ * one that ended meanwhile is left out, one that started counts from 0.
+ */
+export function kernelThreadTicksBetween(before: ReadonlyMap<number, KernelThread>, after: ReadonlyMap<number, KernelThread>): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const [id, { name, ticks }] of after) {
     const kind = name.split('/')[0]!;
-    byName.set(kind, (byName.get(kind) ?? 0) + ticks);
+    byName.set(kind, (byName.get(kind) ?? 0) + ticks - (before.get(id)?.ticks ?? 0));
   }
   return byName;
 }

@@ -3,7 +3,7 @@ import { constants, monitorEventLoopDelay, type NodeGCPerformanceDetail, type Pe
 import { parseArgs } from 'node:util';
 import { type WalFlushes } from './embedded.js';
 import { measureIdleMemory } from './idle-memory.js';
-import { kernelThreadTicks, machineTicks, type MachineTicks, TICKS_PER_SECOND } from './process-cpu.js';
+import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, TICKS_PER_SECOND } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, quantile, sleep, summary } from './stats.js';
 import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
@@ -79,7 +79,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  GC:        server ${collections(costs.gc.server)}; this load generator ${collections(costs.gc.loadGenerator)}, meanwhile`);
     console.log(`  WAL:       ${walFlushes(costs.walFlushes)}`);
     console.log(`  machine:   ${machineShares(costs.machine)}`);
-    console.log(`  kernel:    ${kernelThreads(costs.kernelThreads)}`);
+    console.log(`  kernel:    ${kernelThreadShares(costs.kernelThreads)}`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
@@ -155,7 +155,7 @@ function machineShares(ticks: MeasuredTicks | undefined): string {
  * whose work grows within minutes of its start and with the memory in use, and with it the
  * figures above (README, "Benchmarks").
  */
-function kernelThreads(ticks: ReadonlyMap<string, number>): string {
+function kernelThreadShares(ticks: ReadonlyMap<string, number>): string {
   if (ticks.size === 0) return 'not known (/proc shows no kernel threads)';
   const seconds = (count: number) => `${(count / TICKS_PER_SECOND).toFixed(2)} s`;
   const total = [...ticks.values()].reduce((sum, count) => sum + count, 0);
@@ -235,7 +235,7 @@ async function measureWindow(server: BenchServer) {
     const { user, system } = process.cpuUsage();
     const metrics = await server.metrics(); // the scrape also resets the server's event-loop histogram
     const cpu = { server: metrics.cpuSeconds, database: await server.databaseCpuSeconds(), loadGenerator: (user + system) / 1e6 };
-    return { metrics, cpu, walFlushes: await server.databaseWalFlushes(), machine: await machineTicks(), kernelThreads: await kernelThreadTicks() };
+    return { metrics, cpu, walFlushes: await server.databaseWalFlushes(), machine: await machineTicks(), kernelThreads: await kernelThreads() };
   };
   const ownLoop = monitorEventLoopDelay({ resolution: 10 });
   ownLoop.enable();
@@ -262,7 +262,7 @@ async function measureWindow(server: BenchServer) {
           stolen: after.machine.stolen - before.machine.stolen,
           stealReported: after.machine.stolen > 0,
         },
-        kernelThreads: new Map([...after.kernelThreads].map(([name, ticks]) => [name, ticks - (before.kernelThreads.get(name) ?? 0)])),
+        kernelThreads: kernelThreadTicksBetween(before.kernelThreads, after.kernelThreads),
         gc: {
           server: {
             full: after.metrics.gc.full - before.metrics.gc.full,
