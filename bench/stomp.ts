@@ -367,9 +367,10 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
       while (next < total && start + (next * 1000) / rate <= now) {
         const chat = chats[next % chats.length]!;
         const messageId = randomUUID();
-        due.push({ chat, messageId, at: start + (next * 1000) / rate });
+        const at = start + (next * 1000) / rate;
+        due.push({ chat, messageId, at });
         chat.customer.send(`/app/chat/${chat.sessionId}/messages`, { messageId, body: `benchmark message ${next}` }, messageId);
-        sendLateness.push(performance.now() - due.at(-1)!.at);
+        sendLateness.push(performance.now() - at);
         next++;
       }
       allAnswered();
