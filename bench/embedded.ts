@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { migrate } from '../src/database/migrations.js';
+import { once, stopOnInterrupt } from './interrupt.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 
 /** A database of a benchmark's own. */
@@ -28,18 +29,36 @@ export interface WalFlushes {
 }
 
 /**
- * A fresh, migrated embedded PostgreSQL in a temporary folder, removed by `stop()`. It times its
- * WAL I/O (`track_wal_io_timing`), for {@link BenchDatabase.walFlushes}.
+ * A fresh, migrated embedded PostgreSQL in a temporary folder, removed by `stop()`, or by an
+ * interruption of the benchmark (`interrupt.ts`), even one while it starts. It times its WAL I/O
+ * (`track_wal_io_timing`), for {@link BenchDatabase.walFlushes}.
  */
 export async function freshEmbeddedDatabase(port = 54329): Promise<BenchDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   await chmod(dataDir, 0o755);
-  const server = await startEmbeddedPostgres({ dataDir, port });
-  await migrate(server.url);
-  const statistics = new pg.Client({ connectionString: server.url });
-  await statistics.connect();
-  await statistics.query('ALTER SYSTEM SET track_wal_io_timing = on');
-  await statistics.query('SELECT pg_reload_conf()');
+  const starting = startEmbeddedPostgres({ dataDir, port });
+  let connected: pg.Client | undefined;
+  const stop = once(async () => {
+    await connected?.end();
+    await (await starting.catch(() => undefined))?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const forget = stopOnInterrupt(stop);
+  let server: Awaited<typeof starting>;
+  let connection: pg.Client;
+  try {
+    server = await starting;
+    await migrate(server.url);
+    connection = new pg.Client({ connectionString: server.url });
+    await connection.connect();
+    connected = connection;
+    await connection.query('ALTER SYSTEM SET track_wal_io_timing = on');
+    await connection.query('SELECT pg_reload_conf()');
+  } catch (error) {
+    forget();
+    await stop();
+    throw error;
+  }
   return {
     url: server.url,
     cpuSeconds: async () => {
@@ -47,16 +66,15 @@ export async function freshEmbeddedDatabase(port = 54329): Promise<BenchDatabase
       return processTreeCpuSeconds(postmaster);
     },
     walFlushes: async () => {
-      const { rows } = await statistics.query<{ count: string; ms: number }>(
+      const { rows } = await connection.query<{ count: string; ms: number }>(
         `SELECT coalesce(sum(fsyncs), 0) AS count, coalesce(sum(fsync_time), 0) AS ms
            FROM pg_stat_io WHERE object = 'wal' AND backend_type = 'client backend'`,
       );
       return { count: Number(rows[0]!.count), ms: rows[0]!.ms };
     },
     stop: async () => {
-      await statistics.end();
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      forget();
+      await stop();
     },
   };
 }

@@ -3,6 +3,7 @@
  * asserts a speed.
  */
 import { eventStoreBenchmark } from './eventstore.js';
+import { interruptionDone, stopOnSignals } from './interrupt.js';
 import { projectionsBenchmark } from './projections.js';
 import { soakBenchmark } from './soak.js';
 import { stompBenchmark } from './stomp.js';
@@ -22,4 +23,8 @@ if (!benchmark) {
   console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}>`);
   process.exit(2);
 }
-await benchmark(args);
+stopOnSignals();
+await benchmark(args).catch(async (error: unknown) => {
+  await interruptionDone();
+  throw error;
+});

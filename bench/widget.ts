@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { stopOnInterrupt } from './interrupt.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { quantile } from './stats.js';
 
@@ -30,6 +31,8 @@ export async function widgetBenchmark(args: string[]): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it with: apt-get install -y chromium`);
   const server = await startBenchServer();
   const profile = await mkdtemp(join(tmpdir(), 'parley-bench-widget-'));
+  const removeProfile = () => rm(profile, { recursive: true, force: true });
+  const forgetProfile = stopOnInterrupt(removeProfile);
   try {
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
     try {
@@ -38,7 +41,8 @@ export async function widgetBenchmark(args: string[]): Promise<void> {
       await context.close();
     }
   } finally {
-    await rm(profile, { recursive: true, force: true });
+    forgetProfile();
+    await removeProfile();
     await server.stop();
   }
 }

@@ -56,6 +56,15 @@ export function startNode(script: string, args: string[], settings: Record<strin
   return started;
 }
 
+/** The exit of `process`. @throws with its output when it has not exited after `timeoutMs`. */
+export async function exitWithin(process: NodeProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${process.output()}`)), timeoutMs);
+  });
+  return Promise.race([process.exited, late]).finally(() => clearTimeout(timer));
+}
+
 /** Runs `node script ...args` to its end. @throws when it runs longer than `timeoutMs` (it is killed). */
 export async function runNode(
   script: string, args: string[], settings: Record<string, string>, cwd: string, timeoutMs = 30_000,

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamNameOf } from '../src/chat-session/chat-session.events.js';
 import { freePort } from './global-setup.js';
-import { type NodeProcess, SERVER, postgresProcessesUnder, startNode, stopPostgresUnder, waitFor } from './processes.js';
+import { type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, startNode, stopPostgresUnder, waitFor } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
 
@@ -29,15 +29,6 @@ describe('the server on SIGTERM with STOMP commands in flight', () => {
     await stopPostgresUnder(root);
     await rm(root, { recursive: true, force: true });
   });
-
-  /** The exit of `process`. @throws with its output when it is still running after `timeoutMs`. */
-  async function exitWithin(process: NodeProcess, timeoutMs: number) {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${process.output()}`)), timeoutMs);
-    });
-    return Promise.race([process.exited, late]).finally(() => clearTimeout(timer));
-  }
 
   /** The ids of the messages stored in the session's stream, read once the server is gone. */
   async function storedMessageIds(dataDir: string, sessionId: string): Promise<string[]> {

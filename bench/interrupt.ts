@@ -1,0 +1,53 @@
+/**
+ * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM). Its embedded PostgreSQL runs
+ * as a daemon of its own (`pg_ctl` starts it in a session of its own), which a Ctrl-C in the
+ * terminal does not reach, and its temporary folders would stay behind: each resource registers
+ * its stop here while it lives. On SIGINT or SIGTERM they are stopped, the latest first, and the
+ * process exits as the signal would have ended it (130, 143); a second signal exits at once.
+ */
+const stops: (() => Promise<void>)[] = [];
+let stopping: Promise<never> | undefined;
+
+/** Stops `stop` on an interruption, until the returned function is called. */
+export function stopOnInterrupt(stop: () => Promise<void>): () => void {
+  stops.push(stop);
+  return () => {
+    const index = stops.indexOf(stop);
+    if (index !== -1) stops.splice(index, 1);
+  };
+}
+
+/** Installs the handlers of SIGINT and SIGTERM (once, by `main`). */
+export function stopOnSignals(): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(code);
+      console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);
+      stopping = stopAll().then(() => process.exit(code));
+    });
+  }
+}
+
+/**
+ * Settles at once when no interruption is under way; otherwise never, as the process exits when
+ * its stops are done. For the benchmark's own failure, which the interruption likely caused: it
+ * must not end the process before them.
+ */
+export function interruptionDone(): Promise<void> {
+  return stopping ?? Promise.resolve();
+}
+
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) {
+    await stop().catch((error: unknown) => console.error(`while stopping: ${String((error as Error).message ?? error)}`));
+  }
+}
+
+/**
+ * `run`, run once however often the result is called: a resource's stop may be called by its
+ * owner and by an interruption alike, even both at once.
+ */
+export function once(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= run());
+}

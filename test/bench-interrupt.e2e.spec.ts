@@ -1,0 +1,55 @@
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type NodeProcess, ROOT, exitWithin, postgresProcessesUnder, startNode, stopPostgresUnder } from './processes.js';
+
+const BENCH = join(ROOT, 'dist', 'bench', 'main.js');
+
+/**
+ * A benchmark interrupted as a user does it, in the middle of its load: it stops the server it
+ * started and its embedded PostgreSQL (a daemon of its own, which a Ctrl-C in the terminal does
+ * not reach), removes their folders, and exits as the signal would have ended it.
+ */
+describe('npm run bench, interrupted', () => {
+  let root: string;
+  let bench: NodeProcess | undefined;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'parley-bench-e2e-'));
+    await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+  });
+  afterEach(async () => {
+    // The server first: it holds the benchmark's stderr, whose end its exit waits for.
+    for (const pid of await serversUnder(root)) process.kill(pid, 'SIGKILL');
+    bench?.child.kill('SIGKILL');
+    await bench?.exited;
+    await stopPostgresUnder(root);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('on %s stops its server and database, removes their folders and exits %i', async (signal, code) => {
+    // Its temporary folders go under `root` (os.tmpdir() follows TMPDIR).
+    bench = startNode(BENCH, ['stomp', '--pairs', '2', '--rate', '10', '--seconds', '600', '--warmup', '0', '--idle', '0'], { TMPDIR: root }, root);
+    await bench.waitForOutput('load: 2 customer/agent pairs', 60_000);
+    expect(await postgresProcessesUnder(root)).not.toEqual([]);
+    expect(await serversUnder(root)).not.toEqual([]);
+
+    bench.child.kill(signal);
+
+    expect(await exitWithin(bench, 30_000)).toEqual({ code, signal: null });
+    expect(bench.output()).toContain(`${signal}: stopping what the benchmark started`);
+    expect(await postgresProcessesUnder(root)).toEqual([]);
+    expect(await serversUnder(root)).toEqual([]);
+    expect(await readdir(root)).toEqual([]);
+  }, 120_000);
+});
+
+/** The Parley servers whose data folder (`DATA_DIR`) is under `dir`. */
+async function serversUnder(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const environment = (await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).split('\0');
+    if (environment.some((variable) => variable.startsWith(`DATA_DIR=${dir}/`))) found.push(Number(pid));
+  }
+  return found;
+}
