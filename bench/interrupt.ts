@@ -1,9 +1,10 @@
 /**
- * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM). Its embedded PostgreSQL runs
- * as a daemon of its own (`pg_ctl` starts it in a session of its own), which a Ctrl-C in the
- * terminal does not reach, and its temporary folders would stay behind: each resource registers
- * its stop here while it lives. On SIGINT or SIGTERM they are stopped, the latest first, and the
- * process exits as the signal would have ended it (130, 143); a second signal exits at once.
+ * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM) or crashes. Its embedded
+ * PostgreSQL runs as a daemon of its own (`pg_ctl` starts it in a session of its own), which a
+ * Ctrl-C in the terminal does not reach, and its temporary folders would stay behind: each
+ * resource registers its stop here while it lives. On SIGINT or SIGTERM they are stopped, the
+ * latest first, and the process exits as the signal would have ended it (130, 143); a second
+ * signal exits at once. An uncaught error stops them too, then exits 1.
  */
 const stops: (() => Promise<void>)[] = [];
 let stopping: Promise<never> | undefined;
@@ -17,15 +18,24 @@ export function stopOnInterrupt(stop: () => Promise<void>): () => void {
   };
 }
 
-/** Installs the handlers of SIGINT and SIGTERM (once, by `main`). */
-export function stopOnSignals(): void {
+/** Installs the handlers of SIGINT, SIGTERM and uncaught errors (once, by `main`). */
+export function stopOnInterruptOrCrash(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.on(signal, () => {
       if (stopping) process.exit(code);
       console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);
-      stopping = stopAll().then(() => process.exit(code));
+      stopping = stopAllThenExit(code);
     });
   }
+  const crashed = (error: unknown) => {
+    // Once stopping, the benchmark's own errors are the stop's doing (its server going away
+    // under its clients): the stops go on.
+    if (stopping) return;
+    console.error(error);
+    stopping = stopAllThenExit(1);
+  };
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
 }
 
 /**
@@ -37,10 +47,11 @@ export function interruptionDone(): Promise<void> {
   return stopping ?? Promise.resolve();
 }
 
-async function stopAll(): Promise<void> {
+async function stopAllThenExit(code: number): Promise<never> {
   for (const stop of stops.splice(0).reverse()) {
     await stop().catch((error: unknown) => console.error(`while stopping: ${String((error as Error).message ?? error)}`));
   }
+  process.exit(code);
 }
 
 /**

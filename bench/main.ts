@@ -3,7 +3,7 @@
  * asserts a speed.
  */
 import { eventStoreBenchmark } from './eventstore.js';
-import { interruptionDone, stopOnSignals } from './interrupt.js';
+import { interruptionDone, stopOnInterruptOrCrash } from './interrupt.js';
 import { projectionsBenchmark } from './projections.js';
 import { soakBenchmark } from './soak.js';
 import { stompBenchmark } from './stomp.js';
@@ -23,7 +23,7 @@ if (!benchmark) {
   console.error(`usage: npm run bench -- <${Object.keys(benchmarks).join('|')}>`);
   process.exit(2);
 }
-stopOnSignals();
+stopOnInterruptOrCrash();
 await benchmark(args).catch(async (error: unknown) => {
   await interruptionDone();
   throw error;

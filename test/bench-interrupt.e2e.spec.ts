@@ -8,9 +8,10 @@ const BENCH = join(ROOT, 'dist', 'bench', 'main.js');
 /**
  * A benchmark interrupted as a user does it, in the middle of its load: it stops the server it
  * started and its embedded PostgreSQL (a daemon of its own, which a Ctrl-C in the terminal does
- * not reach), removes their folders, and exits as the signal would have ended it.
+ * not reach), removes their folders, and exits as the signal would have ended it. One whose
+ * server dies under it cleans up as well.
  */
-describe('npm run bench, interrupted', () => {
+describe('npm run bench, interrupted or failing', () => {
   let root: string;
   let bench: NodeProcess | undefined;
 
@@ -40,6 +41,17 @@ describe('npm run bench, interrupted', () => {
     expect(bench.output()).toContain(`${signal}: stopping what the benchmark started`);
     expect(await postgresProcessesUnder(root)).toEqual([]);
     expect(await serversUnder(root)).toEqual([]);
+    expect(await readdir(root)).toEqual([]);
+  }, 120_000);
+
+  it('stops its database, removes its folders and exits 1 when its server dies under it', async () => {
+    bench = startNode(BENCH, ['stomp', '--pairs', '2', '--rate', '10', '--seconds', '600', '--warmup', '0', '--idle', '0'], { TMPDIR: root }, root);
+    await bench.waitForOutput('load: 2 customer/agent pairs', 60_000);
+
+    for (const pid of await serversUnder(root)) process.kill(pid, 'SIGKILL');
+
+    expect(await exitWithin(bench, 30_000)).toEqual({ code: 1, signal: null });
+    expect(await postgresProcessesUnder(root)).toEqual([]);
     expect(await readdir(root)).toEqual([]);
   }, 120_000);
 });
