@@ -9,7 +9,7 @@
 const stops: (() => Promise<void>)[] = [];
 let stopping: Promise<never> | undefined;
 
-/** Stops `stop` on an interruption, until the returned function is called. */
+/** Has `stop` run on an interruption or a crash, until the returned function is called. */
 export function stopOnInterrupt(stop: () => Promise<void>): () => void {
   stops.push(stop);
   return () => {

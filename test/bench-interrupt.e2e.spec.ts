@@ -19,6 +19,11 @@ describe('npm run bench, interrupted or failing', () => {
     root = await mkdtemp(join(tmpdir(), 'parley-bench-e2e-'));
     await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
   });
+  /** `stomp`, two pairs for ten minutes; its temporary folders go under `root` (os.tmpdir() follows TMPDIR). */
+  function startUnderLoad(): NodeProcess {
+    return startNode(BENCH, ['stomp', '--pairs', '2', '--rate', '10', '--seconds', '600', '--warmup', '0', '--idle', '0'], { TMPDIR: root }, root);
+  }
+
   afterEach(async () => {
     // The server first: it holds the benchmark's stderr, whose end its exit waits for.
     for (const pid of await serversUnder(root)) process.kill(pid, 'SIGKILL');
@@ -29,8 +34,7 @@ describe('npm run bench, interrupted or failing', () => {
   });
 
   it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('on %s stops its server and database, removes their folders and exits %i', async (signal, code) => {
-    // Its temporary folders go under `root` (os.tmpdir() follows TMPDIR).
-    bench = startNode(BENCH, ['stomp', '--pairs', '2', '--rate', '10', '--seconds', '600', '--warmup', '0', '--idle', '0'], { TMPDIR: root }, root);
+    bench = startUnderLoad();
     await bench.waitForOutput('load: 2 customer/agent pairs', 60_000);
     expect(await postgresProcessesUnder(root)).not.toEqual([]);
     expect(await serversUnder(root)).not.toEqual([]);
@@ -45,7 +49,7 @@ describe('npm run bench, interrupted or failing', () => {
   }, 120_000);
 
   it('stops its database, removes its folders and exits 1 when its server dies under it', async () => {
-    bench = startNode(BENCH, ['stomp', '--pairs', '2', '--rate', '10', '--seconds', '600', '--warmup', '0', '--idle', '0'], { TMPDIR: root }, root);
+    bench = startUnderLoad();
     await bench.waitForOutput('load: 2 customer/agent pairs', 60_000);
 
     for (const pid of await serversUnder(root)) process.kill(pid, 'SIGKILL');
