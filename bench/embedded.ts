@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { migrate } from '../src/database/migrations.js';
-import { once, stopOnInterrupt } from './interrupt.js';
+import { stopOnInterrupt } from './interrupt.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
 
 /** A database of a benchmark's own. */
@@ -37,44 +37,37 @@ export async function freshEmbeddedDatabase(port = 54329): Promise<BenchDatabase
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
   await chmod(dataDir, 0o755);
   const starting = startEmbeddedPostgres({ dataDir, port });
-  let connected: pg.Client | undefined;
-  const stop = once(async () => {
-    await connected?.end();
+  let statistics: pg.Client | undefined;
+  const stop = stopOnInterrupt(async () => {
+    await statistics?.end();
     await (await starting.catch(() => undefined))?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  const forget = stopOnInterrupt(stop);
-  let server: Awaited<typeof starting>;
-  let connection: pg.Client;
   try {
-    server = await starting;
+    const server = await starting;
     await migrate(server.url);
-    connection = new pg.Client({ connectionString: server.url });
+    const connection = new pg.Client({ connectionString: server.url });
     await connection.connect();
-    connected = connection;
+    statistics = connection;
     await connection.query('ALTER SYSTEM SET track_wal_io_timing = on');
     await connection.query('SELECT pg_reload_conf()');
+    return {
+      url: server.url,
+      cpuSeconds: async () => {
+        const postmaster = Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        return processTreeCpuSeconds(postmaster);
+      },
+      walFlushes: async () => {
+        const { rows } = await connection.query<{ count: string; ms: number }>(
+          `SELECT coalesce(sum(fsyncs), 0) AS count, coalesce(sum(fsync_time), 0) AS ms
+             FROM pg_stat_io WHERE object = 'wal' AND backend_type = 'client backend'`,
+        );
+        return { count: Number(rows[0]!.count), ms: rows[0]!.ms };
+      },
+      stop,
+    };
   } catch (error) {
-    forget();
     await stop();
     throw error;
   }
-  return {
-    url: server.url,
-    cpuSeconds: async () => {
-      const postmaster = Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-      return processTreeCpuSeconds(postmaster);
-    },
-    walFlushes: async () => {
-      const { rows } = await connection.query<{ count: string; ms: number }>(
-        `SELECT coalesce(sum(fsyncs), 0) AS count, coalesce(sum(fsync_time), 0) AS ms
-           FROM pg_stat_io WHERE object = 'wal' AND backend_type = 'client backend'`,
-      );
-      return { count: Number(rows[0]!.count), ms: rows[0]!.ms };
-    },
-    stop: async () => {
-      forget();
-      await stop();
-    },
-  };
 }

@@ -7,14 +7,20 @@
  * signal exits at once. An uncaught error stops them too, then exits 1.
  */
 const stops: (() => Promise<void>)[] = [];
-let stopping: Promise<never> | undefined;
+let stopping = false;
 
-/** Has `stop` run on an interruption or a crash, until the returned function is called. */
-export function stopOnInterrupt(stop: () => Promise<void>): () => void {
+/**
+ * `run` made a stop that an interruption or a crash calls too, until it has been called: whoever
+ * calls it first runs it, once, and the others wait for that run.
+ */
+export function stopOnInterrupt(run: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const stop = () => (done ??= run());
   stops.push(stop);
   return () => {
     const index = stops.indexOf(stop);
     if (index !== -1) stops.splice(index, 1);
+    return stop();
   };
 }
 
@@ -24,7 +30,8 @@ export function stopOnInterruptOrCrash(): void {
     process.on(signal, () => {
       if (stopping) process.exit(code);
       console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);
-      stopping = stopAllThenExit(code);
+      stopping = true;
+      void stopAllThenExit(code);
     });
   }
   const crashed = (error: unknown) => {
@@ -32,19 +39,11 @@ export function stopOnInterruptOrCrash(): void {
     // under its clients): the stops go on.
     if (stopping) return;
     console.error(error);
-    stopping = stopAllThenExit(1);
+    stopping = true;
+    void stopAllThenExit(1);
   };
   process.on('uncaughtException', crashed);
   process.on('unhandledRejection', crashed);
-}
-
-/**
- * Settles at once when no interruption is under way; otherwise never, as the process exits when
- * its stops are done. For the benchmark's own failure, which the interruption likely caused: it
- * must not end the process before them.
- */
-export function interruptionDone(): Promise<void> {
-  return stopping ?? Promise.resolve();
 }
 
 async function stopAllThenExit(code: number): Promise<never> {
@@ -52,13 +51,4 @@ async function stopAllThenExit(code: number): Promise<never> {
     await stop().catch((error: unknown) => console.error(`while stopping: ${String((error as Error).message ?? error)}`));
   }
   process.exit(code);
-}
-
-/**
- * `run`, run once however often the result is called: a resource's stop may be called by its
- * owner and by an interruption alike, even both at once.
- */
-export function once(run: () => Promise<void>): () => Promise<void> {
-  let done: Promise<void> | undefined;
-  return () => (done ??= run());
 }

@@ -3,7 +3,7 @@
  * asserts a speed.
  */
 import { eventStoreBenchmark } from './eventstore.js';
-import { interruptionDone, stopOnInterruptOrCrash } from './interrupt.js';
+import { stopOnInterruptOrCrash } from './interrupt.js';
 import { projectionsBenchmark } from './projections.js';
 import { soakBenchmark } from './soak.js';
 import { stompBenchmark } from './stomp.js';
@@ -24,7 +24,6 @@ if (!benchmark) {
   process.exit(2);
 }
 stopOnInterruptOrCrash();
-await benchmark(args).catch(async (error: unknown) => {
-  await interruptionDone();
-  throw error;
-});
+// Its failure, like any uncaught error, goes to the handler installed above: printed, then what
+// it started stopped (unless an interruption is stopping them already).
+await benchmark(args);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { freshEmbeddedDatabase, type WalFlushes } from './embedded.js';
-import { once, stopOnInterrupt } from './interrupt.js';
+import { stopOnInterrupt } from './interrupt.js';
 import { sleep } from './stats.js';
 
 const SECRET = 'stomp-benchmark-secret-of-at-least-32-bytes';
@@ -81,18 +81,13 @@ export async function startBenchServer(): Promise<BenchServer> {
     if (!stopping) console.error(`the server process exited during the benchmark (code ${child.exitCode}, signal ${child.signalCode})`);
   });
   const base = `http://127.0.0.1:${port}`;
-  const stopBoth = once(async () => {
+  const stop = stopOnInterrupt(async () => {
     stopping = true;
     if (child.exitCode === null) child.kill('SIGINT');
     await exited;
     await rm(dataDir, { recursive: true, force: true });
     await database.stop();
   });
-  const forget = stopOnInterrupt(stopBoth);
-  const stop = async () => {
-    forget();
-    await stopBoth();
-  };
   try {
     await ready(base, () => child.exitCode !== null || child.signalCode !== null);
   } catch (error) {

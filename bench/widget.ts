@@ -31,8 +31,7 @@ export async function widgetBenchmark(args: string[]): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}. Install it with: apt-get install -y chromium`);
   const server = await startBenchServer();
   const profile = await mkdtemp(join(tmpdir(), 'parley-bench-widget-'));
-  const removeProfile = () => rm(profile, { recursive: true, force: true });
-  const forgetProfile = stopOnInterrupt(removeProfile);
+  const removeProfile = stopOnInterrupt(() => rm(profile, { recursive: true, force: true }));
   try {
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
     try {
@@ -41,7 +40,6 @@ export async function widgetBenchmark(args: string[]): Promise<void> {
       await context.close();
     }
   } finally {
-    forgetProfile();
     await removeProfile();
     await server.stop();
   }
