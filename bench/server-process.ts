@@ -16,6 +16,8 @@ const GC_ON_SIGNAL = fileURLToPath(new URL('./collect-garbage-on-signal.js', imp
 /** What the server says of itself on `/metrics` (prom-client's default metrics and ours). */
 export interface ServerMetrics {
   readonly rssBytes: number;
+  /** The memory V8 has committed to its heap: up to several times what is alive in it. */
+  readonly heapTotalBytes: number;
   readonly heapUsedBytes: number;
   /** Memory outside the V8 heap held by JS objects (socket buffers among it). */
   readonly externalBytes: number;
@@ -142,6 +144,7 @@ function parseMetrics(text: string): ServerMetrics {
     Number(new RegExp(`^nodejs_gc_duration_seconds_${part}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return {
     rssBytes: metric('process_resident_memory_bytes'),
+    heapTotalBytes: metric('nodejs_heap_size_total_bytes'),
     heapUsedBytes: metric('nodejs_heap_size_used_bytes'),
     externalBytes: metric('nodejs_external_memory_bytes'),
     cpuSeconds: metric('process_cpu_seconds_total'),

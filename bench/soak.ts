@@ -40,7 +40,7 @@ export async function soakBenchmark(args: string[]): Promise<void> {
   const reportCount = Math.max(1, Math.round((positive('minutes', values.minutes) * 60) / every));
   const seconds = reportCount * every;
   const warmup = values['warmup-seconds'] === undefined ? Math.min(120, seconds / 3) : positive('warmup-seconds', values['warmup-seconds']);
-  const warmupReports = Math.max(1, Math.floor(warmup / every));
+  const warmupReports = Math.min(reportCount, Math.max(1, Math.floor(warmup / every)));
 
   const server = await startBenchServer();
   const recorder = new Recorder();
