@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { sleep } from './stats.js';
 
 const SECRET = 'stomp-benchmark-secret-of-at-least-32-bytes';
 const SERVER = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const GC_ON_SIGNAL = fileURLToPath(new URL('./collect-garbage-on-signal.js', import.meta.url));
+const GC_ON_MESSAGE = fileURLToPath(new URL('./collect-garbage-on-message.js', import.meta.url));
 
 /** What the server says of itself on `/metrics` (prom-client's default metrics and ours). */
 export interface ServerMetrics {
@@ -56,7 +57,7 @@ export interface BenchServer {
   databaseCpuSeconds(): Promise<number>;
   /** The database's WAL flushes by its client connections so far. */
   databaseWalFlushes(): Promise<WalFlushes>;
-  /** A full garbage collection in the server, done when this resolves (near enough: it is a signal). */
+  /** A full garbage collection in the server, done when this resolves. */
   collectGarbage(): Promise<void>;
   /** The chat projection's lag in events, from `/health/ready` (leaves the event-loop histogram alone). */
   projectionLag(): Promise<number>;
@@ -68,14 +69,17 @@ export interface BenchServer {
  * Starts the built server (its own process, as in production: `LOG_LEVEL=warn`, stderr passed
  * through) with a known JWT secret, and waits until `/health/ready` answers 200. Node runs it
  * as `npm start` does (`--v8-pool-size=1`), with `--expose-gc` and a preload that collects
- * garbage on SIGUSR2 (`collectGarbage`), which changes nothing else.
+ * garbage when asked over an IPC channel (`collectGarbage`), which changes nothing else.
  */
 export async function startBenchServer(): Promise<BenchServer> {
   const database = await freshEmbeddedDatabase(await freePort());
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-server-'));
   const port = await freePort();
   const env = { DATABASE_URL: database.url, PORT: String(port), JWT_SECRET: SECRET, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NO_COLOR: '1' };
-  const child = spawn(process.execPath, ['--v8-pool-size=1', '--expose-gc', '--import', GC_ON_SIGNAL, SERVER], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--v8-pool-size=1', '--expose-gc', '--import', GC_ON_MESSAGE, SERVER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => {
@@ -106,8 +110,9 @@ export async function startBenchServer(): Promise<BenchServer> {
     databaseCpuSeconds: () => database.cpuSeconds(),
     databaseWalFlushes: () => database.walFlushes(),
     collectGarbage: async () => {
-      child.kill('SIGUSR2');
-      await sleep(300);
+      const collected = once(child, 'message');
+      child.send('collect-garbage');
+      await collected;
     },
     metrics: async () => parseMetrics(await (await fetch(`${base}/metrics`)).text()),
     projectionLag: async () => {
