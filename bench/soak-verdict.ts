@@ -26,7 +26,7 @@ export interface SoakRun {
  * counts of what went wrong, and two verdicts.
  *
  * Memory is flat unless what a leak would grow grew by more than 10 % after the warm-up: the
- * live heap (just after a full collection at the end of the warm-up and at the end), or the
+ * live heap (read after full collections at the end of the warm-up and at the end), or the
  * memory outside V8's heap (RSS less the heap V8 has committed, in the first report after the
  * warm-up and in the last). The rest of the RSS, the heap V8 has committed, is not judged: V8
  * lets it grow to several times the live heap (four with the server's
@@ -80,7 +80,7 @@ function printServer(run: SoakRun, judged: readonly Report[]): void {
   const outsideGrowth = outsideHeap(last) / outsideHeap(first) - 1;
   const grew = Math.max(liveGrowth, outsideGrowth) > MEMORY_GROWTH_ALLOWED;
   console.log(
-    `  memory:     live heap ${mib(run.liveHeapAfterWarmup)} at the end of the warm-up, ${mib(run.liveHeapAtEnd)} at the end (${percent(liveGrowth)}), each just after a full collection; ` +
+    `  memory:     live heap ${mib(run.liveHeapAfterWarmup)} at the end of the warm-up, ${mib(run.liveHeapAtEnd)} at the end (${percent(liveGrowth)}), each the least of three readings after full collections; ` +
       `outside V8's heap ${mib(outsideHeap(first))} in the first report after the warm-up, ${mib(outsideHeap(last))} in the last (${percent(outsideGrowth)}): ` +
       (grew ? `FAILED, grown by more than ${MEMORY_GROWTH_ALLOWED * 100} %` : `flat (within ${MEMORY_GROWTH_ALLOWED * 100} %)`),
   );
