@@ -73,7 +73,7 @@ interface DriveOptions {
   readonly rate: number;
   readonly reportCount: number;
   readonly every: number;
-  /** After this report (0-based), a full collection in the server, and its live heap measured. */
+  /** After this report (0-based), the server's live heap measured (`liveHeap`). */
   readonly liveHeapAfter: number;
 }
 
@@ -125,7 +125,7 @@ async function schedule(options: DriveOptions, report: (at: number) => void): Pr
  * Reports, each on what happened since the previous one: the traffic (`Recorder`), one scrape of
  * the server's `/metrics` (its event-loop figures cover the interval: the scrape resets them),
  * the largest projection lag of samples taken every 2 s, and this process's own event-loop
- * delay. After the report `liveHeapAfter`, a full collection in the server and its live heap.
+ * delay. After the report `liveHeapAfter`, the server's live heap.
  */
 async function startReporter(options: DriveOptions) {
   const { server, recorder, every } = options;
