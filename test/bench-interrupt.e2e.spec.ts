@@ -1,7 +1,6 @@
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type NodeProcess, ROOT, exitWithin, postgresProcessesUnder, startNode, stopPostgresUnder } from './processes.js';
+import { type NodeProcess, ROOT, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder } from './processes.js';
 
 const BENCH = join(ROOT, 'dist', 'bench', 'main.js');
 
@@ -16,8 +15,7 @@ describe('npm run bench, interrupted or failing', () => {
   let bench: NodeProcess | undefined;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'parley-bench-e2e-'));
-    await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+    root = await postgresReachableFolder('parley-bench-e2e-');
   });
   /** `stomp`, two pairs for ten minutes; its temporary folders go under `root` (os.tmpdir() follows TMPDIR). */
   function startUnderLoad(): NodeProcess {

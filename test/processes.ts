@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -89,6 +90,22 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * A new temporary folder that an embedded PostgreSQL can use: as root, the cluster runs as the
+ * postgres user, who must reach it.
+ */
+export async function postgresReachableFolder(prefix: string): Promise<string> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(path, 0o755);
+  return path;
+}
+
+/** A {@link postgresReachableFolder} for a scenario's nodes; removed by the returned function. */
+export async function scratchFolder(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await postgresReachableFolder(prefix);
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /** The PostgreSQL processes whose command line names a path under `dir` (the postmasters of its clusters). */

@@ -1,12 +1,11 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { freePort } from './global-setup.js';
 import {
-  CLI, type NodeProcess, SERVER, postgresProcessesUnder, runNode, startNode, stopPostgresUnder, waitFor,
+  CLI, type NodeProcess, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
 } from './processes.js';
 
 /**
@@ -18,8 +17,7 @@ let root: string;
 const running = new Set<NodeProcess>();
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'parley-e2e-'));
-  await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+  root = await postgresReachableFolder('parley-e2e-');
 });
 
 afterAll(async () => {

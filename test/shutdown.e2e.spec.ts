@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamNameOf } from '../src/chat-session/chat-session.events.js';
 import { freePort } from './global-setup.js';
-import { type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, startNode, stopPostgresUnder, waitFor } from './processes.js';
+import { type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
 
@@ -20,8 +19,7 @@ describe('the server on SIGTERM with STOMP commands in flight', () => {
   let server: NodeProcess | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'parley-shutdown-e2e-'));
-    await chmod(root, 0o755); // as root, the cluster runs as the postgres user, who must reach it
+    root = await postgresReachableFolder('parley-shutdown-e2e-');
   });
   afterAll(async () => {
     server?.child.kill('SIGKILL');

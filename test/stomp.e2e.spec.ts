@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
-import { type NodeProcess, SERVER, startNode, waitFor } from './processes.js';
+import { type NodeProcess, SERVER, postgresReachableFolder, startNode, waitFor } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
 
@@ -19,8 +18,7 @@ describe('two nodes over one database', () => {
   const clients: StompTestClient[] = [];
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'parley-stomp-e2e-'));
-    await chmod(root, 0o755);
+    root = await postgresReachableFolder('parley-stomp-e2e-');
     const database = await createTestDatabase();
     drop = database.drop;
     for (const name of ['a', 'b']) {

@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { freePort } from '../global-setup.js';
-import { postgresProcessesUnder, stopPostgresUnder, waitFor } from '../processes.js';
+import { postgresProcessesUnder, scratchFolder, stopPostgresUnder, waitFor } from '../processes.js';
 import { runSeed, seededRandom } from '../seeded-random.js';
 import { testToken } from '../stomp-app.js';
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
 import { reckon } from './ledger.js';
 import { LoadClient } from './load-client.js';
-import { AppNode, count, type Readiness, say, scratchFolder, serversLeft } from './nodes.js';
+import { AppNode, count, type Readiness, say, serversLeft } from './nodes.js';
 
 const CLIENTS = 8;
 /** A refused command is answered at once, not after a timeout: well under the 20 s counted as a hang. */

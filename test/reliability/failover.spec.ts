@@ -1,10 +1,10 @@
 import { createTestDatabase } from '../database.js';
-import { waitFor } from '../processes.js';
+import { scratchFolder, waitFor } from '../processes.js';
 import { runSeed, seededRandom } from '../seeded-random.js';
 import { testToken } from '../stomp-app.js';
 import { reckon } from './ledger.js';
 import { LoadClient } from './load-client.js';
-import { AppNode, count, say, scratchFolder, serversLeft } from './nodes.js';
+import { AppNode, count, say, serversLeft } from './nodes.js';
 
 const CLIENTS_PER_NODE = 6;
 const ROUNDS = 3;

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { createTestDatabase } from '../database.js';
-import { waitFor } from '../processes.js';
+import { scratchFolder, waitFor } from '../processes.js';
 import { runSeed } from '../seeded-random.js';
 import { TEST_JWT_SECRET, testToken } from '../stomp-app.js';
 import { type Outcome, StompTestClient } from '../stomp-client.js';
 import { FUZZ_INPUT_KINDS, fuzzParser } from '../stomp-fuzz.js';
-import { AppNode, count, say, scratchFolder, serversLeft } from './nodes.js';
+import { AppNode, count, say, serversLeft } from './nodes.js';
 
 /** Inputs of each kind the long fuzz feeds the parser (each whole, then cut at random). */
 const FUZZ_INPUTS_PER_KIND = 100_000;

@@ -2,8 +2,6 @@
  * Server processes of the reliability scenarios (`node dist/src/main.js`, as deployed) that a
  * scenario starts, SIGKILLs and restarts on the same port, and a progress log a user can read.
  */
-import { mkdtemp, chmod, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../global-setup.js';
 import { type NodeProcess, SERVER, startNode, waitFor } from '../processes.js';
@@ -111,13 +109,6 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** A temporary folder (readable by the postgres user) for a scenario's nodes; removed by the returned function. */
-export async function scratchFolder(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  await chmod(path, 0o755);
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
 /** Every server process this test process started that is still running (none, after a clean scenario). */
