@@ -74,6 +74,7 @@ describe('the projection runner', () => {
     expect(statusOf(only)).toEqual({
       name: 'chat', state: 'running', holdsLock: true, checkpoint: events.at(-1)!.logPosition,
       eventsProjected: events.length, unknownEventsSkipped: 0, failure: undefined, lastError: undefined,
+      memory: { entries: 10, capacity: 10_000 }, // the ten sessions' rows, remembered
     });
   });
 
@@ -121,7 +122,7 @@ describe('the projection runner', () => {
     const second = runner();
     await appendConversations(4);
     await caughtUp();
-    expect(statusOf(second)).toMatchObject({ state: 'running', holdsLock: false, eventsProjected: 0 });
+    expect(statusOf(second)).toMatchObject({ state: 'running', holdsLock: false, eventsProjected: 0, memory: undefined });
     const projectedByFirst = statusOf(first).eventsProjected;
     expect(projectedByFirst).toBe((await allChatEvents(log.store)).length);
 

@@ -7,7 +7,7 @@ import { readCheckpoint } from './checkpoints.js';
 import { EventBatches } from './event-batches.js';
 import { trySessionLock } from './locks.js';
 import { CheckpointMoved, type CommittedBatch, projectBatch } from './projection-batch.js';
-import { EventNotApplicable, type Projection, type ProjectionMemory, type RefusedEvent } from './projection.js';
+import { EventNotApplicable, type MemoryUsage, type Projection, type ProjectionMemory, type RefusedEvent } from './projection.js';
 import { sql } from './sql.js';
 import { isTransient } from './transient-errors.js';
 
@@ -53,6 +53,8 @@ export interface ProjectionStatus {
   readonly failure?: ProjectionFailure;
   /** The last infrastructure error, retried with back-off; cleared once the database answers again. */
   readonly lastError?: string;
+  /** How full the live run's memory is (`ProjectionMemory`), while this process projects. */
+  readonly memory?: MemoryUsage;
 }
 
 /**
@@ -103,6 +105,8 @@ class ProjectionWorker {
   private unknownEventsSkipped = 0;
   private failure?: ProjectionFailure;
   private lastError?: string;
+  /** The memory of the live run in progress. */
+  private memory?: ProjectionMemory;
   private backoffMs: number;
   private stopRequest?: AbortController;
   private running?: Promise<void>;
@@ -134,7 +138,8 @@ class ProjectionWorker {
 
   status(): ProjectionStatus {
     const { state, holdsLock, checkpoint, eventsProjected, unknownEventsSkipped, failure, lastError } = this;
-    return { name: this.projection.name, state, holdsLock, checkpoint, eventsProjected, unknownEventsSkipped, failure, lastError };
+    const memory = this.memory?.usage();
+    return { name: this.projection.name, state, holdsLock, checkpoint, eventsProjected, unknownEventsSkipped, failure, lastError, memory };
   }
 
   private async run(stop: AbortSignal): Promise<void> {
@@ -225,6 +230,7 @@ class ProjectionWorker {
     const subscription = this.options.store.subscribeToAll({ after: from, category: this.projection.category });
     const batches = new EventBatches(subscription, this.batchSize);
     const memory = this.projection.remember?.();
+    this.memory = memory;
     const closeOnStop = () => {
       subscription.close().catch((error: unknown) => this.logger.warn(`closing the subscription: ${(error as Error).message}`));
     };
@@ -238,6 +244,7 @@ class ProjectionWorker {
         after = await this.commit(connection, batch, after, memory);
       }
     } finally {
+      this.memory = undefined;
       stop.removeEventListener('abort', closeOnStop);
       await batches.close();
     }

@@ -71,6 +71,14 @@ export interface PreparedBatch extends AppliedEvents {
 export interface ProjectionMemory {
   committed(): void;
   forget(): void;
+  /** How full it is, for `/metrics`. */
+  usage(): MemoryUsage;
+}
+
+/** What one of the server's bounded memories holds, against what it may hold, in entries of its own kind. */
+export interface MemoryUsage {
+  readonly entries: number;
+  readonly capacity: number;
 }
 
 /** The identity and place in the log of an event that a projection refused. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import type { MemoryUsage } from '../../read-models/projection.js';
 import { CONFIG, type Config } from '../config.js';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '../event-store/event-store.js';
 import { type ChatSessionState, evolve, initialState } from './chat-session.decider.js';
@@ -64,6 +65,11 @@ export class ChatSessionRepository {
     if (cached?.revision !== undefined && (snapshot.revision === undefined || cached.revision > snapshot.revision)) return;
     if (snapshot.state.status === 'closed') this.cache.delete(sessionId);
     else this.cache.set(sessionId, snapshot);
+  }
+
+  /** How full the cache is, in message ids plus one per session, for `/metrics`. */
+  usage(): MemoryUsage {
+    return { entries: this.cache.calculatedSize, capacity: this.cache.maxSize };
   }
 }
 

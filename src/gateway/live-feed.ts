@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { EVENTS_CHANNEL, notifiedRow } from '../../read-models/notify.js';
+import type { MemoryUsage } from '../../read-models/projection.js';
 import { sql } from '../../read-models/sql.js';
 import { CHAT_SESSION_CATEGORY } from '../chat-session/chat-session.events.js';
 import { compareLogPositions, type EventStore, type LogPosition } from '../event-store/event-store.js';
@@ -144,6 +145,11 @@ export class LiveFeed {
    */
   get listening(): boolean {
     return this.#listening;
+  }
+
+  /** How full the memory of the last revision told to the inbox is, in sessions, for `/metrics`. */
+  get inboxMemory(): MemoryUsage {
+    return { entries: this.#toldInbox.size, capacity: INBOX_MEMORY };
   }
 
   /** Closes the connection; nothing is dispatched any more. */

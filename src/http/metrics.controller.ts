@@ -4,11 +4,17 @@ import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
+import type { MemoryUsage } from '../../read-models/projection.js';
+import { ChatSessionRepository } from '../chat-session/chat-session.repository.js';
 import { DATABASE_POOL } from '../database/pool.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.js';
+import { LiveFeed } from '../gateway/live-feed.js';
 import { StompGateway } from '../gateway/stomp-gateway.js';
 
-/** `GET /metrics`: Prometheus text, the process's own metrics, the projections' and the STOMP gateway's. */
+/**
+ * `GET /metrics`: Prometheus text, the process's own metrics, the projections' and the STOMP
+ * gateway's, and how full the server's bounded memories are.
+ */
 @Controller('metrics')
 export class MetricsController implements OnApplicationBootstrap {
   private readonly registry = new Registry();
@@ -18,6 +24,8 @@ export class MetricsController implements OnApplicationBootstrap {
     @Inject(EVENT_STORE) store: EventStore,
     projections: ProjectionRunner,
     gateway: StompGateway,
+    sessions: ChatSessionRepository,
+    feed: LiveFeed,
   ) {
     collectDefaultMetrics({ register: this.registry });
     const labelNames = ['projection'] as const;
@@ -47,6 +55,25 @@ export class MetricsController implements OnApplicationBootstrap {
         this.inc(gateway.slowConsumersDropped);
       },
     });
+    const memories = (): Array<[string, MemoryUsage]> => [
+      ['session_cache', sessions.usage()],
+      ...projections.status().flatMap((status): Array<[string, MemoryUsage]> => (status.memory ? [[`projection_${status.name}`, status.memory]] : [])),
+      ['inbox', feed.inboxMemory],
+    ];
+    const fromMemories = (name: string, help: string, value: (usage: MemoryUsage) => number) =>
+      new Gauge({
+        name, help, labelNames: ['memory'], registers: [this.registry],
+        collect() {
+          this.reset(); // a projection's memory is listed only while this process projects
+          for (const [memory, usage] of memories()) this.set({ memory }, value(usage));
+        },
+      });
+    const kinds =
+      'session_cache: the open sessions the write side holds, in message ids plus one a session; ' +
+      'projection_chat: session rows the chat projection remembers writing, while this process projects; ' +
+      'inbox: sessions whose last revision told to /topic/inbox is remembered';
+    fromMemories('parley_memory_entries', `what each bounded memory holds (${kinds})`, (usage) => usage.entries);
+    fromMemories('parley_memory_capacity', 'what each bounded memory may hold, in the same entries', (usage) => usage.capacity);
   }
 
   /**
