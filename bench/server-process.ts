@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import type { MemoryUsage } from '../read-models/projection.js';
 import { freshEmbeddedDatabase, type WalFlushes } from './embedded.js';
 import { stopOnInterrupt } from './interrupt.js';
 import { sleep } from './stats.js';
@@ -39,6 +40,8 @@ export interface ServerMetrics {
    * in the pauses) and scavenges of the young generation.
    */
   readonly gc: { readonly full: number; readonly fullPauseSeconds: number; readonly scavenges: number; readonly scavengePauseSeconds: number };
+  /** How full each of the server's bounded memories is, by its `memory` label (`parley_memory_*`). */
+  readonly memories: ReadonlyMap<string, MemoryUsage>;
 }
 
 /** A real server process (`dist/src/main.js`) on a fresh embedded PostgreSQL. */
@@ -162,7 +165,19 @@ function parseMetrics(text: string): ServerMetrics {
       scavenges: gcMetric('count', 'minor'),
       scavengePauseSeconds: gcMetric('sum', 'minor'),
     },
+    memories: memoryMetrics(text),
   };
+}
+
+/** `parley_memory_entries` and `parley_memory_capacity`, by their `memory` label. */
+function memoryMetrics(text: string): Map<string, MemoryUsage> {
+  const memories = new Map<string, { entries: number; capacity: number }>();
+  for (const [, figure, name, value] of text.matchAll(/^parley_memory_(entries|capacity)\{memory="([^"]+)"\} (\S+)$/gm)) {
+    const usage = memories.get(name!) ?? { entries: Number.NaN, capacity: Number.NaN };
+    usage[figure as keyof MemoryUsage] = Number(value);
+    memories.set(name!, usage);
+  }
+  return memories;
 }
 
 function freePort(): Promise<number> {

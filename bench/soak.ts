@@ -4,7 +4,7 @@ import { type BenchServer, startBenchServer } from './server-process.js';
 import { Conversation } from './soak-conversation.js';
 import type { SoakContext } from './soak-participant.js';
 import { Recorder, type Report, REPORT_HEADER, reportLine } from './soak-stats.js';
-import { judge } from './soak-verdict.js';
+import { judge, pastSessionMemoriesFill, pastSessionMemoriesFull } from './soak-verdict.js';
 import { fmt, sleep, waitUntil } from './stats.js';
 import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
@@ -19,7 +19,9 @@ import { runAsLoadGenerator, StompPeer } from './stomp-peer.js';
  * watches `/topic/inbox`. Every `--seconds-per-report` a line gives the interval's throughput,
  * p99 latencies (from each message's scheduled time: to its RECEIPT, and to its MESSAGE at the
  * other participant), the server's RSS, heap, event-loop delay, projection lag and CPU. At the
- * end: whether RSS and p99 stayed flat after the warm-up (`soak-verdict.ts`).
+ * end: whether memory and p99 stayed flat after the warm-up (`soak-verdict.ts`). The warm-up
+ * lasts `--warmup-seconds`, or else until the server's memories of past sessions are full, and at
+ * least 2 minutes (a third of a shorter run).
  */
 export async function soakBenchmark(args: string[]): Promise<void> {
   runAsLoadGenerator();
@@ -39,8 +41,11 @@ export async function soakBenchmark(args: string[]): Promise<void> {
   // The run lasts a whole number of reports; the warm-up too (at least one).
   const reportCount = Math.max(1, Math.round((positive('minutes', values.minutes) * 60) / every));
   const seconds = reportCount * every;
-  const warmup = values['warmup-seconds'] === undefined ? Math.min(120, seconds / 3) : positive('warmup-seconds', values['warmup-seconds']);
-  const warmupReports = Math.min(reportCount, Math.max(1, Math.floor(warmup / every)));
+  const reportsIn = (warmupSeconds: number) => Math.min(reportCount, Math.max(1, Math.floor(warmupSeconds / every)));
+  const warmup: Warmup =
+    values['warmup-seconds'] === undefined
+      ? { leastReports: reportsIn(Math.min(120, seconds / 3)), untilMemoriesFull: true }
+      : { leastReports: reportsIn(positive('warmup-seconds', values['warmup-seconds'])), untilMemoriesFull: false };
 
   const server = await startBenchServer();
   const recorder = new Recorder();
@@ -52,9 +57,11 @@ export async function soakBenchmark(args: string[]): Promise<void> {
     supervisor = await StompPeer.connect(server.stompUrl, await server.token('soak-supervisor', 'agent', 'Supervisor'));
     let inboxMessages = 0;
     await supervisor.subscribe('/topic/inbox', () => inboxMessages++);
-    console.log(`soak: ${pairs} conversations, ${rate} messages/s for ${fmt(seconds)} s, a report every ${every} s, warm-up ${fmt(warmupReports * every)} s`);
+    const least = `${fmt(warmup.leastReports * every)} s`;
+    const warmupText = warmup.untilMemoriesFull ? `until the server's memories of past sessions are full, at least ${least}` : least;
+    console.log(`soak: ${pairs} conversations, ${rate} messages/s for ${fmt(seconds)} s, a report every ${every} s, warm-up ${warmupText}`);
     console.log(REPORT_HEADER);
-    const { reports, liveHeapAfterWarmup } = await drive({ server, recorder, conversations, rate, reportCount, every, liveHeapAfter: warmupReports - 1 });
+    const { reports, warmupReports, liveHeapAfterWarmup } = await drive({ server, recorder, conversations, rate, reportCount, every, warmup });
     await waitUntil(() => recorder.inFlight === 0, 10_000);
     const liveHeapAtEnd = await liveHeap(server);
     console.log(`/topic/inbox: ${fmt(inboxMessages)} MESSAGEs to the one agent watching it`);
@@ -66,6 +73,13 @@ export async function soakBenchmark(args: string[]): Promise<void> {
   }
 }
 
+/** The reports not judged (see `judge`). */
+interface Warmup {
+  readonly leastReports: number;
+  /** Beyond `leastReports`, until the report at which the server's memories of past sessions are full. */
+  readonly untilMemoriesFull: boolean;
+}
+
 interface DriveOptions {
   readonly server: BenchServer;
   readonly recorder: Recorder;
@@ -73,16 +87,23 @@ interface DriveOptions {
   readonly rate: number;
   readonly reportCount: number;
   readonly every: number;
-  /** After this report (0-based), the server's live heap measured (`liveHeap`). */
-  readonly liveHeapAfter: number;
+  readonly warmup: Warmup;
+}
+
+interface Driven {
+  readonly reports: Report[];
+  /** Undefined when the run ended before its warm-up did. */
+  readonly warmupReports: number | undefined;
+  /** The server's live heap (`liveHeap`) at the end of the warm-up. */
+  readonly liveHeapAfterWarmup: number;
 }
 
 /**
  * Waits until every conversation can take messages, then hands out `rate` messages a second
  * (`schedule`) and prints a report every `every` seconds, until `reportCount` reports.
  */
-async function drive(options: DriveOptions): Promise<{ reports: Report[]; liveHeapAfterWarmup: number }> {
-  const { server, conversations } = options;
+async function drive(options: DriveOptions): Promise<Driven> {
+  const { conversations } = options;
   await waitUntil(() => conversations.every((conversation) => conversation.chatting), 60_000);
   const reporter = await startReporter(options);
   try {
@@ -125,11 +146,12 @@ async function schedule(options: DriveOptions, report: (at: number) => void): Pr
  * Reports, each on what happened since the previous one: the traffic (`Recorder`), one scrape of
  * the server's `/metrics` (its event-loop figures cover the interval: the scrape resets them),
  * the largest projection lag of samples taken every 2 s, and this process's own event-loop
- * delay. After the report `liveHeapAfter`, the server's live heap.
+ * delay. At the report that ends the warm-up, the server's live heap.
  */
 async function startReporter(options: DriveOptions) {
-  const { server, recorder, every } = options;
+  const { server, recorder, every, warmup } = options;
   const reports: Report[] = [];
+  let warmupReports: number | undefined;
   let liveHeapAfterWarmup = Number.NaN;
   const printing: Array<Promise<void>> = [];
   const benchLoop = monitorEventLoopDelay({ resolution: 10 });
@@ -149,13 +171,17 @@ async function startReporter(options: DriveOptions) {
     const report: Report = { at, seconds: every, traffic, server: metrics, serverCpuPercent, projectionLagMax, benchLoopP99Ms };
     reports.push(report);
     console.log(reportLine(report));
-    if (reports.length - 1 === options.liveHeapAfter) liveHeapAfterWarmup = await liveHeap(server);
+    if (warmupReports === undefined && reports.length >= warmup.leastReports && (!warmup.untilMemoriesFull || pastSessionMemoriesFull(metrics))) {
+      warmupReports = reports.length;
+      if (warmup.untilMemoriesFull) console.log(`  warm-up over, the server's memories of past sessions full: ${pastSessionMemoriesFill(metrics)}`);
+      liveHeapAfterWarmup = await liveHeap(server);
+    }
   };
   return {
     report: (at: number) => void printing.push(take(at)),
-    finished: async () => {
+    finished: async (): Promise<Driven> => {
       await Promise.all(printing);
-      return { reports, liveHeapAfterWarmup };
+      return { reports, warmupReports, liveHeapAfterWarmup };
     },
     stop: () => {
       clearInterval(lagSampler);
