@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createTestDatabase } from '../test/database.js';
 import { startWriteSide } from '../test/write-side.js';
 import type { ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
-import { type LogPosition, type RecordedEvent, START } from '../src/event-store/event-store.js';
+import { type LogPosition, START } from '../src/event-store/event-store.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
 import { takeTransactionLock } from './locks.js';
