@@ -6,7 +6,7 @@ import { type ChatEvent, isChatEventType, parseChatEvent } from './chat-events.j
 import { foldChatEvents } from './chat-fold.js';
 import { liveChatWrite, loadStoredChat, writeChatRows } from './chat-tables.js';
 import type { SessionRow } from './chat-sessions.projector.js';
-import { EventNotApplicable, type Projection, type MemoryUsage, type ProjectionMemory, type Tables } from './projection.js';
+import { EventNotApplicable, type MemoryUsage, type Projection, type ProjectionMemory, type Tables } from './projection.js';
 
 /** The tables of the chat read model, by role. */
 export type ChatTables = Tables<'sessions' | 'messages'>;
