@@ -104,6 +104,21 @@ describe('rebuilding the chat projection', () => {
     expect(live.status()[0]).toMatchObject({ state: 'running', holdsLock: true });
   });
 
+  it('keeps the statistics targets of the live tables\' columns, which LIKE does not copy', async () => {
+    const targets = async () => (await log.pool.any(sql.type(z.object({ target: z.string() }))`
+      SELECT c.relname || '.' || a.attname || '=' || coalesce(a.attstattarget::text, 'default') AS target
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relname IN ('chat_sessions', 'chat_messages') AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY c.relname, a.attnum`)).map((row) => row.target);
+    await appendConversations(2);
+    const before = await targets();
+    expect(before).toEqual(expect.arrayContaining(['chat_messages.session_id=10', 'chat_messages.message_content=10', 'chat_sessions.user_id=default']));
+
+    await rebuild();
+
+    expect(await targets()).toEqual(before);
+  });
+
   it('projects and announces the events the live projection has not reached, when it is not running', async () => {
     await appendConversations(3);
     live.start();

@@ -212,13 +212,17 @@ async function countEvents(store: EventStore, category: string, pageSize: number
   return count;
 }
 
-/** Empty copies of the live tables, with their columns, defaults, constraints and indexes. */
+/**
+ * Empty copies of the live tables, with their columns, defaults, constraints and indexes, and the
+ * columns' statistics targets, which `LIKE` leaves out (`copy_statistics_targets`, migration 0007).
+ */
 async function createFreshTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   await connection.transaction(async (transaction) => {
     for (const [role, table] of Object.entries(live)) {
       const copy = sql.identifier([fresh[role]!]);
       await transaction.query(sql.typeAlias('void')`DROP TABLE IF EXISTS ${copy}`);
       await transaction.query(sql.typeAlias('void')`CREATE TABLE ${copy} (LIKE ${sql.identifier([table])} INCLUDING ALL)`);
+      await transaction.query(sql.typeAlias('void')`SELECT FROM copy_statistics_targets(${table}::regclass, ${fresh[role]!}::regclass)`);
     }
   });
 }
