@@ -104,19 +104,26 @@ describe('rebuilding the chat projection', () => {
     expect(live.status()[0]).toMatchObject({ state: 'running', holdsLock: true });
   });
 
-  it('keeps the statistics targets of the live tables\' columns, which LIKE does not copy', async () => {
-    const targets = async () => (await log.pool.any(sql.type(z.object({ target: z.string() }))`
-      SELECT c.relname || '.' || a.attname || '=' || coalesce(a.attstattarget::text, 'default') AS target
+  it('keeps the live tables\' statistics targets and storage parameters, which LIKE does not copy', async () => {
+    const settings = async () => (await log.pool.any(sql.type(z.object({ setting: z.string() }))`
+      SELECT c.relname || '.' || a.attname || '=' || coalesce(a.attstattarget::text, 'default') AS setting
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE c.relname IN ('chat_sessions', 'chat_messages') AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY c.relname, a.attnum`)).map((row) => row.target);
+      UNION ALL
+      SELECT relname || ' WITH ' || coalesce(array_to_string(reloptions, ', '), 'defaults') FROM pg_class
+      WHERE relname IN ('chat_sessions', 'chat_messages')
+      ORDER BY 1`)).map((row) => row.setting);
     await appendConversations(2);
-    const before = await targets();
-    expect(before).toEqual(expect.arrayContaining(['chat_messages.session_id=10', 'chat_messages.message_content=10', 'chat_sessions.user_id=default']));
+    const before = await settings();
+    expect(before).toEqual(expect.arrayContaining([
+      'chat_messages.session_id=10', 'chat_messages.message_content=10', 'chat_sessions.user_id=default',
+      'chat_messages WITH autovacuum_vacuum_insert_threshold=10000, autovacuum_vacuum_insert_scale_factor=0',
+      'chat_sessions WITH defaults',
+    ]));
 
     await rebuild();
 
-    expect(await targets()).toEqual(before);
+    expect(await settings()).toEqual(before);
   });
 
   it('projects and announces the events the live projection has not reached, when it is not running', async () => {

@@ -213,8 +213,9 @@ async function countEvents(store: EventStore, category: string, pageSize: number
 }
 
 /**
- * Empty copies of the live tables, with their columns, defaults, constraints and indexes, and the
- * columns' statistics targets, which `LIKE` leaves out (`copy_statistics_targets`, migration 0007).
+ * Empty copies of the live tables, with their columns, defaults, constraints and indexes, and what
+ * `LIKE` leaves out: the columns' statistics targets and the tables' storage parameters
+ * (`copy_statistics_targets` and `copy_storage_parameters`, migrations 0007 and 0008).
  */
 async function createFreshTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   await connection.transaction(async (transaction) => {
@@ -223,6 +224,7 @@ async function createFreshTables(connection: CommonQueryMethods, live: Tables, f
       await transaction.query(sql.typeAlias('void')`DROP TABLE IF EXISTS ${copy}`);
       await transaction.query(sql.typeAlias('void')`CREATE TABLE ${copy} (LIKE ${sql.identifier([table])} INCLUDING ALL)`);
       await transaction.query(sql.typeAlias('void')`SELECT FROM copy_statistics_targets(${table}::regclass, ${fresh[role]!}::regclass)`);
+      await transaction.query(sql.typeAlias('void')`SELECT FROM copy_storage_parameters(${table}::regclass, ${fresh[role]!}::regclass)`);
     }
   });
 }
