@@ -7,10 +7,10 @@
 -- pages it visits have long left `shared_buffers`. Every 10,000 rows instead, each visit finds
 -- the pages of the last minute or so, whatever the table's size.
 --
--- Measured with `npm run bench -- soak` (500 messages/s; bench/NOTES.md, 2026-12-06, day): by
--- default, the visits of `events` lasted 0.25 s in the first minutes, 2.5 s at minute 12 and
--- 8.3 s at minute 30; with these settings, 0.19 – 0.29 s each over 12 minutes, 2.9 s in all
--- against 5.8 s.
+-- Measured with `npm run bench -- soak` (500 messages/s, 30 minutes; bench/NOTES.md, 2026-12-06,
+-- day), one run each: by default, 12 visits of `events`, from 0.25 s in the first minutes to 2.7 s
+-- after some 12 minutes and 8.3 s at minute 30, 26.5 s in all; with these settings, 30 visits of
+-- 0.20 – 0.63 s, 8.4 s in all, and 41,041 pages read into `shared_buffers` instead of 109,074.
 --
 -- Storage parameters are not copied by `CREATE TABLE ... LIKE`: a rebuild's fresh tables take the
 -- live ones' (read-models/rebuild.ts, through the function at the end).
