@@ -35,27 +35,26 @@ describe('the planner statistics of the tables that grow with every message', ()
     return scanned;
   };
 
-  it('samples 3,000 pages of a log of over 4,000, not all of them', async () => {
-    await client.query(`
-      INSERT INTO events (stream_name, category, revision, event_id, event_type, data, metadata)
-      SELECT 'chat-session-' || (g / 20), 'chat-session', g % 20, gen_random_uuid(), 'MessageSent',
-        jsonb_build_object('body', repeat('x', 300)), '{}'
-      FROM generate_series(1, 90000) AS g`);
+  it.each([
+    {
+      what: 'a log',
+      table: 'events',
+      rows: `INSERT INTO events (stream_name, category, revision, event_id, event_type, data, metadata)
+        SELECT 'chat-session-' || (g / 20), 'chat-session', g % 20, gen_random_uuid(), 'MessageSent',
+          jsonb_build_object('body', repeat('x', 300)), '{}'
+        FROM generate_series(1, 90000) AS g`,
+    },
+    {
+      what: 'transcripts',
+      table: 'chat_messages',
+      rows: `INSERT INTO chat_messages (message_id, session_id, sender_type, sender_id, message_content, message_type, "timestamp", revision, position)
+        SELECT gen_random_uuid(), md5((g / 20)::text)::uuid, 'user', 'customer-1', repeat('y', 300), 'text', now(), g % 20, g
+        FROM generate_series(1, 90000) AS g`,
+    },
+  ])('samples 3,000 pages of $what of over 4,000, not all of them', async ({ table, rows }) => {
+    await client.query(rows);
 
-    const said = await analyze('events');
-
-    expect(said).toMatch(/scanned 3000 of \d{4,} pages/);
-    expect(Number(/of (\d+) pages/.exec(said)![1])).toBeGreaterThan(4000);
-    expect(said).toContain('3000 rows in sample');
-  });
-
-  it('samples 3,000 pages of transcripts of over 4,000, not all of them', async () => {
-    await client.query(`
-      INSERT INTO chat_messages (message_id, session_id, sender_type, sender_id, message_content, message_type, "timestamp", revision, position)
-      SELECT gen_random_uuid(), md5((g / 20)::text)::uuid, 'user', 'customer-1', repeat('y', 300), 'text', now(), g % 20, g
-      FROM generate_series(1, 90000) AS g`);
-
-    const said = await analyze('chat_messages');
+    const said = await analyze(table);
 
     expect(said).toMatch(/scanned 3000 of \d{4,} pages/);
     expect(Number(/of (\d+) pages/.exec(said)![1])).toBeGreaterThan(4000);
