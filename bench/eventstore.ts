@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { v7 as timeOrderedUuid } from 'uuid';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { freshEmbeddedDatabase } from './embedded.js';
@@ -84,12 +85,14 @@ async function measureReadAll(store: PostgresEventStore, expected: number, pageS
   return read / ((performance.now() - started) / 1000);
 }
 
+/** A message's event, its id time-ordered as the write side makes them. */
 function benchEvent() {
+  const eventId = timeOrderedUuid();
   return {
-    eventId: randomUUID(),
+    eventId,
     type: 'ChatMessageSent',
     data: { sessionId: randomUUID(), messageId: randomUUID(), senderId: 'customer-1', senderType: 'user', body: 'Hello, my car has a flat tyre near the airport.' },
-    metadata: { eventId: randomUUID(), occurredAt: new Date().toISOString(), actor: { id: 'customer-1', role: 'customer' } },
+    metadata: { eventId, occurredAt: new Date().toISOString(), actor: { id: 'customer-1', role: 'customer' } },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { v7 as timeOrderedUuid } from 'uuid';
 import { chatProjection } from '../read-models/chat.projection.js';
 import { EVENTS_CHANNEL } from '../read-models/notify.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
@@ -72,7 +73,7 @@ function session(messages: number): { sessionId: string; events: ChatSessionEven
 function stamped(events: ChatSessionEvent[]) {
   return stampEvents(events, {
     prevHash: GENESIS_HASH, occurredAt: new Date().toISOString(), actor: { id: 'agent-1', role: 'agent' },
-    correlationId: randomUUID(), causationId: randomUUID(), eventIds: events.map(() => randomUUID()),
+    correlationId: randomUUID(), causationId: randomUUID(), eventIds: events.map(() => timeOrderedUuid()),
   });
 }
 
@@ -145,7 +146,7 @@ async function measureLiveLag(url: string, store: PostgresEventStore, rate: numb
     const event = stampEvents([{
       type: 'ChatMessageSent',
       data: { sessionId, messageId: randomUUID(), senderId: 'customer-1', senderType: 'user', body: 'Is anyone there?' },
-    }], { prevHash: GENESIS_HASH, occurredAt: new Date().toISOString(), actor: { id: 'customer-1', role: 'customer' }, correlationId: randomUUID(), causationId: randomUUID(), eventIds: [randomUUID()] });
+    }], { prevHash: GENESIS_HASH, occurredAt: new Date().toISOString(), actor: { id: 'customer-1', role: 'customer' }, correlationId: randomUUID(), causationId: randomUUID(), eventIds: [timeOrderedUuid()] });
     const { eventId } = event[0]!;
     appends.push(store.appendToStream(streamNameOf(sessionId), event, { expectedRevision: 'any' }).then(() => {
       const notifiedFirst = notifiedAt.get(eventId);

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { v7 as timeOrderedUuid } from 'uuid';
 import { EVENT_STORE, type EventStore, WrongExpectedVersion } from '../event-store/event-store.js';
 import type { ChatSessionCommand } from './chat-session.commands.js';
 import { decide } from './chat-session.decider.js';
@@ -79,7 +79,10 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
         actor: context.actor,
         correlationId: context.correlationId,
         causationId: context.commandId,
-        eventIds: events.map(() => randomUUID()),
+        // Time-ordered (UUIDv7): each id sorts after those made before it, so the log's unique
+        // index on event ids grows at its right edge instead of taking each id on a random page,
+        // every page of which the WAL would carry again after each checkpoint (bench/NOTES.md).
+        eventIds: events.map(() => timeOrderedUuid()),
       });
       try {
         const { nextExpectedRevision } = await this.store.appendToStream(streamNameOf(sessionId), stamped, {

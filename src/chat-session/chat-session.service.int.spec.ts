@@ -73,6 +73,10 @@ describe('chat session commands, end to end on PostgreSQL', () => {
       }));
     }
     expect(verifyChain(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as never })))).toEqual({ ok: true });
+    // Event ids are UUIDv7, in the order the events were appended: the index on them grows at its end.
+    const eventIds = events.map((e) => e.eventId);
+    for (const id of eventIds) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...eventIds].sort()).toEqual(eventIds);
   });
 
   it('answers a retried open or send as a success without a second event', async () => {
