@@ -13,7 +13,7 @@ import { sleep } from './stats.js';
 
 const SECRET = 'stomp-benchmark-secret-of-at-least-32-bytes';
 const SERVER = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const GC_ON_MESSAGE = fileURLToPath(new URL('./collect-garbage-on-message.js', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('./server-preload.js', import.meta.url));
 
 /** What the server says of itself on `/metrics` (prom-client's default metrics and ours). */
 export interface ServerMetrics {
@@ -72,16 +72,24 @@ export interface BenchServer {
  * Starts the built server (its own process, as in production: `LOG_LEVEL=warn`, stderr passed
  * through) with a known JWT secret, and waits until `/health/ready` answers 200. Node runs it
  * as `npm start` does (`--v8-pool-size=1`), with `--expose-gc` and a preload that collects
- * garbage when asked over an IPC channel (`collectGarbage`), which changes nothing else.
+ * garbage when asked over an IPC channel (`collectGarbage`; see `server-preload.ts`).
+ *
+ * The server runs in a session of its own (`detached`), as a service does, not in the load
+ * generator's. With Linux's autogroup scheduling (on by default, and on these machines), the
+ * cores are shared fairly between sessions first and between the processes of a session
+ * after; every PostgreSQL process is a session of its own (it calls `setsid`), so in the load
+ * generator's session the server had to share one session's share with it. Measured in
+ * `bench/NOTES.md` (2026-12-06, afternoon).
  */
 export async function startBenchServer(): Promise<BenchServer> {
   const database = await freshEmbeddedDatabase(await freePort());
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-server-'));
   const port = await freePort();
   const env = { DATABASE_URL: database.url, PORT: String(port), JWT_SECRET: SECRET, DATA_DIR: dataDir, LOG_LEVEL: 'warn', NO_COLOR: '1' };
-  const child = spawn(process.execPath, ['--v8-pool-size=1', '--expose-gc', '--import', GC_ON_MESSAGE, SERVER], {
+  const child = spawn(process.execPath, ['--v8-pool-size=1', '--expose-gc', '--import', PRELOAD, SERVER], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    detached: true,
   });
   let stopping = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

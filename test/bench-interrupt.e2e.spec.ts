@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type NodeProcess, ROOT, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder } from './processes.js';
+import { type NodeProcess, ROOT, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor } from './processes.js';
 
 const BENCH = join(ROOT, 'dist', 'bench', 'main.js');
 
@@ -8,7 +8,8 @@ const BENCH = join(ROOT, 'dist', 'bench', 'main.js');
  * A benchmark interrupted as a user does it, in the middle of its load: it stops the server it
  * started and its embedded PostgreSQL (a daemon of its own, which a Ctrl-C in the terminal does
  * not reach), removes their folders, and exits as the signal would have ended it. One whose
- * server dies under it cleans up as well.
+ * server dies under it cleans up as well. The server runs in a session of its own too, and stops
+ * when the benchmark is gone, even one killed outright.
  */
 describe('npm run bench, interrupted or failing', () => {
   let root: string;
@@ -44,6 +45,17 @@ describe('npm run bench, interrupted or failing', () => {
     expect(await postgresProcessesUnder(root)).toEqual([]);
     expect(await serversUnder(root)).toEqual([]);
     expect(await readdir(root)).toEqual([]);
+  }, 120_000);
+
+  it('killed outright (SIGKILL), leaves no server running', async () => {
+    bench = startUnderLoad();
+    await bench.waitForOutput('load: 2 customer/agent pairs', 60_000);
+    const [server] = await serversUnder(root);
+    expect(server).toBeDefined();
+
+    bench.child.kill('SIGKILL');
+
+    await waitFor('the server to stop', async () => !(await serversUnder(root)).includes(server!));
   }, 120_000);
 
   it('stops its database, removes its folders and exits 1 when its server dies under it', async () => {
