@@ -78,7 +78,7 @@ export interface BenchServer {
  * generator's. With Linux's autogroup scheduling (on by default, and on these machines), the
  * cores are shared fairly between sessions first and between the processes of a session
  * after; every PostgreSQL process is a session of its own (it calls `setsid`), so in the load
- * generator's session the server had to share one session's share with it. Measured in
+ * generator's session the server would share one session's share with it. Measured in
  * `bench/NOTES.md` (2026-12-06, afternoon).
  */
 export async function startBenchServer(): Promise<BenchServer> {
