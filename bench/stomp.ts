@@ -68,6 +68,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
     console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
     console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
+    console.log(`  after RECEIPT: ${summary(result.deliveryAfterReceipt)}, each message's MESSAGE after its RECEIPT (the read side's share)`);
     console.log(`  tail:      ${tailWindows(result, seconds)}`);
     console.log(`  late sends: ${summary(result.sendLateness).replace(/ \(.*/, '')} after their scheduled time (this load generator's own delay, counted in the figures above)`);
     console.log(`  by time:   ${byQuarter(result, seconds)}`);
@@ -334,6 +335,8 @@ interface LoopResult {
   readonly achievedRate: number;
   readonly receiptLatencies: number[];
   readonly deliveryLatencies: number[];
+  /** How long after its RECEIPT each message's MESSAGE came, in ms, for those that had both. */
+  readonly deliveryAfterReceipt: number[];
   /** When each delivered message was due, in ms from the start of the run, in the order of `deliveryLatencies`. */
   readonly deliveryDueAt: number[];
   /** When each receipted message was due, in ms from the start of the run, in the order of `receiptLatencies`. */
@@ -390,6 +393,9 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
     achievedRate: receipted.length / ((lastReceipt - start) / 1000),
     receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
     deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
+    deliveryAfterReceipt: delivered
+      .filter(({ chat, messageId }) => chat.receipts.has(messageId))
+      .map(({ chat, messageId }) => chat.deliveries.get(messageId)! - chat.receipts.get(messageId)!),
     deliveryDueAt: delivered.map(({ at }) => at - start),
     receiptDueAt: receipted.map(({ at }) => at - start),
     sendLateness,
