@@ -386,16 +386,15 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   while (!allAnswered() && performance.now() < deadline) await sleep(20);
   const receipted = due.filter(({ chat, messageId }) => chat.receipts.has(messageId));
   const delivered = due.filter(({ chat, messageId }) => chat.deliveries.has(messageId));
+  const receiptedAndDelivered = delivered.filter(({ chat, messageId }) => chat.receipts.has(messageId));
   const lastReceipt = Math.max(...receipted.map(({ chat, messageId }) => chat.receipts.get(messageId)!));
   return {
     sent: due.length,
-    lost: due.length - delivered.filter(({ chat, messageId }) => chat.receipts.has(messageId)).length,
+    lost: due.length - receiptedAndDelivered.length,
     achievedRate: receipted.length / ((lastReceipt - start) / 1000),
     receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
     deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
-    deliveryAfterReceipt: delivered
-      .filter(({ chat, messageId }) => chat.receipts.has(messageId))
-      .map(({ chat, messageId }) => chat.deliveries.get(messageId)! - chat.receipts.get(messageId)!),
+    deliveryAfterReceipt: receiptedAndDelivered.map(({ chat, messageId }) => chat.deliveries.get(messageId)! - chat.receipts.get(messageId)!),
     deliveryDueAt: delivered.map(({ at }) => at - start),
     receiptDueAt: receipted.map(({ at }) => at - start),
     sendLateness,
