@@ -25,6 +25,11 @@ import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
  * With `--flooders N`, N more customers each send `--flood-rate` messages a second to a session
  * of their own for as long, far over the per-connection SEND limit: compare the pairs' latencies
  * with and without them to see how much a flood costs everyone else.
+ *
+ * `--rate` may list rates in ascending order (`1000,1500,2000`): each is measured in turn on the
+ * same server and pairs, until one has a MESSAGE p99 of {@link SATURATION_P99_MS} or more or
+ * leaves a message unanswered, and the last line gives the saturation rate between the rates
+ * tried: the highest rate under that p99, every message receipted and delivered.
  */
 export async function stompBenchmark(args: string[]): Promise<void> {
   runAsLoadGenerator();
@@ -40,51 +45,111 @@ export async function stompBenchmark(args: string[]): Promise<void> {
       'flood-rate': { type: 'string', default: '1000' },
     },
   });
-  const [pairs, rate, seconds, warmup, idle, flooders, floodRate] = [values.pairs, values.rate, values.seconds, values.warmup, values.idle, values.flooders, values['flood-rate']]
-    .map(Number) as [number, number, number, number, number, number, number];
+  const [pairs, seconds, warmup, idle, flooders, floodRate] = [values.pairs, values.seconds, values.warmup, values.idle, values.flooders, values['flood-rate']]
+    .map(Number) as [number, number, number, number, number, number];
+  const rates = parseRates(values.rate);
   const server = await startBenchServer();
   const peers: StompPeer[] = [];
   try {
     if (idle > 0) await measureIdleMemory(server, idle);
-    console.log(`load: ${pairs} customer/agent pairs, ${rate} messages/s for ${seconds} s`);
+    const each = rates.length > 1 ? ' each, in turn' : '';
+    console.log(`load: ${pairs} customer/agent pairs, ${rates.map(fmt).join(', ')} messages/s for ${seconds} s${each}`);
     const rejections = new Map<string, number>();
     const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections)));
     await projectionCaughtUp(server);
     if (warmup > 0) {
-      const warm = await runOpenLoop(chats, rate, warmup);
+      const warm = await runOpenLoop(chats, rates[0]!, warmup);
       console.log(`  warm-up:   ${warmup} s of the same load first, not counted below: MESSAGE ${summary(warm.deliveryLatencies)}, ${warm.lost} without RECEIPT or MESSAGE`);
     }
     const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
     if (flooders > 0) console.log(`  flood:     ${flooders} more customers, each sending ${fmt(floodRate)} messages/s to a session of its own`);
-    const flooding = floods.map((flood) => flood.run(floodRate, seconds));
-    collectGarbage();
-    const window = await measureWindow(server);
-    const result = await runOpenLoop(chats, rate, seconds);
-    const costs = await window.end();
-    for (const outcome of await Promise.all(flooding)) {
-      console.log(`  flooder:   ${fmt(outcome.sent)} sent, ${fmt(outcome.receipted)} RECEIPTed, ${fmt(outcome.rateLimited)} RATE_LIMITED, ${fmt(outcome.otherwise)} otherwise refused`);
+    const measured: RateOutcome[] = [];
+    for (const rate of rates) {
+      if (rates.length > 1) console.log(`rate: ${fmt(rate)} messages/s`);
+      rejections.clear();
+      await projectionCaughtUp(server);
+      const outcome = await measureLoad(server, chats, rate, seconds, floods.map((flood) => flood.run(floodRate, seconds)), rejections);
+      measured.push(outcome);
+      if (!saturates(outcome)) break;
     }
-    const refused = [...rejections].map(([code, count]) => `${code}×${count}`).join(' ') || 'none';
-    console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
-    console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
-    console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
-    console.log(`  after RECEIPT: ${summary(result.deliveryAfterReceipt)}, each message's MESSAGE after its RECEIPT (the read side's share)`);
-    console.log(`  tail:      ${tailWindows(result, seconds)}`);
-    console.log(`  late sends: ${summary(result.sendLateness).replace(/ \(.*/, '')} after their scheduled time (this load generator's own delay, counted in the figures above)`);
-    console.log(`  by time:   ${byQuarter(result, seconds)}`);
-    const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
-    console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
-    const { server: loop, loadGenerator } = costs.eventLoopDelay;
-    console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
-    const collections = (gc: Collections) => `${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)})`;
-    console.log(`  GC:        server ${collections(costs.gc.server)}; this load generator ${collections(costs.gc.loadGenerator)}, meanwhile`);
-    console.log(`  WAL:       ${walFlushes(costs.walFlushes)}`);
-    console.log(`  machine:   ${machineShares(costs.machine)}`);
-    console.log(`  kernel:    ${kernelThreadShares(costs.kernelThreads)}`);
+    if (rates.length > 1) console.log(`saturation: ${saturationVerdict(measured, rates)}`);
   } finally {
     await Promise.all(peers.map((peer) => peer.close()));
     await server.stop();
   }
+}
+
+/** The MESSAGE p99 at which a rate is past saturation (the issue's definition). */
+const SATURATION_P99_MS = 100;
+
+/** A measured rate: its MESSAGE p99 and the messages left without a RECEIPT or a MESSAGE. */
+interface RateOutcome {
+  readonly rate: number;
+  readonly p99Ms: number;
+  readonly lost: number;
+}
+
+/** `--rate`: one rate, or several in ascending order, comma-separated. */
+function parseRates(value: string): number[] {
+  const rates = value.split(',').map(Number);
+  const ascending = rates.every((rate, i) => Number.isFinite(rate) && rate > 0 && (i === 0 || rate > rates[i - 1]!));
+  if (!ascending) throw new Error(`--rate takes a rate or rates in ascending order, comma-separated (such as 1000,1500,2000), not "${value}"`);
+  return rates;
+}
+
+/** Whether the server kept up with a rate: MESSAGE p99 under {@link SATURATION_P99_MS}, every message answered. */
+function saturates({ p99Ms, lost }: RateOutcome): boolean {
+  return p99Ms < SATURATION_P99_MS && lost === 0;
+}
+
+/** Between which of the rates tried the saturation rate lies, from their outcomes in order. */
+function saturationVerdict(measured: readonly RateOutcome[], rates: readonly number[]): string {
+  const described = ({ rate, p99Ms, lost }: RateOutcome) => `${fmt(rate)}/s had MESSAGE p99 ${ms(p99Ms)}${lost > 0 ? ` and ${fmt(lost)} messages without RECEIPT or MESSAGE` : ''}`;
+  const last = measured.at(-1)!;
+  const kept = measured.filter(saturates).at(-1);
+  if (saturates(last)) return `above ${fmt(last.rate)} messages/s, the highest rate tried (${described(last)})`;
+  const notRun = rates.length > measured.length ? ` (the rates above ${fmt(last.rate)}/s not run)` : '';
+  if (kept === undefined) return `below ${fmt(last.rate)} messages/s, the lowest rate tried (${described(last)})${notRun}`;
+  return `between ${fmt(kept.rate)} and ${fmt(last.rate)} messages/s: ${described(kept)}, ${described(last)}${notRun}`;
+}
+
+/**
+ * The measured load at `rate` for `seconds`, with the floods running beside it, and its report;
+ * `rejections` counts the pairs' rejections meanwhile.
+ */
+async function measureLoad(
+  server: BenchServer,
+  chats: Chat[],
+  rate: number,
+  seconds: number,
+  flooding: Promise<FloodOutcome>[],
+  rejections: ReadonlyMap<string, number>,
+): Promise<RateOutcome> {
+  collectGarbage();
+  const window = await measureWindow(server);
+  const result = await runOpenLoop(chats, rate, seconds);
+  const costs = await window.end();
+  for (const outcome of await Promise.all(flooding)) {
+    console.log(`  flooder:   ${fmt(outcome.sent)} sent, ${fmt(outcome.receipted)} RECEIPTed, ${fmt(outcome.rateLimited)} RATE_LIMITED, ${fmt(outcome.otherwise)} otherwise refused`);
+  }
+  const refused = [...rejections].map(([code, count]) => `${code}×${count}`).join(' ') || 'none';
+  console.log(`  sent:      ${fmt(result.sent)} messages, achieved ${fmt(result.achievedRate)} messages/s (RECEIPTed), ${result.lost} without RECEIPT or MESSAGE, rejections: ${refused}`);
+  console.log(`  RECEIPT:   ${summary(result.receiptLatencies)}`);
+  console.log(`  MESSAGE:   ${summary(result.deliveryLatencies)} (at the agent)`);
+  console.log(`  after RECEIPT: ${summary(result.deliveryAfterReceipt)}, each message's MESSAGE after its RECEIPT (the read side's share)`);
+  console.log(`  tail:      ${tailWindows(result, seconds)}`);
+  console.log(`  late sends: ${summary(result.sendLateness).replace(/ \(.*/, '')} after their scheduled time (this load generator's own delay, counted in the figures above)`);
+  console.log(`  by time:   ${byQuarter(result, seconds)}`);
+  const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
+  console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
+  const { server: loop, loadGenerator } = costs.eventLoopDelay;
+  console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
+  const collections = (gc: Collections) => `${gc.full} full collections (pauses ${ms(gc.fullPauseMs)} in all), ${fmt(gc.scavenges)} scavenges (${ms(gc.scavengePauseMs)})`;
+  console.log(`  GC:        server ${collections(costs.gc.server)}; this load generator ${collections(costs.gc.loadGenerator)}, meanwhile`);
+  console.log(`  WAL:       ${walFlushes(costs.walFlushes)}`);
+  console.log(`  machine:   ${machineShares(costs.machine)}`);
+  console.log(`  kernel:    ${kernelThreadShares(costs.kernelThreads)}`);
+  return { rate, p99Ms: quantile(result.deliveryLatencies, 0.99), lost: result.lost };
 }
 
 /**
@@ -184,7 +249,7 @@ function walFlushes({ count, ms: total }: WalFlushes): string {
 async function projectionCaughtUp(server: BenchServer): Promise<void> {
   const deadline = performance.now() + 60_000;
   while ((await server.projectionLag()) !== 0) {
-    if (performance.now() > deadline) throw new Error('the projection did not catch up with the setup within a minute');
+    if (performance.now() > deadline) throw new Error('the projection did not catch up with the log within a minute');
     await sleep(50);
   }
 }
@@ -303,28 +368,37 @@ async function startChat(server: BenchServer, index: number, peers: StompPeer[],
   return chat;
 }
 
-/** A customer that sends far more than it may, to its own session, and counts the answers. */
+/** What a flooder's SENDs came to in one run. */
+interface FloodOutcome {
+  sent: number;
+  receipted: number;
+  rateLimited: number;
+  otherwise: number;
+}
+
+/** A customer that sends far more than it may, to its own session, and counts the answers of each run. */
 async function startFlood(server: BenchServer, index: number, peers: StompPeer[]) {
   const customer = await StompPeer.connect(server.stompUrl, await server.token(`bench-flooder-${index}`, 'customer'));
   peers.push(customer);
   const sessionId = randomUUID();
   await customer.request('/app/chat/open', { sessionId, subject: 'flood' });
-  const counts = { sent: 0, receipted: 0, rateLimited: 0, otherwise: 0 };
+  let counts: FloodOutcome = { sent: 0, receipted: 0, rateLimited: 0, otherwise: 0 };
   customer.onReceipt = () => counts.receipted++;
   customer.onRejection = (error) => (error.code === 'RATE_LIMITED' ? counts.rateLimited++ : counts.otherwise++);
   return {
-    async run(rate: number, seconds: number): Promise<typeof counts> {
+    async run(rate: number, seconds: number): Promise<FloodOutcome> {
+      const run: FloodOutcome = (counts = { sent: 0, receipted: 0, rateLimited: 0, otherwise: 0 });
       const start = performance.now();
       const total = Math.round(rate * seconds);
-      while (counts.sent < total) {
+      while (run.sent < total) {
         const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
-        for (; counts.sent < due; counts.sent++) customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'flood' });
+        for (; run.sent < due; run.sent++) customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'flood' });
         await sleep(1);
       }
-      const answered = () => counts.receipted + counts.rateLimited + counts.otherwise >= counts.sent;
+      const answered = () => run.receipted + run.rateLimited + run.otherwise >= run.sent;
       const deadline = performance.now() + 30_000;
       while (!answered() && performance.now() < deadline) await sleep(20);
-      return counts;
+      return run;
     },
   };
 }
