@@ -70,7 +70,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
       await projectionCaughtUp(server);
       const outcome = await measureLoad(server, chats, rate, seconds, floods.map((flood) => flood.run(floodRate, seconds)), rejections);
       measured.push(outcome);
-      if (!saturates(outcome)) break;
+      if (!keptUp(outcome)) break;
     }
     if (rates.length > 1) console.log(`saturation: ${saturationVerdict(measured, rates)}`);
   } finally {
@@ -98,7 +98,7 @@ function parseRates(value: string): number[] {
 }
 
 /** Whether the server kept up with a rate: MESSAGE p99 under {@link SATURATION_P99_MS}, every message answered. */
-function saturates({ p99Ms, lost }: RateOutcome): boolean {
+function keptUp({ p99Ms, lost }: RateOutcome): boolean {
   return p99Ms < SATURATION_P99_MS && lost === 0;
 }
 
@@ -106,8 +106,8 @@ function saturates({ p99Ms, lost }: RateOutcome): boolean {
 function saturationVerdict(measured: readonly RateOutcome[], rates: readonly number[]): string {
   const described = ({ rate, p99Ms, lost }: RateOutcome) => `${fmt(rate)}/s had MESSAGE p99 ${ms(p99Ms)}${lost > 0 ? ` and ${fmt(lost)} messages without RECEIPT or MESSAGE` : ''}`;
   const last = measured.at(-1)!;
-  const kept = measured.filter(saturates).at(-1);
-  if (saturates(last)) return `above ${fmt(last.rate)} messages/s, the highest rate tried (${described(last)})`;
+  const kept = measured.filter(keptUp).at(-1);
+  if (keptUp(last)) return `above ${fmt(last.rate)} messages/s, the highest rate tried (${described(last)})`;
   const notRun = rates.length > measured.length ? ` (the rates above ${fmt(last.rate)}/s not run)` : '';
   if (kept === undefined) return `below ${fmt(last.rate)} messages/s, the lowest rate tried (${described(last)})${notRun}`;
   return `between ${fmt(kept.rate)} and ${fmt(last.rate)} messages/s: ${described(kept)}, ${described(last)}${notRun}`;
