@@ -51,7 +51,8 @@ export interface SoakRun {
  * Memory is flat unless what a leak would grow grew by more than 10 % after the warm-up: the
  * live heap (read after full collections at the end of the warm-up and at the end), or the
  * memory outside V8's heap (RSS less the heap V8 has committed, in the first report after the
- * warm-up and in the last). The rest of the RSS, the heap V8 has committed, is not judged: V8
+ * warm-up and in the last). The live heap's growth is not judged when a `--warmup-seconds` ended
+ * before the server's memories of past sessions were full. The rest of the RSS, the heap V8 has committed, is not judged: V8
  * lets it grow to several times the live heap (four with the server's
  * `--heap-growing-percent=300`) and keeps it, which takes minutes of load after a full
  * collection, and its size follows the live heap's. The RSS, first, last and peak, is printed
@@ -67,13 +68,14 @@ export function judge(run: SoakRun): void {
     return;
   }
   const judged = run.reports.slice(run.warmupReports);
-  console.log(`summary, after a warm-up of ${fmt(run.reports[run.warmupReports - 1]!.at)} s:`);
+  const warmupEnd = run.reports[run.warmupReports - 1]!;
+  console.log(`summary, after a warm-up of ${fmt(warmupEnd.at)} s:`);
   if (judged.length === 0) {
     console.log('  nothing to judge: the run is no longer than its warm-up');
     return;
   }
   printTraffic(run, judged);
-  printServer(run, judged);
+  printServer(run, judged, warmupEnd.server);
   if (judged.length < 2) {
     console.log('  p99:        one report after the warm-up: too short to tell whether it is flat');
     return;
@@ -98,7 +100,7 @@ function printTraffic(run: SoakRun, judged: readonly Report[]): void {
   );
 }
 
-function printServer(run: SoakRun, judged: readonly Report[]): void {
+function printServer(run: SoakRun, judged: readonly Report[], atWarmupEnd: ServerMetrics): void {
   const worst = (figure: (report: Report) => number) => Math.max(...judged.map(figure));
   const cpu = judged.reduce((sum, report) => sum + report.serverCpuPercent * report.seconds, 0) / judged.reduce((sum, report) => sum + report.seconds, 0);
   console.log(`  server:     event-loop delay worst p99 ${ms(worst((r) => r.server.eventLoopP99Ms))}, worst max ${ms(worst((r) => r.server.eventLoopMaxMs))}; CPU ${fmt(cpu)} % of a core on average`);
@@ -106,11 +108,17 @@ function printServer(run: SoakRun, judged: readonly Report[]): void {
   const outsideHeap = (memory: ServerMetrics) => memory.rssBytes - memory.heapTotalBytes;
   const liveGrowth = run.liveHeapAtEnd / run.liveHeapAfterWarmup - 1;
   const outsideGrowth = outsideHeap(last) / outsideHeap(first) - 1;
-  const grew = Math.max(liveGrowth, outsideGrowth) > MEMORY_GROWTH_ALLOWED;
+  const [liveGrew, outsideGrew] = [liveGrowth, outsideGrowth].map((growth) => growth > MEMORY_GROWTH_ALLOWED);
+  // The live heap grows by design while those memories fill, so its growth then tells nothing of a
+  // leak; what grows outside V8's heap is none of theirs.
+  const verdict = outsideGrew || (liveGrew && pastSessionMemoriesFull(atWarmupEnd))
+    ? `FAILED, grown by more than ${MEMORY_GROWTH_ALLOWED * 100} %`
+    : liveGrew
+      ? `the live heap grown by more than ${MEMORY_GROWTH_ALLOWED * 100} %, NOT JUDGED: the server's memories of past sessions were still filling at the end of the warm-up (${pastSessionMemoriesFill(atWarmupEnd)}); leave out --warmup-seconds, and the warm-up lasts until they are full`
+      : `flat (within ${MEMORY_GROWTH_ALLOWED * 100} %)`;
   console.log(
     `  memory:     live heap ${mib(run.liveHeapAfterWarmup)} at the end of the warm-up, ${mib(run.liveHeapAtEnd)} at the end (${percent(liveGrowth)}), each the least of three readings after full collections; ` +
-      `outside V8's heap ${mib(outsideHeap(first))} in the first report after the warm-up, ${mib(outsideHeap(last))} in the last (${percent(outsideGrowth)}): ` +
-      (grew ? `FAILED, grown by more than ${MEMORY_GROWTH_ALLOWED * 100} %` : `flat (within ${MEMORY_GROWTH_ALLOWED * 100} %)`),
+      `outside V8's heap ${mib(outsideHeap(first))} in the first report after the warm-up, ${mib(outsideHeap(last))} in the last (${percent(outsideGrowth)}): ${verdict}`,
   );
   const rss = judged.map((report) => report.server.rssBytes);
   console.log(
