@@ -461,7 +461,8 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   const receipted = due.filter(({ chat, messageId }) => chat.receipts.has(messageId));
   const delivered = due.filter(({ chat, messageId }) => chat.deliveries.has(messageId));
   const receiptedAndDelivered = delivered.filter(({ chat, messageId }) => chat.receipts.has(messageId));
-  const lastReceipt = Math.max(...receipted.map(({ chat, messageId }) => chat.receipts.get(messageId)!));
+  // Not Math.max(...all): as many arguments as messages overflow the stack in a run of 300 s.
+  const lastReceipt = receipted.reduce((last, { chat, messageId }) => Math.max(last, chat.receipts.get(messageId)!), -Infinity);
   return {
     sent: due.length,
     lost: due.length - receiptedAndDelivered.length,
