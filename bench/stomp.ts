@@ -55,10 +55,11 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     const each = rates.length > 1 ? ' each, in turn' : '';
     console.log(`load: ${pairs} customer/agent pairs, ${rates.map(fmt).join(', ')} messages/s for ${seconds} s${each}`);
     const rejections = new Map<string, number>();
-    const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections)));
+    const answers = new Answers();
+    const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections, answers)));
     await projectionCaughtUp(server);
     if (warmup > 0) {
-      const warm = await runOpenLoop(chats, rates[0]!, warmup);
+      const warm = await runOpenLoop(chats, answers, rates[0]!, warmup);
       console.log(`  warm-up:   ${warmup} s of the same load first, not counted below: MESSAGE ${summary(warm.deliveryLatencies)}, ${warm.lost} without RECEIPT or MESSAGE`);
     }
     const floods = await Promise.all(Array.from({ length: flooders }, (_, i) => startFlood(server, i, peers)));
@@ -68,7 +69,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
       if (rates.length > 1) console.log(`rate: ${fmt(rate)} messages/s`);
       rejections.clear();
       await projectionCaughtUp(server);
-      const outcome = await measureLoad(server, chats, rate, seconds, floods.map((flood) => flood.run(floodRate, seconds)), rejections);
+      const outcome = await measureLoad(server, chats, answers, rate, seconds, floods.map((flood) => flood.run(floodRate, seconds)), rejections);
       measured.push(outcome);
       if (!keptUp(outcome)) break;
     }
@@ -120,6 +121,7 @@ function saturationVerdict(measured: readonly RateOutcome[], rates: readonly num
 async function measureLoad(
   server: BenchServer,
   chats: Chat[],
+  answers: Answers,
   rate: number,
   seconds: number,
   flooding: Promise<FloodOutcome>[],
@@ -127,7 +129,7 @@ async function measureLoad(
 ): Promise<RateOutcome> {
   collectGarbage();
   const window = await measureWindow(server);
-  const result = await runOpenLoop(chats, rate, seconds);
+  const result = await runOpenLoop(chats, answers, rate, seconds);
   const costs = await window.end();
   for (const outcome of await Promise.all(flooding)) {
     console.log(`  flooder:   ${fmt(outcome.sent)} sent, ${fmt(outcome.receipted)} RECEIPTed, ${fmt(outcome.rateLimited)} RATE_LIMITED, ${fmt(outcome.otherwise)} otherwise refused`);
@@ -343,29 +345,72 @@ async function measureWindow(server: BenchServer) {
   };
 }
 
-/** One pair's open session: the customer sends; when each message's RECEIPT and MESSAGE arrived, by message id. */
+/** One pair's open session: the customer sends, and its RECEIPTs and the agent's MESSAGEs go to the {@link Answers}. */
 interface Chat {
   readonly customer: StompPeer;
   readonly sessionId: string;
-  readonly receipts: Map<string, number>;
-  readonly deliveries: Map<string, number>;
 }
 
-async function startChat(server: BenchServer, index: number, peers: StompPeer[], rejections: Map<string, number>): Promise<Chat> {
+async function startChat(server: BenchServer, index: number, peers: StompPeer[], rejections: Map<string, number>, answers: Answers): Promise<Chat> {
   const customer = await StompPeer.connect(server.stompUrl, await server.token(`bench-customer-${index}`, 'customer'));
   peers.push(customer);
   const agent = await StompPeer.connect(server.stompUrl, await server.token(`bench-agent-${index}`, 'agent', `Agent ${index}`));
   peers.push(agent);
-  const chat: Chat = { customer, sessionId: randomUUID(), receipts: new Map(), deliveries: new Map() };
-  customer.onReceipt = (receiptId) => chat.receipts.set(receiptId, performance.now());
+  const chat: Chat = { customer, sessionId: randomUUID() };
+  customer.onReceipt = (receiptId) => answers.ledger?.receipted(receiptId, performance.now());
   customer.onRejection = (error) => rejections.set(error.code, (rejections.get(error.code) ?? 0) + 1);
   await customer.request('/app/chat/open', { sessionId: chat.sessionId, subject: 'benchmark' });
   await agent.request(`/app/chat/${chat.sessionId}/join`, {});
   await agent.subscribe(`/topic/chat/${chat.sessionId}`, (message) => {
     const body = JSON.parse(message.body) as { type: string; data: { messageId?: string } };
-    if (body.type === 'ChatMessageSent' && body.data.messageId) chat.deliveries.set(body.data.messageId, performance.now());
+    if (body.type === 'ChatMessageSent' && body.data.messageId) answers.ledger?.delivered(body.data.messageId, performance.now());
   });
   return chat;
+}
+
+/** Where the chats' answers go: the ledger of the open-loop run in progress, or the last one. */
+class Answers {
+  ledger: RunLedger | undefined;
+}
+
+/**
+ * When each message of one open-loop run had its RECEIPT and its MESSAGE (`performance.now()`; 0:
+ * not yet), by the message's place in the run. Its id carries that place: a UUID whose first 20
+ * hex digits are the run's and whose last 12 are the place, so an answer needs no map from ids to
+ * messages, and an answer to another run's message is told apart and dropped. Two numbers a
+ * message, and no object: in a 300-s run, an object, an id and two map entries a message grew
+ * this process's heap to 330 MB, and the pauses of its collections made the run's slowest windows
+ * (bench/NOTES.md, 2026-12-06, 21:37 – 23:00).
+ */
+class RunLedger {
+  private readonly prefix = randomUUID().slice(0, 24);
+  readonly receiptAt: Float64Array;
+  readonly deliveryAt: Float64Array;
+
+  constructor(readonly total: number) {
+    this.receiptAt = new Float64Array(total);
+    this.deliveryAt = new Float64Array(total);
+  }
+
+  messageId(place: number): string {
+    return this.prefix + place.toString(16).padStart(12, '0');
+  }
+
+  receipted(messageId: string, at: number): void {
+    const place = this.placeOf(messageId);
+    if (place !== undefined && this.receiptAt[place] === 0) this.receiptAt[place] = at;
+  }
+
+  delivered(messageId: string, at: number): void {
+    const place = this.placeOf(messageId);
+    if (place !== undefined && this.deliveryAt[place] === 0) this.deliveryAt[place] = at;
+  }
+
+  private placeOf(messageId: string): number | undefined {
+    if (messageId.length !== 36 || !messageId.startsWith(this.prefix)) return undefined;
+    const place = Number.parseInt(messageId.slice(24), 16);
+    return place < this.total ? place : undefined;
+  }
 }
 
 /** What a flooder's SENDs came to in one run. */
@@ -420,11 +465,12 @@ interface LoopResult {
 }
 
 /** Sends `rate` messages a second, round-robin over the chats, each at its scheduled time. */
-async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promise<LoopResult> {
+async function runOpenLoop(chats: Chat[], answers: Answers, rate: number, seconds: number): Promise<LoopResult> {
   const total = Math.round(rate * seconds);
-  const due: Array<{ chat: Chat; messageId: string; at: number }> = [];
-  const sendLateness: number[] = [];
+  const ledger = (answers.ledger = new RunLedger(total));
+  const sendLateness = new Float64Array(total);
   const start = performance.now() + 100;
+  const dueAt = (place: number) => start + (place * 1000) / rate;
   let next = 0;
   // How many of the messages, from the first, have had both their RECEIPT and their MESSAGE, kept up
   // as the run goes. A scan of the whole run once it was sent held this event loop for 20 ms (20,000
@@ -432,22 +478,19 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   // them late: the slowest messages of some runs were their last (bench/NOTES.md, 2026-12-06).
   let answered = 0;
   const allAnswered = () => {
-    for (; answered < due.length; answered++) {
-      const { chat, messageId } = due[answered]!;
-      if (!chat.receipts.has(messageId) || !chat.deliveries.has(messageId)) return false;
+    for (; answered < next; answered++) {
+      if (ledger.receiptAt[answered] === 0 || ledger.deliveryAt[answered] === 0) return false;
     }
-    return true;
+    return answered === total;
   };
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      while (next < total && start + (next * 1000) / rate <= now) {
+      while (next < total && dueAt(next) <= now) {
         const chat = chats[next % chats.length]!;
-        const messageId = randomUUID();
-        const at = start + (next * 1000) / rate;
-        due.push({ chat, messageId, at });
+        const messageId = ledger.messageId(next);
         chat.customer.send(`/app/chat/${chat.sessionId}/messages`, { messageId, body: `benchmark message ${next}` }, messageId);
-        sendLateness.push(performance.now() - at);
+        sendLateness[next] = performance.now() - dueAt(next);
         next++;
       }
       allAnswered();
@@ -458,20 +501,34 @@ async function runOpenLoop(chats: Chat[], rate: number, seconds: number): Promis
   });
   const deadline = performance.now() + 30_000;
   while (!allAnswered() && performance.now() < deadline) await sleep(20);
-  const receipted = due.filter(({ chat, messageId }) => chat.receipts.has(messageId));
-  const delivered = due.filter(({ chat, messageId }) => chat.deliveries.has(messageId));
-  const receiptedAndDelivered = delivered.filter(({ chat, messageId }) => chat.receipts.has(messageId));
-  // Not Math.max(...all): as many arguments as messages overflow the stack in a run of 300 s.
-  const lastReceipt = receipted.reduce((last, { chat, messageId }) => Math.max(last, chat.receipts.get(messageId)!), -Infinity);
+  const receiptLatencies: number[] = [];
+  const receiptDueAt: number[] = [];
+  const deliveryLatencies: number[] = [];
+  const deliveryDueAt: number[] = [];
+  const deliveryAfterReceipt: number[] = [];
+  let lastReceipt = -Infinity;
+  for (let place = 0; place < total; place++) {
+    const [at, receipt, delivery] = [dueAt(place), ledger.receiptAt[place]!, ledger.deliveryAt[place]!];
+    if (receipt > 0) {
+      receiptLatencies.push(receipt - at);
+      receiptDueAt.push(at - start);
+      lastReceipt = Math.max(lastReceipt, receipt);
+    }
+    if (delivery > 0) {
+      deliveryLatencies.push(delivery - at);
+      deliveryDueAt.push(at - start);
+    }
+    if (receipt > 0 && delivery > 0) deliveryAfterReceipt.push(delivery - receipt);
+  }
   return {
-    sent: due.length,
-    lost: due.length - receiptedAndDelivered.length,
-    achievedRate: receipted.length / ((lastReceipt - start) / 1000),
-    receiptLatencies: receipted.map(({ chat, messageId, at }) => chat.receipts.get(messageId)! - at),
-    deliveryLatencies: delivered.map(({ chat, messageId, at }) => chat.deliveries.get(messageId)! - at),
-    deliveryAfterReceipt: receiptedAndDelivered.map(({ chat, messageId }) => chat.deliveries.get(messageId)! - chat.receipts.get(messageId)!),
-    deliveryDueAt: delivered.map(({ at }) => at - start),
-    receiptDueAt: receipted.map(({ at }) => at - start),
-    sendLateness,
+    sent: total,
+    lost: total - deliveryAfterReceipt.length,
+    achievedRate: receiptLatencies.length / ((lastReceipt - start) / 1000),
+    receiptLatencies,
+    deliveryLatencies,
+    deliveryAfterReceipt,
+    deliveryDueAt,
+    receiptDueAt,
+    sendLateness: Array.from(sendLateness),
   };
 }
