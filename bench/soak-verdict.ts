@@ -52,9 +52,9 @@ export interface SoakRun {
  * live heap (read after full collections at the end of the warm-up and at the end), or the
  * memory outside V8's heap (RSS less the heap V8 has committed, in the first report after the
  * warm-up and in the last). The live heap's growth is not judged when a `--warmup-seconds` ended
- * before the server's memories of past sessions were full. The rest of the RSS, the heap V8 has committed, is not judged: V8
- * lets it grow to several times the live heap (four with the server's
- * `--heap-growing-percent=300`) and keeps it, which takes minutes of load after a full
+ * before the server's memories of past sessions were full. The rest of the RSS, the heap V8 has
+ * committed, is not judged: V8 lets it grow to several times the live heap (four with the
+ * server's `--heap-growing-percent=300`) and keeps it, which takes minutes of load after a full
  * collection, and its size follows the live heap's. The RSS, first, last and peak, is printed
  * beside.
  *
