@@ -380,7 +380,7 @@ class Answers {
  * messages, and an answer to another run's message is told apart and dropped. Two numbers a
  * message, and no object: in a 300-s run, an object, an id and two map entries a message grew
  * this process's heap to 330 MB, and the pauses of its collections made the run's slowest windows
- * (bench/NOTES.md, 2026-12-06, 21:37 – 23:05).
+ * (bench/NOTES.md, 2026-12-06, 21:37 – 23:20).
  */
 class RunLedger {
   private readonly prefix = randomUUID().slice(0, 24);
