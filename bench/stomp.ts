@@ -55,7 +55,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     const each = rates.length > 1 ? ' each, in turn' : '';
     console.log(`load: ${pairs} customer/agent pairs, ${rates.map(fmt).join(', ')} messages/s for ${seconds} s${each}`);
     const rejections = new Map<string, number>();
-    const answers = new Answers();
+    const answers: Answers = {};
     const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections, answers)));
     await projectionCaughtUp(server);
     if (warmup > 0) {
@@ -369,8 +369,8 @@ async function startChat(server: BenchServer, index: number, peers: StompPeer[],
 }
 
 /** Where the chats' answers go: the ledger of the open-loop run in progress, or the last one. */
-class Answers {
-  ledger: RunLedger | undefined;
+interface Answers {
+  ledger?: RunLedger;
 }
 
 /**
@@ -397,19 +397,18 @@ class RunLedger {
   }
 
   receipted(messageId: string, at: number): void {
-    const place = this.placeOf(messageId);
-    if (place !== undefined && this.receiptAt[place] === 0) this.receiptAt[place] = at;
+    this.record(this.receiptAt, messageId, at);
   }
 
   delivered(messageId: string, at: number): void {
-    const place = this.placeOf(messageId);
-    if (place !== undefined && this.deliveryAt[place] === 0) this.deliveryAt[place] = at;
+    this.record(this.deliveryAt, messageId, at);
   }
 
-  private placeOf(messageId: string): number | undefined {
-    if (messageId.length !== 36 || !messageId.startsWith(this.prefix)) return undefined;
+  /** The first time only; ids of other runs, or of no run, are dropped. */
+  private record(times: Float64Array, messageId: string, at: number): void {
+    if (messageId.length !== 36 || !messageId.startsWith(this.prefix)) return;
     const place = Number.parseInt(messageId.slice(24), 16);
-    return place < this.total ? place : undefined;
+    if (place < this.total && times[place] === 0) times[place] = at;
   }
 }
 
