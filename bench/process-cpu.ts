@@ -73,6 +73,25 @@ async function readProcesses(): Promise<Map<number, { parent: number; name: stri
   return processes;
 }
 
+/** Linux's scheduling policies by number (`sched_setscheduler(2)`). */
+const POLICIES = new Map([[0, 'SCHED_OTHER'], [1, 'SCHED_FIFO'], [2, 'SCHED_RR'], [3, 'SCHED_BATCH'], [5, 'SCHED_IDLE'], [6, 'SCHED_DEADLINE']]);
+
+/**
+ * This process's scheduling policy, with its real-time priority where it has one, for a
+ * benchmark's output: the server and PostgreSQL that a benchmark starts inherit it, so
+ * `chrt -r 1 npm run bench -- …` runs them all at SCHED_RR (README, "Benchmarks").
+ */
+export async function ownScheduling(): Promise<string> {
+  const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
+  if (stat === undefined) return 'not known (no /proc)';
+  // proc(5): after the command name, field 3 (state) onwards; rt_priority is field 40, policy 41.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [priority, policy] = [Number(fields[37]), Number(fields[38])];
+  const name = POLICIES.get(policy) ?? `policy ${policy}`;
+  const policyText = priority > 0 ? `${name}, real-time priority ${priority}` : name;
+  return `${policyText}, this load generator's, which the server and PostgreSQL it started inherit`;
+}
+
 /** The machine's CPU time so far, all cores together, in clock ticks (`/proc/stat`). */
 export interface MachineTicks {
   /** Running something: user, nice, system, interrupts. */

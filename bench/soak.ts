@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { ownScheduling } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { Conversation } from './soak-conversation.js';
 import type { SoakContext } from './soak-participant.js';
@@ -60,6 +61,7 @@ export async function soakBenchmark(args: string[]): Promise<void> {
     const least = `${fmt(warmup.leastReports * every)} s`;
     const warmupText = warmup.untilMemoriesFull ? `until the server's memories of past sessions are full, at least ${least}` : least;
     console.log(`soak: ${pairs} conversations, ${rate} messages/s for ${fmt(seconds)} s, a report every ${every} s, warm-up ${warmupText}`);
+    console.log(`scheduling: ${await ownScheduling()}`);
     console.log(REPORT_HEADER);
     const { reports, warmupReports, liveHeapAfterWarmup } = await drive({ server, recorder, conversations, rate, reportCount, every, warmup });
     await waitUntil(() => recorder.inFlight === 0, 10_000);

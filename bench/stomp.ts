@@ -3,7 +3,7 @@ import { constants, monitorEventLoopDelay, type NodeGCPerformanceDetail, type Pe
 import { parseArgs } from 'node:util';
 import { type WalFlushes } from './embedded.js';
 import { measureIdleMemory } from './idle-memory.js';
-import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, TICKS_PER_SECOND } from './process-cpu.js';
+import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, ownScheduling, TICKS_PER_SECOND } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, quantile, sleep, summary } from './stats.js';
 import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
@@ -54,6 +54,7 @@ export async function stompBenchmark(args: string[]): Promise<void> {
     if (idle > 0) await measureIdleMemory(server, idle);
     const each = rates.length > 1 ? ' each, in turn' : '';
     console.log(`load: ${pairs} customer/agent pairs, ${rates.map(fmt).join(', ')} messages/s for ${seconds} s${each}`);
+    console.log(`scheduling: ${await ownScheduling()}`);
     const rejections = new Map<string, number>();
     const answers: Answers = {};
     const chats = await Promise.all(Array.from({ length: pairs }, (_, i) => startChat(server, i, peers, rejections, answers)));
