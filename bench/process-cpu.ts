@@ -64,13 +64,20 @@ async function readProcesses(): Promise<Map<number, { parent: number; name: stri
   await Promise.all(ids.map(async (id) => {
     const stat = await readFile(`/proc/${id}/stat`, 'utf8').catch(() => undefined);
     if (stat === undefined) return; // ended meanwhile
-    // Fields after the command name (which may hold spaces and parentheses): state, ppid, …
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = fieldsAfterName(stat);
     const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     processes.set(Number(id), { parent: Number(fields[1]), name, ticks: utime + stime + cutime + cstime });
   }));
   return processes;
+}
+
+/**
+ * The fields of a `/proc/<pid>/stat` line after the command name, which may hold spaces and
+ * parentheses: state, ppid, … (proc(5)'s field 3 onwards).
+ */
+function fieldsAfterName(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Linux's scheduling policies by number (`sched_setscheduler(2)`). */
@@ -84,8 +91,8 @@ const POLICIES = new Map([[0, 'SCHED_OTHER'], [1, 'SCHED_FIFO'], [2, 'SCHED_RR']
 export async function ownScheduling(): Promise<string> {
   const stat = await readFile('/proc/self/stat', 'utf8').catch(() => undefined);
   if (stat === undefined) return 'not known (no /proc)';
-  // proc(5): after the command name, field 3 (state) onwards; rt_priority is field 40, policy 41.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // proc(5): rt_priority is field 40, policy 41; the fields after the name start at field 3.
+  const fields = fieldsAfterName(stat);
   const [priority, policy] = [Number(fields[37]), Number(fields[38])];
   const name = POLICIES.get(policy) ?? `policy ${policy}`;
   const policyText = priority > 0 ? `${name}, real-time priority ${priority}` : name;
