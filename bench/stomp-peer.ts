@@ -9,7 +9,9 @@ import { WebSocket } from 'ws';
  * V8 sizes a heap's next full collection from how fast it collects: thousands of clients' heap
  * then grows only some 15 – 40 % between two, and a 20 s run has up to six, each about 100 ms of
  * this event loop on the 2-core machines, counted in the figures as if the server were slow.
- * Four times the live heap instead, and a run has none or one.
+ * Four times the live heap instead, and a run has none or one. Its young generation's size is
+ * set where V8 reads it, before the heap is made: `--max-semi-space-size=64` in the `bench`
+ * script (README, "Benchmarks").
  */
 export function runAsLoadGenerator(): void {
   setFlagsFromString('--heap-growing-percent=300');
