@@ -9,9 +9,12 @@ import { WebSocket } from 'ws';
  * V8 sizes a heap's next full collection from how fast it collects: thousands of clients' heap
  * then grows only some 15 – 40 % between two, and a 20 s run has up to six, each about 100 ms of
  * this event loop on the 2-core machines, counted in the figures as if the server were slow.
- * Four times the live heap instead, and a run has none or one. Its young generation's size is
- * set where V8 reads it, before the heap is made: `--max-semi-space-size=64` in the `bench`
- * script (README, "Benchmarks").
+ * Four times the live heap instead, and a run has none or one. Two flags are set on the `bench`
+ * script's command line instead (README, "Benchmarks"): the young generation's size, which V8
+ * reads before the heap is made (`--max-semi-space-size=64`), and `--no-memory-reducer`: V8's
+ * memory reducer otherwise collects in full, to shrink the heap, 100 s after the last full
+ * collection (the one before the measured load), so within any longer run, and the young
+ * generation then grows back over some 17 s, scavenging far more often meanwhile.
  */
 export function runAsLoadGenerator(): void {
   setFlagsFromString('--heap-growing-percent=300');
