@@ -3,14 +3,24 @@ import { testServerUrl } from '../../test/database.js';
 
 describe('the embedded PostgreSQL', () => {
   // The test run's server is started by startEmbeddedPostgres (test/global-setup.ts).
-  it('creates new WAL segments without filling them with zeros first, which commits would wait for', async () => {
+  const setting = async (name: string): Promise<string | undefined> => {
     const client = new pg.Client({ connectionString: testServerUrl() });
     await client.connect();
     try {
-      const { rows } = await client.query<{ wal_init_zero: string }>('SHOW wal_init_zero');
-      expect(rows[0]?.wal_init_zero).toBe('off');
+      const { rows } = await client.query<Record<string, string>>(`SHOW ${name}`);
+      return rows[0]?.[name];
     } finally {
       await client.end();
     }
+  };
+
+  it('creates new WAL segments without filling them with zeros first, which commits would wait for', async () => {
+    expect(await setting('wal_init_zero')).toBe('off');
+  });
+
+  it('has autovacuum visit every 10 s, so that its first visit after a checkpoint writes little WAL', async () => {
+    expect(await setting('autovacuum_naptime')).toBe('10s');
+    // What makes that visit write pages whole: a hint of a checksummed page is WAL-logged.
+    expect(await setting('data_checksums')).toBe('on');
   });
 });
