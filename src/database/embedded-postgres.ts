@@ -75,8 +75,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // autovacuum_naptime=10s, not 60: after a checkpoint, the first change to a page goes into the
     // WAL whole, and autovacuum marking a page all-visible is such a change (the cluster has data
     // checksums). Its first visit to the log after a checkpoint wrote a minute of new pages whole,
-    // 36 MB of WAL in a third of a second, and the commits behind it stalled for some 250 ms; ten
-    // seconds of pages write 2 MB (bench/NOTES.md, 2026-12-07).
+    // 36 MB of WAL in a third of a second, and the commits behind it waited (up to some 250 ms);
+    // ten seconds of pages wrote 2 MB or less at 1,000 messages/s (bench/NOTES.md, 2026-12-07).
     await pgCtl(bin.pgCtl, osUser, [
       'start', '-w', '-t', '60', '-D', cluster, '-l', join(cluster, 'postgres.log'),
       '-o',
