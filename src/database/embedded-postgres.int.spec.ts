@@ -20,7 +20,9 @@ describe('the embedded PostgreSQL', () => {
 
   it('has autovacuum visit every 10 s, so that its first visit after a checkpoint writes little WAL', async () => {
     expect(await setting('autovacuum_naptime')).toBe('10s');
-    // What makes that visit write pages whole: a hint of a checksummed page is WAL-logged.
+    // Why that visit writes pages whole: marking a page all-visible, in a cluster with data
+    // checksums, writes the whole page into the WAL when it is the page's first change since the
+    // last checkpoint.
     expect(await setting('data_checksums')).toBe('on');
   });
 });
