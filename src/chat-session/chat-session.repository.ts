@@ -24,13 +24,14 @@ const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, las
  * revision. One per process: the write side and the gateway's access checks share it.
  *
  * The cache holds open sessions only, bounded in message ids (a session's state holds every one,
- * for idempotent sends) plus one per session: about 85 bytes each, so some 43 MB at the default
- * bound of 500,000 (`SESSION_CACHE_MESSAGE_IDS`), a thousand sessions of 500 messages or ten
- * thousand of 50. A session pushed out is read from the event store, whole, at its next command.
- * When the open sessions in use hold more than the bound and take turns, the one pushed out is
- * always the next one used, and every command reads its session's whole stream: at 50,000 ids,
- * a thousand sessions of 50 messages, that saturated the server within a minute at 1,000
- * messages a second (`bench/NOTES.md`).
+ * for idempotent sends) plus one per session. At the default bound of 500,000
+ * (`SESSION_CACHE_MESSAGE_IDS`), the ids take some 13 MB for a thousand sessions of 500 messages
+ * and 18 MB for ten thousand of 50, outside the JavaScript heap (`message-ids.ts`). A session
+ * pushed out is read from the event store, whole, at its next command. When the open sessions in
+ * use hold more than the bound and take turns, the one pushed out is always the next one used, and
+ * every command reads its session's whole stream: at 50,000 ids, a thousand sessions of 50
+ * messages, that saturated the server within a minute at 1,000 messages a second
+ * (`bench/NOTES.md`).
  */
 @Injectable()
 export class ChatSessionRepository {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MessageIds } from './message-ids.js';
 
 const of = (...ids: string[]): MessageIds => ids.reduce((log, id) => log.append(id), MessageIds.empty());
@@ -35,5 +36,39 @@ describe('a session’s message ids', () => {
     expect(positions(other, 'a', 'b', 'x', 'y', 'z')).toStrictEqual([0, 1, -1, 2, 3]);
     expect(positions(base.append('x'), 'x', 'y')).toStrictEqual([2, -1]);
     expect(positions(base, 'x', 'y', 'z')).toStrictEqual([-1, -1, -1]);
+  });
+
+  it('finds each of thousands of UUIDs at its position, and no other UUID', () => {
+    const ids = Array.from({ length: 5000 }, () => randomUUID());
+    const log = of(...ids);
+    expect(log.length).toBe(5000);
+    expect(ids.every((id, position) => log.indexOf(id) === position)).toBe(true);
+    expect(Array.from({ length: 5000 }, () => randomUUID()).some((id) => log.has(id))).toBe(false);
+  });
+
+  it('tells apart UUIDs that differ in one digit, and ids that only look like UUIDs', () => {
+    const id = '0b6ba8a3-5f3c-4a0e-9d5e-1c2f3e4d5a6b';
+    const log = of(id, '0b6ba8a3-5f3c-4a0e-9d5e-1c2f3e4d5a6c', id.toUpperCase(), `${id} `, id.replaceAll('-', ''));
+    expect(positions(log, id, '0b6ba8a3-5f3c-4a0e-9d5e-1c2f3e4d5a6c', id.toUpperCase(), `${id} `, id.replaceAll('-', ''))).toStrictEqual([0, 1, 2, 3, 4]);
+    expect(positions(log, '0b6ba8a3-5f3c-4a0e-9d5e-1c2f3e4d5a6d', '1b6ba8a3-5f3c-4a0e-9d5e-1c2f3e4d5a6b')).toStrictEqual([-1, -1]);
+  });
+
+  it('keeps the nil UUID apart from ids in any other form', () => {
+    const nil = '00000000-0000-0000-0000-000000000000';
+    expect(positions(of('x', nil), nil, 'x')).toStrictEqual([1, 0]);
+    expect(of('x').has(nil)).toBe(false);
+  });
+
+  it('copies a prefix of thousands of UUIDs, mixed with other ids, when an earlier value is extended', () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => (i % 100 === 0 ? `legacy-${i}` : randomUUID()));
+    const base = of(...ids.slice(0, 2000));
+    const later = ids.slice(2000).reduce((log, id) => log.append(id), base);
+    const branch = base.append(randomUUID());
+    const extra = randomUUID();
+    const extended = branch.append(extra);
+    expect(ids.every((id, position) => later.indexOf(id) === position)).toBe(true);
+    expect(ids.slice(0, 2000).every((id, position) => extended.indexOf(id) === position)).toBe(true);
+    expect(ids.slice(2000).some((id) => extended.has(id))).toBe(false);
+    expect([extended.length, extended.indexOf(extra), later.has(extra)]).toStrictEqual([2002, 2001, false]);
   });
 });

@@ -6,48 +6,174 @@
  * a stream of 20,000 messages took 3.6 s of the event loop, and deciding a SEND to it 2.8 ms
  * (`bench/NOTES.md`).
  *
- * Every value sees a prefix of one shared `Map` from id to position, its first `length` entries:
- * the value at the end of the prefix appends in place, which no value before it can see. Only a
- * value that is no longer the last one (a state extended twice, which the write side does not do)
- * copies its prefix first.
+ * Every value sees a prefix of one shared table, its first `length` ids: the value at the end of
+ * the prefix appends in place, which no value before it can see. Only a value that is no longer
+ * the last one (a state extended twice, which the write side does not do) copies its prefix first.
  */
 export class MessageIds {
-  /** No ids, in a map of its own: a shared empty value would collect the first session's ids. */
+  /** No ids, in a table of its own: a shared empty value would collect the first session's ids. */
   static empty(): MessageIds {
-    return new MessageIds(new Map(), 0);
+    return new MessageIds(new IdTable(), 0);
   }
 
   private constructor(
-    /** Position of each id, in the order the ids came; shared by a value and its successors. */
-    private readonly positions: Map<string, number>,
-    /** How many ids of `positions` this value holds. */
+    /** The ids in the order they came; shared by a value and its successors. */
+    private readonly table: IdTable,
+    /** How many ids of `table` this value holds. */
     readonly length: number,
   ) {}
 
   /** The ids with `id` after them. A repeated id keeps its first position and adds nothing. */
   append(id: string): MessageIds {
     if (this.has(id)) return this;
-    const positions = this.positions.size === this.length ? this.positions : this.copyOfPrefix();
-    positions.set(id, this.length);
-    return new MessageIds(positions, this.length + 1);
+    const table = this.table.size === this.length ? this.table : this.table.prefix(this.length);
+    table.add(id);
+    return new MessageIds(table, this.length + 1);
   }
 
   /** The position of `id`, from 0; -1 when it is not among these ids. */
   indexOf(id: string): number {
-    const position = this.positions.get(id);
-    return position !== undefined && position < this.length ? position : -1;
+    const position = this.table.positionOf(id);
+    return position < this.length ? position : -1;
   }
 
   has(id: string): boolean {
     return this.indexOf(id) !== -1;
   }
+}
 
-  private copyOfPrefix(): Map<string, number> {
-    const prefix = new Map<string, number>();
-    for (const [id, position] of this.positions) {
-      if (position >= this.length) break;
-      prefix.set(id, position);
+/** 32-bit words in a UUID's 16 bytes. */
+const WORDS = 4;
+
+/** The words of the last id `parse` accepted. */
+const parsed = new Uint32Array(WORDS);
+
+/**
+ * Varies the table's hashes from process to process, as V8 seeds its string hashes: ids chosen to
+ * collide (a client picks its message ids) cannot be worked out offline.
+ */
+const HASH_SEED = Math.floor(Math.random() * 2 ** 32);
+
+/**
+ * Ids in order, kept off the JavaScript heap. A message id is a lower-case UUID (the commands'
+ * schema makes it one), held here as its 16 bytes in one typed array with an open-addressing
+ * table of positions to find it by. An id in any other form, which no command lets through, is
+ * kept in a `Map`.
+ *
+ * As strings in a `Map`, the ids took 85 – 104 bytes each on the heap in sessions of 50 messages
+ * or more, and every full collection marked each one: over a benchmark run of 300 s, the server's
+ * live heap grew from 42 to some 70 MB, and each full collection's marking from some 35 to 70 ms
+ * of its main thread. Held here, the ids take 26 – 42 bytes each in such sessions, and both stay
+ * flat (`bench/NOTES.md`).
+ */
+class IdTable {
+  /** How many ids the table holds; their positions are 0 to `size - 1`. */
+  size = 0;
+  /** How many ids `cells` has room for: 0, or a power of two from 4. */
+  private capacity = 0;
+  /**
+   * First `2 * capacity` slots, each 0 (free) or the position + 1 of an id whose hash leads to
+   * it or to a taken slot before it; at most half of them are taken. Then each id's words, at
+   * `2 * capacity + WORDS * position`; zeros for an id kept in `others`.
+   */
+  private cells = new Uint32Array(0);
+  /** The positions of ids that are not lower-case UUIDs; made with the first one. */
+  private others: Map<string, number> | undefined;
+
+  /** The position of `id`; -1 when it is not among the ids. */
+  positionOf(id: string): number {
+    if (!parse(id)) return this.others?.get(id) ?? -1;
+    if (this.capacity === 0) return -1;
+    const { cells } = this;
+    const mask = 2 * this.capacity - 1;
+    for (let slot = hash() & mask; cells[slot] !== 0; slot = (slot + 1) & mask) {
+      const position = cells[slot]! - 1;
+      const at = 2 * this.capacity + WORDS * position;
+      if (cells[at] === parsed[0] && cells[at + 1] === parsed[1] && cells[at + 2] === parsed[2] && cells[at + 3] === parsed[3]) {
+        return position;
+      }
     }
-    return prefix;
+    return -1;
   }
+
+  /** Puts `id`, which the table does not hold, at position `size`. */
+  add(id: string): void {
+    if (this.size === this.capacity) this.resize(Math.max(4, 2 * this.capacity));
+    const position = this.size++;
+    if (parse(id)) this.place(position);
+    else (this.others ??= new Map()).set(id, position);
+  }
+
+  /** A table of its own holding the first `length` ids. */
+  prefix(length: number): IdTable {
+    const copy = new IdTable();
+    for (const [id, position] of this.others ?? []) if (position < length) (copy.others ??= new Map()).set(id, position);
+    copy.cells = this.cells;
+    copy.capacity = this.capacity;
+    copy.size = length;
+    copy.resize(Math.max(4, 2 ** Math.ceil(Math.log2(length))));
+    return copy;
+  }
+
+  /** Moves the ids to new cells with room for `capacity` ids. */
+  private resize(capacity: number): void {
+    const cells = this.cells;
+    const words = 2 * this.capacity;
+    this.cells = new Uint32Array((2 + WORDS) * capacity);
+    this.capacity = capacity;
+    const others = new Set(this.others?.values());
+    for (let position = 0; position < this.size; position++) {
+      if (others.has(position)) continue;
+      for (let i = 0; i < WORDS; i++) parsed[i] = cells[words + WORDS * position + i]!;
+      this.place(position);
+    }
+  }
+
+  /** Stores the id in `parsed` at `position`, and takes the first free slot from its hash on. */
+  private place(position: number): void {
+    const at = 2 * this.capacity + WORDS * position;
+    for (let i = 0; i < WORDS; i++) this.cells[at + i] = parsed[i]!;
+    const mask = 2 * this.capacity - 1;
+    let slot = hash() & mask;
+    while (this.cells[slot] !== 0) slot = (slot + 1) & mask;
+    this.cells[slot] = position + 1;
+  }
+}
+
+/**
+ * Reads a lower-case UUID's 32 hex digits into `parsed`, four words in their order; false, with
+ * `parsed` spoilt, for any other string.
+ */
+function parse(id: string): boolean {
+  if (id.length !== 36) return false;
+  let word = 0;
+  let digits = 0;
+  for (let i = 0; i < 36; i++) {
+    const code = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (code !== 0x2d) return false;
+      continue;
+    }
+    const digit = code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x61 && code <= 0x66 ? code - 0x57 : -1;
+    if (digit < 0) return false;
+    word = (word << 4) | digit;
+    if (++digits % 8 === 0) {
+      parsed[digits / 8 - 1] = word;
+      word = 0;
+    }
+  }
+  return true;
+}
+
+/** A seeded hash of the words in `parsed` (MurmurHash3's mixing steps). */
+function hash(): number {
+  let h = HASH_SEED;
+  for (let i = 0; i < WORDS; i++) {
+    h = Math.imul(h ^ parsed[i]!, 0xcc9e2d51);
+    h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h ^ (h >>> 16);
 }
