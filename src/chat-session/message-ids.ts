@@ -25,8 +25,9 @@ export class MessageIds {
 
   /** The ids with `id` after them. A repeated id keeps its first position and adds nothing. */
   append(id: string): MessageIds {
+    if (this.table.size === this.length) return this.table.add(id) ? new MessageIds(this.table, this.length + 1) : this;
     if (this.has(id)) return this;
-    const table = this.table.size === this.length ? this.table : this.table.prefix(this.length);
+    const table = this.table.prefix(this.length);
     table.add(id);
     return new MessageIds(table, this.length + 1);
   }
@@ -45,7 +46,7 @@ export class MessageIds {
 /** 32-bit words in a UUID's 16 bytes. */
 const WORDS = 4;
 
-/** The words of the last id `parse` accepted. */
+/** The words of the last id `parse` read. */
 const parsed = new Uint32Array(WORDS);
 
 /**
@@ -82,26 +83,23 @@ class IdTable {
 
   /** The position of `id`; -1 when it is not among the ids. */
   positionOf(id: string): number {
-    if (!parse(id)) return this.others?.get(id) ?? -1;
-    if (this.capacity === 0) return -1;
-    const { cells } = this;
-    const mask = 2 * this.capacity - 1;
-    for (let slot = hash() & mask; cells[slot] !== 0; slot = (slot + 1) & mask) {
-      const position = cells[slot]! - 1;
-      const at = 2 * this.capacity + WORDS * position;
-      if (cells[at] === parsed[0] && cells[at + 1] === parsed[1] && cells[at + 2] === parsed[2] && cells[at + 3] === parsed[3]) {
-        return position;
-      }
-    }
-    return -1;
+    return parse(id) ? this.find() : (this.others?.get(id) ?? -1);
   }
 
-  /** Puts `id`, which the table does not hold, at position `size`. */
-  add(id: string): void {
+  /** Puts `id` at position `size`, unless the table holds it already; whether it did. */
+  add(id: string): boolean {
+    const uuid = parse(id);
+    if (uuid ? this.find() !== -1 : this.others?.has(id)) return false;
+    // Growing leaves `parsed` as it is: it hashes the ids from their words in `cells`.
     if (this.size === this.capacity) this.resize(Math.max(4, 2 * this.capacity));
     const position = this.size++;
-    if (parse(id)) this.place(position);
-    else (this.others ??= new Map()).set(id, position);
+    if (uuid) {
+      this.cells.set(parsed, this.wordsAt(position));
+      this.place(position);
+    } else {
+      (this.others ??= new Map()).set(id, position);
+    }
+    return true;
   }
 
   /** A table of its own holding the first `length` ids. */
@@ -115,28 +113,43 @@ class IdTable {
     return copy;
   }
 
-  /** Moves the ids to new cells with room for `capacity` ids. */
-  private resize(capacity: number): void {
-    const cells = this.cells;
-    const words = 2 * this.capacity;
-    this.cells = new Uint32Array((2 + WORDS) * capacity);
-    this.capacity = capacity;
-    const others = new Set(this.others?.values());
-    for (let position = 0; position < this.size; position++) {
-      if (others.has(position)) continue;
-      for (let i = 0; i < WORDS; i++) parsed[i] = cells[words + WORDS * position + i]!;
-      this.place(position);
+  /** The position of the id in `parsed`; -1 when it is not among the ids. */
+  private find(): number {
+    if (this.capacity === 0) return -1;
+    const { cells } = this;
+    const mask = 2 * this.capacity - 1;
+    for (let slot = hash(parsed, 0) & mask; cells[slot] !== 0; slot = (slot + 1) & mask) {
+      const position = cells[slot]! - 1;
+      const at = this.wordsAt(position);
+      if (cells[at] === parsed[0] && cells[at + 1] === parsed[1] && cells[at + 2] === parsed[2] && cells[at + 3] === parsed[3]) {
+        return position;
+      }
     }
+    return -1;
   }
 
-  /** Stores the id in `parsed` at `position`, and takes the first free slot from its hash on. */
+  /** Moves the ids to new cells with room for `capacity` ids. */
+  private resize(capacity: number): void {
+    const oldCells = this.cells;
+    const oldWords = this.wordsAt(0);
+    this.cells = new Uint32Array((2 + WORDS) * capacity);
+    this.capacity = capacity;
+    this.cells.set(oldCells.subarray(oldWords, oldWords + WORDS * this.size), this.wordsAt(0));
+    const others = new Set(this.others?.values());
+    for (let position = 0; position < this.size; position++) if (!others.has(position)) this.place(position);
+  }
+
+  /** Takes the first free slot from the hash of the id whose words are at `position`. */
   private place(position: number): void {
-    const at = 2 * this.capacity + WORDS * position;
-    for (let i = 0; i < WORDS; i++) this.cells[at + i] = parsed[i]!;
     const mask = 2 * this.capacity - 1;
-    let slot = hash() & mask;
+    let slot = hash(this.cells, this.wordsAt(position)) & mask;
     while (this.cells[slot] !== 0) slot = (slot + 1) & mask;
     this.cells[slot] = position + 1;
+  }
+
+  /** Where in `cells` the words of the id at `position` are. */
+  private wordsAt(position: number): number {
+    return 2 * this.capacity + WORDS * position;
   }
 }
 
@@ -165,11 +178,11 @@ function parse(id: string): boolean {
   return true;
 }
 
-/** A seeded hash of the words in `parsed` (MurmurHash3's mixing steps). */
-function hash(): number {
+/** A seeded hash of the id whose words are at `at` in `words` (MurmurHash3's mixing steps). */
+function hash(words: Uint32Array, at: number): number {
   let h = HASH_SEED;
   for (let i = 0; i < WORDS; i++) {
-    h = Math.imul(h ^ parsed[i]!, 0xcc9e2d51);
+    h = Math.imul(h ^ words[at + i]!, 0xcc9e2d51);
     h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
   }
   h ^= h >>> 16;
