@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { v7 as timeOrderedUuid } from 'uuid';
+import { timeOrderedUuid } from '../src/chat-session/event-ids.js';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { freshEmbeddedDatabase } from './embedded.js';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { v7 as timeOrderedUuid } from 'uuid';
 import { chatProjection } from '../read-models/chat.projection.js';
 import { EVENTS_CHANNEL } from '../read-models/notify.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { rebuildProjection } from '../read-models/rebuild.js';
 import { type ChatSessionEvent, streamNameOf } from '../src/chat-session/chat-session.events.js';
+import { timeOrderedUuid } from '../src/chat-session/event-ids.js';
 import { GENESIS_HASH, stampEvents } from '../src/chat-session/hash-chain.js';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';

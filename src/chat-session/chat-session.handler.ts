@@ -1,12 +1,12 @@
 import { setTimeout } from 'node:timers/promises';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { v7 as timeOrderedUuid } from 'uuid';
 import { EVENT_STORE, type EventStore, WrongExpectedVersion } from '../event-store/event-store.js';
 import type { ChatSessionCommand } from './chat-session.commands.js';
 import { decide } from './chat-session.decider.js';
 import { type Actor, streamNameOf } from './chat-session.events.js';
 import { advance, ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
+import { timeOrderedUuid } from './event-ids.js';
 import { type StampedEvent, stampEvents } from './hash-chain.js';
 import { OpenSessionLimit } from './open-session-limit.js';
 
@@ -79,9 +79,6 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
         actor: context.actor,
         correlationId: context.correlationId,
         causationId: context.commandId,
-        // Time-ordered (UUIDv7): each id sorts after those made before it, so the log's unique
-        // index on event ids grows at its right edge instead of taking each id on a random page,
-        // every page of which the WAL would carry again after each checkpoint (bench/NOTES.md).
         eventIds: events.map(() => timeOrderedUuid()),
       });
       try {
