@@ -143,7 +143,7 @@ async function measureLoad(
   console.log(`  tail:      ${tailWindows(result, seconds)}`);
   console.log(`  late sends: ${summary(result.sendLateness).replace(/ \(.*/, '')} after their scheduled time (this load generator's own delay, counted in the figures above)`);
   console.log(`  by time:   ${byQuarter(result, seconds)}`);
-  const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(2)} ms`;
+  const perMessage = (seconds: number) => `${((1000 * seconds) / result.sent).toFixed(3)} ms`;
   console.log(`  CPU:       server ${perMessage(costs.cpu.server)}, PostgreSQL ${perMessage(costs.cpu.database)}, this load generator ${perMessage(costs.cpu.loadGenerator)} per message (user + system, while the messages were sent and answered)`);
   const { server: loop, loadGenerator } = costs.eventLoopDelay;
   console.log(`  loop delay: server p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}; this load generator p99 ${ms(loadGenerator.p99Ms)}, max ${ms(loadGenerator.maxMs)} (event loops, meanwhile)`);
