@@ -17,9 +17,9 @@ let sequence = 0;
  * `uuid`'s `v7()` keeps that order too, but draws its 16 random bytes from the operating system
  * at each call (`crypto.getRandomValues`): 1.5 – 2 µs an id on these machines, and 4.5 % of the
  * server's CPU at 4,000 messages a second. Here they come from a pool filled 256 ids at a time,
- * and the counter within a millisecond is `uuid`'s own: it starts from 31 random bits at each
- * new millisecond and counts up within it, into the next millisecond when it wraps (and so also
- * when the clock steps back).
+ * and the counter within a millisecond works as `uuid`'s does: it starts from 31 random bits at
+ * each new millisecond and counts up while the clock stays there (or steps back), moving on to
+ * the next millisecond when it wraps.
  */
 export function timeOrderedUuid(): string {
   if (drawn === IDS_A_FILL) {
