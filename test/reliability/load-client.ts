@@ -17,6 +17,8 @@ import type { SeededRandom } from '../seeded-random.js';
 
 /** How long a SEND may go unanswered on a live connection before it counts as a hang. */
 const ANSWER_WITHIN_MS = 20_000;
+/** How long a connection may take to be CONNECTED before it is dropped and tried again. */
+const CONNECTED_WITHIN_MS = 5_000;
 /** Under the server's default limit of 20 SENDs a second per connection (`STOMP_SEND_RATE`). */
 const SENDS_PER_SECOND = 15;
 
@@ -211,10 +213,12 @@ export class LoadClient {
       webSocketFactory: () => new WebSocket(url, ['v12.stomp']),
       connectHeaders: { Authorization: `Bearer ${this.options.token}` },
       reconnectDelay: 0,
-      connectionTimeout: 5_000,
       debug: () => {},
     });
     const connection: Connection = { client, url, pending: new Map(), closed: false };
+    // Our own watcher, not stompjs's `connectionTimeout`: deactivate() leaves that one armed after a
+    // failed attempt, and its timer then keeps jest from exiting.
+    const watcher = setTimeout(() => client.forceDisconnect(), CONNECTED_WITHIN_MS);
     await new Promise<void>((resolve, reject) => {
       client.onConnect = () => resolve();
       client.onStompError = (frame) => reject(new Error(`ERROR ${frame.headers.message}`));
@@ -230,7 +234,7 @@ export class LoadClient {
     }).catch(async (error: unknown) => {
       await client.deactivate();
       throw error;
-    });
+    }).finally(() => clearTimeout(watcher));
     this.counts.connects += 1;
     this.#connection = connection;
     this.connectedTo = url;
