@@ -118,3 +118,23 @@ export async function machineTicks(): Promise<MachineTicks | undefined> {
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.slice(4).trim().split(/\s+/).map(Number);
   return { busy: user + nice + system + irq + softirq, idle: idle + iowait, stolen: steal };
 }
+
+/**
+ * The share of the machine's time, in percent, that the hypervisor stole between two readings of
+ * {@link machineTicks}: `NaN` where either is missing, or where the kernel counts no stolen time
+ * at all (some of these machines' kernels do not: the counter stays at 0 from boot).
+ */
+export function stolenPercentBetween(before: MachineTicks | undefined, after: MachineTicks | undefined): number {
+  if (before === undefined || after === undefined || after.stolen === 0) return Number.NaN;
+  const stolen = after.stolen - before.stolen;
+  return (100 * stolen) / (after.busy - before.busy + after.idle - before.idle + stolen);
+}
+
+/**
+ * The CPU time, in seconds, DAMON's kernel threads (`kdamond.N`) used between two readings of
+ * {@link kernelThreads}: `NaN` where there is none.
+ */
+export function damonSecondsBetween(before: ReadonlyMap<number, KernelThread>, after: ReadonlyMap<number, KernelThread>): number {
+  const damon = [...kernelThreadTicksBetween(before, after)].filter(([name]) => name.startsWith('kdamond'));
+  return damon.length === 0 ? Number.NaN : damon.reduce((sum, [, ticks]) => sum + ticks, 0) / TICKS_PER_SECOND;
+}

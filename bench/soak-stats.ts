@@ -124,10 +124,14 @@ export interface Report {
   readonly projectionLagMax: number;
   /** This process's own event-loop delay p99: when high, the load generator is the bottleneck. */
   readonly benchLoopP99Ms: number;
+  /** The share of the machine's time the hypervisor stole in the interval, in percent (`NaN`: not counted). */
+  readonly stolenPercent: number;
+  /** The CPU time DAMON's kernel thread used in the interval, in seconds (`NaN`: no DAMON). */
+  readonly damonSeconds: number;
 }
 
 export const REPORT_HEADER =
-  '   time  msg/s  cmd/s  RECEIPT p99  MESSAGE p99       RSS  heap used  loop p99  loop max  lag  CPU %  bench loop  rated  reconn  lost  anomalies  failures  rejections';
+  '   time  msg/s  cmd/s  RECEIPT p99  MESSAGE p99       RSS  heap used  loop p99  loop max  lag  CPU %  bench loop  stolen  kdamond  rated  reconn  lost  anomalies  failures  rejections';
 
 export function reportLine(report: Report): string {
   const { traffic, server } = report;
@@ -145,6 +149,8 @@ export function reportLine(report: Report): string {
     fmt(report.projectionLagMax).padStart(4),
     fmt(report.serverCpuPercent).padStart(6),
     ms(report.benchLoopP99Ms).padStart(11),
+    decimals(report.stolenPercent, 1, ' %').padStart(7),
+    decimals(report.damonSeconds, 2, ' s').padStart(8),
     fmt(traffic.sessionsRated).padStart(6),
     fmt(traffic.reconnects).padStart(7),
     fmt(traffic.lost).padStart(5),
@@ -152,6 +158,10 @@ export function reportLine(report: Report): string {
     fmt(traffic.failures).padStart(9),
     ` ${rejections}`,
   ].join(' ');
+}
+
+function decimals(value: number, digits: number, unit: string): string {
+  return Number.isFinite(value) ? `${value.toFixed(digits)}${unit}` : '-';
 }
 
 function clock(seconds: number): string {

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ownScheduling } from './process-cpu.js';
+import { damonSecondsBetween, kernelThreads, machineTicks, ownScheduling, stolenPercentBetween } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { Conversation } from './soak-conversation.js';
 import type { SoakContext } from './soak-participant.js';
@@ -147,8 +147,9 @@ async function schedule(options: DriveOptions, report: (at: number) => void): Pr
 /**
  * Reports, each on what happened since the previous one: the traffic (`Recorder`), one scrape of
  * the server's `/metrics` (its event-loop figures cover the interval: the scrape resets them),
- * the largest projection lag of samples taken every 2 s, and this process's own event-loop
- * delay. At the report that ends the warm-up, the server's live heap.
+ * the largest projection lag of samples taken every 2 s, this process's own event-loop delay,
+ * and what the machine took from the run: the hypervisor's stolen time and DAMON's kernel thread
+ * (README, "Benchmarks"). At the report that ends the warm-up, the server's live heap.
  */
 async function startReporter(options: DriveOptions) {
   const { server, recorder, every, warmup } = options;
@@ -159,6 +160,8 @@ async function startReporter(options: DriveOptions) {
   const benchLoop = monitorEventLoopDelay({ resolution: 10 });
   benchLoop.enable();
   let previous = await server.metrics();
+  let previousMachine = await machineTicks();
+  let previousKernel = await kernelThreads();
   let lagMax = 0;
   const lagSampler = setInterval(() => void server.projectionLag().then((lag) => (lagMax = Math.max(lagMax, lag)), () => {}), 2000);
   const take = async (at: number) => {
@@ -170,7 +173,11 @@ async function startReporter(options: DriveOptions) {
     const metrics = await server.metrics();
     const serverCpuPercent = ((metrics.cpuSeconds - previous.cpuSeconds) / every) * 100;
     previous = metrics;
-    const report: Report = { at, seconds: every, traffic, server: metrics, serverCpuPercent, projectionLagMax, benchLoopP99Ms };
+    const [machine, kernel] = [await machineTicks(), await kernelThreads()];
+    const stolenPercent = stolenPercentBetween(previousMachine, machine);
+    const damonSeconds = damonSecondsBetween(previousKernel, kernel);
+    [previousMachine, previousKernel] = [machine, kernel];
+    const report: Report = { at, seconds: every, traffic, server: metrics, serverCpuPercent, projectionLagMax, benchLoopP99Ms, stolenPercent, damonSeconds };
     reports.push(report);
     console.log(reportLine(report));
     if (warmupReports === undefined && reports.length >= warmup.leastReports && (!warmup.untilMemoriesFull || pastSessionMemoriesFull(metrics))) {
