@@ -3,7 +3,7 @@ import { constants, monitorEventLoopDelay, type NodeGCPerformanceDetail, type Pe
 import { parseArgs } from 'node:util';
 import { type WalFlushes } from './embedded.js';
 import { measureIdleMemory } from './idle-memory.js';
-import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, ownScheduling, TICKS_PER_SECOND } from './process-cpu.js';
+import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, ownScheduling, stolenPercentBetween, TICKS_PER_SECOND } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
 import { fmt, ms, quantile, sleep, summary } from './stats.js';
 import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
@@ -157,9 +157,10 @@ async function measureLoad(
 
 /**
  * The p99s of each quarter of the measured load, by when the messages were due: the tail of a run
- * is not spread evenly over it (bench/NOTES.md, 2026-12-05, late night).
+ * is not spread evenly over it (bench/NOTES.md, 2026-12-05, late night). With each, the share of
+ * the machine's time the hypervisor stole meanwhile, which sets some of those quarters.
  */
-function byQuarter({ deliveryLatencies, deliveryDueAt, receiptLatencies, receiptDueAt, sendLateness }: LoopResult, seconds: number): string {
+function byQuarter({ deliveryLatencies, deliveryDueAt, receiptLatencies, receiptDueAt, sendLateness, quarterTicks }: LoopResult, seconds: number): string {
   const quarterMs = (seconds * 1000) / 4;
   const quarters = (values: readonly number[], dueAt: (i: number) => number) => {
     const parts: number[][] = [[], [], [], []];
@@ -170,8 +171,12 @@ function byQuarter({ deliveryLatencies, deliveryDueAt, receiptLatencies, receipt
   const receipt = quarters(receiptLatencies, (i) => receiptDueAt[i]!);
   const late = quarters(sendLateness, (i) => (i * quarterMs * 4) / sendLateness.length);
   const span = (q: number) => `${fmtSeconds(q * quarterMs)}–${fmtSeconds((q + 1) * quarterMs)} s`;
-  const parts = [0, 1, 2, 3].map((q) => `${span(q)} ${message[q]!.toFixed(1)} | ${receipt[q]!.toFixed(1)} | ${late[q]!.toFixed(1)}`);
-  return `p99 of MESSAGE | RECEIPT | late sends (ms), by quarter of the run: ${parts.join('; ')}`;
+  const stolen = (q: number) => {
+    const share = stolenPercentBetween(quarterTicks[q], quarterTicks[q + 1]);
+    return Number.isFinite(share) ? `${share.toFixed(1)} %` : '-';
+  };
+  const parts = [0, 1, 2, 3].map((q) => `${span(q)} ${message[q]!.toFixed(1)} | ${receipt[q]!.toFixed(1)} | ${late[q]!.toFixed(1)} | ${stolen(q)}`);
+  return `p99 of MESSAGE | RECEIPT | late sends (ms) | the machine's time stolen by the hypervisor, by quarter of the run: ${parts.join('; ')}`;
 }
 
 function fmtSeconds(milliseconds: number): string {
@@ -462,6 +467,8 @@ interface LoopResult {
   readonly receiptDueAt: number[];
   /** How long after its scheduled time this process sent each message, in ms, in the order they were due. */
   readonly sendLateness: number[];
+  /** The machine's CPU ticks when each quarter of the messages began to be sent, and when the last was. */
+  readonly quarterTicks: ReadonlyArray<MachineTicks | undefined>;
 }
 
 /** Sends `rate` messages a second, round-robin over the chats, each at its scheduled time. */
@@ -472,6 +479,9 @@ async function runOpenLoop(chats: Chat[], answers: Answers, rate: number, second
   const start = performance.now() + 100;
   const dueAt = (place: number) => start + (place * 1000) / rate;
   let next = 0;
+  // One read of /proc/stat at each quarter's first send and after the last: a file, not a process.
+  const quarterTicks: Array<Promise<MachineTicks | undefined>> = [];
+  const quarterOf = (place: number) => Math.floor((place * 4) / total);
   // How many of the messages, from the first, have had both their RECEIPT and their MESSAGE, kept up
   // as the run goes. A scan of the whole run once it was sent held this event loop for 20 ms (20,000
   // messages; 9 ms at each poll after) just as the answers to the last ones came in, and so counted
@@ -487,6 +497,7 @@ async function runOpenLoop(chats: Chat[], answers: Answers, rate: number, second
     const tick = () => {
       const now = performance.now();
       while (next < total && dueAt(next) <= now) {
+        if (quarterTicks.length === quarterOf(next)) quarterTicks.push(machineTicks());
         const chat = chats[next % chats.length]!;
         const messageId = ledger.messageId(next);
         chat.customer.send(`/app/chat/${chat.sessionId}/messages`, { messageId, body: `benchmark message ${next}` }, messageId);
@@ -495,7 +506,10 @@ async function runOpenLoop(chats: Chat[], answers: Answers, rate: number, second
       }
       allAnswered();
       if (next < total) setTimeout(tick, 1);
-      else resolve();
+      else {
+        quarterTicks.push(machineTicks());
+        resolve();
+      }
     };
     tick();
   });
@@ -530,5 +544,6 @@ async function runOpenLoop(chats: Chat[], answers: Answers, rate: number, second
     deliveryDueAt,
     receiptDueAt,
     sendLateness: Array.from(sendLateness),
+    quarterTicks: await Promise.all(quarterTicks),
   };
 }
