@@ -1,6 +1,6 @@
 /** What `npm run bench -- soak` counts, interval by interval, and how it reads the run at the end. */
 import type { ServerMetrics } from './server-process.js';
-import { fmt, mib, ms, quantile } from './stats.js';
+import { fmt, mib, ms, percent, quantile, sec } from './stats.js';
 
 /** A message counts as lost when its RECEIPT, or its MESSAGE at the peer, has not come in this long. */
 const LOST_AFTER_MS = 30_000;
@@ -149,8 +149,8 @@ export function reportLine(report: Report): string {
     fmt(report.projectionLagMax).padStart(4),
     fmt(report.serverCpuPercent).padStart(6),
     ms(report.benchLoopP99Ms).padStart(11),
-    decimals(report.stolenPercent, 1, ' %').padStart(7),
-    decimals(report.damonSeconds, 2, ' s').padStart(8),
+    percent(report.stolenPercent).padStart(7),
+    sec(report.damonSeconds).padStart(8),
     fmt(traffic.sessionsRated).padStart(6),
     fmt(traffic.reconnects).padStart(7),
     fmt(traffic.lost).padStart(5),
@@ -158,10 +158,6 @@ export function reportLine(report: Report): string {
     fmt(traffic.failures).padStart(9),
     ` ${rejections}`,
   ].join(' ');
-}
-
-function decimals(value: number, digits: number, unit: string): string {
-  return Number.isFinite(value) ? `${value.toFixed(digits)}${unit}` : '-';
 }
 
 function clock(seconds: number): string {

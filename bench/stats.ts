@@ -35,6 +35,16 @@ export function ms(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(1)} ms` : '-';
 }
 
+/** A percentage, one decimal; `-` when not known. */
+export function percent(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(1)} %` : '-';
+}
+
+/** Seconds, two decimals; `-` when not known. */
+export function sec(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)} s` : '-';
+}
+
 export function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }

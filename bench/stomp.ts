@@ -5,7 +5,7 @@ import { type WalFlushes } from './embedded.js';
 import { measureIdleMemory } from './idle-memory.js';
 import { kernelThreads, kernelThreadTicksBetween, machineTicks, type MachineTicks, ownScheduling, stolenPercentBetween, TICKS_PER_SECOND } from './process-cpu.js';
 import { type BenchServer, startBenchServer } from './server-process.js';
-import { fmt, ms, quantile, sleep, summary } from './stats.js';
+import { fmt, ms, percent, quantile, sleep, summary } from './stats.js';
 import { collectGarbage, runAsLoadGenerator, StompPeer } from './stomp-peer.js';
 
 /**
@@ -171,10 +171,7 @@ function byQuarter({ deliveryLatencies, deliveryDueAt, receiptLatencies, receipt
   const receipt = quarters(receiptLatencies, (i) => receiptDueAt[i]!);
   const late = quarters(sendLateness, (i) => (i * quarterMs * 4) / sendLateness.length);
   const span = (q: number) => `${fmtSeconds(q * quarterMs)}–${fmtSeconds((q + 1) * quarterMs)} s`;
-  const stolen = (q: number) => {
-    const share = stolenPercentBetween(quarterTicks[q], quarterTicks[q + 1]);
-    return Number.isFinite(share) ? `${share.toFixed(1)} %` : '-';
-  };
+  const stolen = (q: number) => percent(stolenPercentBetween(quarterTicks[q], quarterTicks[q + 1]));
   const parts = [0, 1, 2, 3].map((q) => `${span(q)} ${message[q]!.toFixed(1)} | ${receipt[q]!.toFixed(1)} | ${late[q]!.toFixed(1)} | ${stolen(q)}`);
   return `p99 of MESSAGE | RECEIPT | late sends (ms) | the machine's time stolen by the hypervisor, by quarter of the run: ${parts.join('; ')}`;
 }
