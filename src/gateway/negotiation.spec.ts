@@ -1,4 +1,4 @@
-import { negotiateHeartBeats, negotiateVersion, selectSubProtocol, tokenOf } from './negotiation.js';
+import { negotiateHeartBeats, selectSubProtocol, tokenOf } from './negotiation.js';
 
 describe('selectSubProtocol', () => {
   it.each([
@@ -9,19 +9,6 @@ describe('selectSubProtocol', () => {
     [[], false],
   ])('%j → %s', (offered, chosen) => {
     expect(selectSubProtocol(new Set(offered))).toBe(chosen);
-  });
-});
-
-describe('negotiateVersion', () => {
-  it.each([
-    ['1.2', '1.2'],
-    ['1.0,1.1,1.2', '1.2'],
-    ['1.1, 1.0', '1.1'],
-    [undefined, '1.0'],
-    ['2.0', undefined],
-    ['', undefined],
-  ])('accept-version %j → %s', (header, version) => {
-    expect(negotiateVersion(header)).toBe(version);
   });
 });
 

@@ -1,14 +1,8 @@
 /**
  * What a STOMP client and the server agree on before any chat: the WebSocket sub-protocol, the
- * STOMP version, the heart-beats (STOMP 1.2, "Connecting" and "Heart-beating"), and where the
- * token travels. Pure functions.
+ * heart-beats (STOMP 1.2, "Connecting" and "Heart-beating"), and where the token travels (the
+ * STOMP version: `stomp/version.ts`, as the codec's escaping depends on it). Pure functions.
  */
-
-/** The STOMP versions served, preferred first. */
-export const SUPPORTED_VERSIONS = ['1.2', '1.1', '1.0'] as const;
-
-/** A STOMP version the server speaks. */
-export type StompVersion = (typeof SUPPORTED_VERSIONS)[number];
 
 /** The WebSocket sub-protocols of STOMP, preferred first. */
 export const SUB_PROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -19,16 +13,6 @@ export const SUB_PROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
  */
 export function selectSubProtocol(offered: ReadonlySet<string>): string | false {
   return SUB_PROTOCOLS.find((protocol) => offered.has(protocol)) ?? false;
-}
-
-/**
- * The highest version both sides speak, from a CONNECT's `accept-version` (a comma-separated
- * list; absent means 1.0), or `undefined` when they share none.
- */
-export function negotiateVersion(acceptVersion: string | undefined): StompVersion | undefined {
-  if (acceptVersion === undefined) return '1.0';
-  const accepted = new Set(acceptVersion.split(',').map((version) => version.trim()));
-  return SUPPORTED_VERSIONS.find((version) => accepted.has(version));
 }
 
 /** Agreed heart-beat periods in ms; 0 turns a direction off. */

@@ -45,7 +45,13 @@ describe('StompConnection', () => {
   let gate: Promise<void>;
   let openGate: () => void;
 
-  function open({ heartbeatMs = 0, heartBeat = '0,0', validUntil = undefined as number | undefined } = {}): StompConnection {
+  /** A connection after its CONNECT frame; `versionHeader`: that frame's `accept-version` line, if any. */
+  function open({
+    heartbeatMs = 0,
+    heartBeat = '0,0',
+    validUntil = undefined as number | undefined,
+    versionHeader = 'accept-version:1.2\n',
+  } = {}): StompConnection {
     transport = new FakeTransport();
     inbox = [];
     unwatched = 0;
@@ -75,7 +81,7 @@ describe('StompConnection', () => {
       clock: { now: () => 0 },
     };
     const connection = new StompConnection(transport, services);
-    connection.receive(`CONNECT\naccept-version:1.2\nheart-beat:${heartBeat}\npasscode:token\n\n\0`);
+    connection.receive(`CONNECT\n${versionHeader}heart-beat:${heartBeat}\npasscode:token\n\n\0`);
     return connection;
   }
 
@@ -129,6 +135,28 @@ describe('StompConnection', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it.each([
+    ['1.2', 'accept-version:1.1,1.2\n', 'a\\rb\\cc', 'a\\rb\\cc'],
+    ['1.1', 'accept-version:1.0,1.1\n', 'a\\nb\\cc', 'a\\nb\\cc'],
+    ['1.0', '', 'C:\\temp\\t', 'C:\\temp\\t'],
+  ])('escapes headers both ways as the agreed STOMP %s does', async (version, versionHeader, sent, echoed) => {
+    const connection = open({ versionHeader });
+    await waitFor('CONNECTED', () => transport.frames('CONNECTED').length === 1);
+    expect(transport.frames('CONNECTED')[0]).toContain(`version:${version}\n`);
+
+    // A receipt id read as the version decodes it, and written back as it encodes it.
+    connection.receive(`SUBSCRIBE\nid:inbox\ndestination:/topic/inbox\nreceipt:${sent}\n\n\0`);
+    await waitFor('the RECEIPT', () => transport.frames('RECEIPT').length === 1);
+    expect(transport.frames('RECEIPT')).toEqual([`RECEIPT\nreceipt-id:${echoed}\n\n\0`]);
+  });
+
+  it('refuses a CONNECT that accepts no version it speaks with an ERROR listing those it does', async () => {
+    open({ versionHeader: 'accept-version:2.0,2.1\n' });
+    await waitFor('the ERROR', () => transport.frames('ERROR').length === 1);
+    expect(transport.frames('ERROR')[0]).toMatch(/^ERROR\nmessage:unsupported version\nversion:1\.2,1\.1,1\.0\n[^]*\n\nSupported protocol versions are 1\.2 1\.1 1\.0\0$/);
+    expect(transport.closedWith?.code).toBe(1002);
   });
 
   it('closes a slow consumer with an ERROR instead of queueing more for it, and lets go of its subscriptions', async () => {

@@ -14,12 +14,13 @@ import type { StompClientFrame, StompServerFrame } from './stomp/frame.js';
 import { HEARTBEAT, serializeFrame } from './stomp/serializer.js';
 import { type Rejection, rejectionOf } from './gateway-errors.js';
 import type { LiveFeed } from './live-feed.js';
-import { negotiateHeartBeats, negotiateVersion, SUPPORTED_VERSIONS, tokenOf } from './negotiation.js';
+import { negotiateHeartBeats, tokenOf } from './negotiation.js';
 import type { SessionAccess } from './session-access.js';
 import type { MessageContent, SessionReader } from './session-events.js';
 import { FrameHandlers } from './frame-handlers.js';
 import type { MonotonicClock } from './rate-limit.js';
 import type { Subscription } from './subscriptions.js';
+import { negotiateVersion, type StompVersion, SUPPORTED_VERSIONS } from './stomp/version.js';
 
 /** What the connection needs of its WebSocket. */
 export interface StompTransport {
@@ -77,6 +78,8 @@ export class StompConnection {
   readonly #queue: StompClientFrame[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   #state: State = 'awaiting-connect';
+  /** How the frames sent are escaped: the version CONNECT agreed on, 1.2 until then. */
+  #version: StompVersion = '1.2';
   #principal: Principal | undefined;
   #processing = false;
   /** Told when the frames being processed are all done (see {@link beginShutdown}). */
@@ -154,7 +157,7 @@ export class StompConnection {
       this.fail(SLOW_CONSUMER, `more than ${this.#services.settings.maxBufferedBytes} bytes waited to be sent to this client`, undefined, CLOSE.policyViolation);
       return;
     }
-    this.#transmit(serializeFrame(frame));
+    this.#transmit(serializeFrame(frame, this.#version));
   }
 
   /** A MESSAGE of one of the connection's subscriptions. */
@@ -190,12 +193,12 @@ export class StompConnection {
     }
   }
 
-  /** A fatal error: an ERROR frame saying why, then the socket is closed. */
-  fail(message: string, detail: string, frame?: StompClientFrame, code: number = CLOSE.protocolError): void {
+  /** A fatal error: an ERROR frame saying why (with `extraHeaders`), then the socket is closed. */
+  fail(message: string, detail: string, frame?: StompClientFrame, code: number = CLOSE.protocolError, extraHeaders: Record<string, string> = {}): void {
     if (this.#state === 'closed') return;
     const receipt = frame?.headers.get('receipt');
-    const headers = { message, 'content-type': 'text/plain', ...(receipt === undefined ? {} : { 'receipt-id': receipt }) };
-    this.#transmit(serializeFrame({ command: 'ERROR', headers, body: detail }));
+    const headers = { message, ...extraHeaders, 'content-type': 'text/plain', ...(receipt === undefined ? {} : { 'receipt-id': receipt }) };
+    this.#transmit(serializeFrame({ command: 'ERROR', headers, body: detail }, this.#version));
     this.#failedWith = message;
     this.#close(code, message);
   }
@@ -210,8 +213,11 @@ export class StompConnection {
     if (this.#state === 'connected') return this.fail('already connected', 'CONNECT may be sent once per connection', frame);
     const version = negotiateVersion(frame.headers.get('accept-version'));
     if (version === undefined) {
-      return this.fail('unsupported version', `Supported protocol versions are ${SUPPORTED_VERSIONS.join(' ')}`, frame);
+      return this.fail('unsupported version', `Supported protocol versions are ${SUPPORTED_VERSIONS.join(' ')}`, frame, undefined, {
+        version: SUPPORTED_VERSIONS.join(','),
+      });
     }
+    this.#version = version;
     let heartBeats;
     try {
       heartBeats = negotiateHeartBeats(frame.headers.get('heart-beat'), this.#services.settings.heartbeatMs);

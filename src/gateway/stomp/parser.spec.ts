@@ -171,11 +171,49 @@ describe('StompParser', () => {
     });
 
     it('names an unprintable escaped character by its code point', () => {
-      expect(parse('SEND\ndestination:/a\\\rb\n\n\0')).toEqual([error('undefined escape sequence \\<U+000D> in a header')]);
+      expect(parse('SEND\ndestination:/a\\\tb\n\n\0')).toEqual([error('undefined escape sequence \\<U+0009> in a header')]);
+    });
+
+    it.each([
+      ['inside a value', 'SEND\ndestination:/a\rb\n\n\0'],
+      ['before the CRLF end of line', 'SEND\ndestination:/ab\r\r\n\n\0'],
+      ['in a name', 'SEND\ndesti\rnation:/ab\n\n\0'],
+    ])('rejects a CR in a header line, which no version allows: %s', (_, text) => {
+      expect(parse(text)).toEqual([error('CR in a header line (only CRLF ends one)')]);
     });
 
     it('rejects a header that ends with a lone backslash', () => {
       expect(parse('SEND\ndestination:/a\\\n\n\0')).toEqual([error('header ends with an unfinished escape sequence')]);
+    });
+  });
+
+  describe('header escaping by the version CONNECT agrees on', () => {
+    const connect = (acceptVersion?: string) =>
+      `CONNECT\n${acceptVersion === undefined ? '' : `accept-version:${acceptVersion}\n`}host:parley\n\n\0`;
+
+    it('decodes the frames after CONNECT as STOMP 1.2 when it agrees on 1.2, in the same chunk too', () => {
+      const [, send] = parse(connect('1.0,1.1,1.2') + 'SEND\nreceipt:a\\rb\\cc\n\n\0');
+
+      expect(send).toEqual(frame('SEND', { receipt: 'a\rb:c' }));
+    });
+
+    it('decodes STOMP 1.1, which has no \\r escape', () => {
+      expect(parse(connect('1.1,1.0'), 'SEND\nreceipt:a\\nb\\cc\\\\d\n\n\0').slice(1)).toEqual([
+        frame('SEND', { receipt: 'a\nb:c\\d' }),
+      ]);
+      expect(parse(connect('1.1'), 'SEND\nreceipt:a\\rb\n\n\0').slice(1)).toEqual([error('undefined escape sequence \\r in a header')]);
+    });
+
+    it('reads STOMP 1.0 headers as they are: no accept-version means 1.0', () => {
+      expect(parse(connect(), 'SEND\nreceipt:C:\\temp\\t\n\n\0').slice(1)).toEqual([frame('SEND', { receipt: 'C:\\temp\\t' })]);
+    });
+
+    it('keeps the version of the first CONNECT', () => {
+      expect(parse(connect('1.0'), connect('1.2'), 'SEND\nreceipt:a\\cb\n\n\0').slice(2)).toEqual([frame('SEND', { receipt: 'a\\cb' })]);
+    });
+
+    it('decodes as STOMP 1.2 when CONNECT agrees on no version (the connection refuses it)', () => {
+      expect(parse(connect('2.0'), 'SEND\nreceipt:a\\cb\n\n\0').slice(1)).toEqual([frame('SEND', { receipt: 'a:b' })]);
     });
   });
 

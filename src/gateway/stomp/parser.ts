@@ -1,5 +1,5 @@
 /**
- * The STOMP 1.2 reader of a connection: a state machine fed the client's bytes in chunks of any
+ * The STOMP reader of a connection: a state machine fed the client's bytes in chunks of any
  * size, with no idea of the transport (the design of stomp-js's parser, written for a server:
  * it enforces limits and reports violations instead of trusting its peer). Lines and
  * NUL-terminated bodies are found with `indexOf` on the chunk; only the unfinished tail of a
@@ -15,7 +15,8 @@ import {
   type StompClientFrame,
   type StompLimits,
 } from './frame.js';
-import { unescapeHeader } from './header-escaping.js';
+import { type HeaderEscaping, headerEscaping, verbatim } from './header-escaping.js';
+import { negotiateVersion } from './version.js';
 
 const NUL = 0x00;
 const LF = 0x0a;
@@ -43,6 +44,10 @@ type State = 'command' | 'headers' | 'sized-body' | 'nul-terminated-body';
  * `error` event, after which the parser ignores all input (the connection sends ERROR and
  * closes). Heart-beats are the end-of-line octets (`\n` or `\r\n`) between frames.
  *
+ * Headers are decoded as the version that the first CONNECT (or STOMP) frame's `accept-version`
+ * agrees on escapes them (STOMP 1.2 until then, and when it agrees on none: the connection
+ * refuses it), from the frame after it on: a client may send its first frames together.
+ *
  * The events do not depend on how the stream is cut into chunks, with one exception: of a frame
  * that breaks several limits at once, the one reported may be the first one a chunk reveals.
  */
@@ -52,6 +57,8 @@ export class StompParser {
   #state: State = 'command';
   #failed = false;
   #command: ClientCommand = 'CONNECT'; // each command line sets it before its headers are read
+  #escaping: HeaderEscaping = headerEscaping('1.2');
+  #connected = false;
   #headers = NO_HEADERS;
   #headerCount = 0;
   /** Bytes of the current frame already consumed, whose content now lives in `#headers`. */
@@ -169,8 +176,10 @@ export class StompParser {
     if (colon === -1) throw malformed('header line without a colon');
     if (colon === 0) throw malformed('header with an empty name');
     if (!isUtf8(line)) throw malformed('header is not valid UTF-8');
-    // STOMP 1.2 leaves CONNECT (and its alias STOMP) unescaped, for 1.0 clients.
-    const decode = this.#command === 'CONNECT' || this.#command === 'STOMP' ? verbatim : unescapeHeader;
+    // No version has a CR in a header: in 1.2 the escape \r stands for one.
+    if (line.includes(CR)) throw malformed('CR in a header line (only CRLF ends one)');
+    // No version escapes CONNECT (nor its alias STOMP), for 1.0 clients.
+    const decode = this.#command === 'CONNECT' || this.#command === 'STOMP' ? verbatim : this.#escaping.unescape;
     const name = decode(line.toString('utf8', 0, colon));
     const value = decode(line.toString('utf8', colon + 1));
     if (!this.#headers.has(name)) this.#headers.set(name, value);
@@ -218,6 +227,10 @@ export class StompParser {
     // STOMP 1.2, "Body": only SEND (of the client frames) may have one.
     if (body.length > 0 && this.#command !== 'SEND') throw malformed(`${this.#command} frame must not have a body`);
     events.push({ type: 'frame', frame: { command: this.#command, headers: this.#headers, body } });
+    if ((this.#command === 'CONNECT' || this.#command === 'STOMP') && !this.#connected) {
+      this.#connected = true;
+      this.#escaping = headerEscaping(negotiateVersion(this.#headers.get('accept-version')) ?? '1.2');
+    }
     this.#startFrame();
   }
 
@@ -245,10 +258,6 @@ export class StompParser {
     this.#startFrame();
     this.#failed = true;
   }
-}
-
-function verbatim(text: string): string {
-  return text;
 }
 
 function toBuffer(chunk: Uint8Array | string): Buffer {
