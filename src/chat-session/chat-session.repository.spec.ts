@@ -67,6 +67,18 @@ describe('the session repository', () => {
     expect(store.reads).toEqual([{ fromRevision: 0n }]);
   });
 
+  it('keeps no session that does not exist: ids made up by the thousand push out none in use', async () => {
+    const store = emptyStore();
+    const repository = new ChatSessionRepository(store, loadConfig({ SESSION_CACHE_MESSAGE_IDS: '1000' }));
+    repository.remember('in-use', withMessages('in-use', 900));
+    for (let i = 0; i < 1000; i++) expect((await repository.load(`made-up-${i}`, { fresh: true })).revision).toBeUndefined();
+    expect(repository.usage().entries).toBe(901);
+
+    store.reads.length = 0;
+    expect((await repository.load('in-use')).revision).toBe(901n);
+    expect(store.reads).toEqual([]);
+  });
+
   it('forgets a session once it is closed: the commands after the close read the store', async () => {
     const store = emptyStore();
     const repository = new ChatSessionRepository(store, loadConfig({}));

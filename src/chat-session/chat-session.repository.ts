@@ -60,10 +60,13 @@ export class ChatSessionRepository {
    * Records a snapshot (an append of ours produced it), unless the cache has a later one already.
    * A closed session is forgotten instead: the few commands that follow the close (the rating,
    * late read receipts) read its stream, and the cache holds the sessions in use, not the history.
+   * So is a session that does not exist: anyone may ask for any id (a SUBSCRIBE to a made-up
+   * session reads its empty stream), and such ids would push the sessions in use out.
    */
   remember(sessionId: string, snapshot: SessionSnapshot): void {
+    if (snapshot.revision === undefined) return;
     const cached = this.cache.peek(sessionId);
-    if (cached?.revision !== undefined && (snapshot.revision === undefined || cached.revision > snapshot.revision)) return;
+    if (cached?.revision !== undefined && cached.revision > snapshot.revision) return;
     if (snapshot.state.status === 'closed') this.cache.delete(sessionId);
     else this.cache.set(sessionId, snapshot);
   }
