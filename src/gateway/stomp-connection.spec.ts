@@ -117,6 +117,23 @@ describe('StompConnection', () => {
     }
   });
 
+  it('drops a client silent for twice the heart-beat it promised, not later, however its frames were spaced', async () => {
+    jest.useFakeTimers();
+    try {
+      const connection = open({ heartbeatMs: 1_000, heartBeat: '1000,0' });
+      await jest.advanceTimersByTimeAsync(1_500);
+      connection.receive('\n');
+      await jest.advanceTimersByTimeAsync(1_999);
+      expect(connection.isOpen).toBe(true);
+
+      await jest.advanceTimersByTimeAsync(1);
+      expect(transport.frames('ERROR')).toEqual([expect.stringContaining('message:heart-beat timeout\n')]);
+      expect(connection.isOpen).toBe(false);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('closes the connection when its token expires, with an ERROR saying so, however far away that is', async () => {
     jest.useFakeTimers();
     try {
@@ -187,6 +204,32 @@ describe('StompConnection', () => {
     expect(transport.frames('RECEIPT').map((text) => /receipt-id:(\S+)/.exec(text)![1])).toEqual(Array.from({ length: 100 }, (_, i) => `r${i}`));
     expect(transport.resumes).toBe(1);
     expect(submitted).toHaveLength(100);
+  });
+
+  it('answers a malformed frame with an ERROR after the frames sent before it are done, RECEIPTs first', async () => {
+    const connection = open();
+    connection.receive('SEND\ndestination:/app/chat/open\nreceipt:r1\n\n{}\0SEND\ndestination:/app/chat/open\nreceipt:r2\n\n{}\0FOO\n\n\0');
+    await waitFor('the first SEND', () => submitted.length === 1);
+    expect(transport.frames('ERROR')).toEqual([]);
+
+    openGate();
+    await waitFor('the ERROR', () => transport.frames('ERROR').length === 1);
+    expect(transport.sent.slice(1).map((text) => text.split('\n', 2).join(' '))).toEqual([
+      'RECEIPT receipt-id:r1',
+      'RECEIPT receipt-id:r2',
+      'ERROR message:unknown command FOO',
+    ]);
+    expect(connection.isOpen).toBe(false);
+  });
+
+  it('ends a connection whose one WebSocket message holds more than 1,000 frames, after the first 1,000', async () => {
+    const connection = open();
+    connection.receive('ACK\nid:a\nreceipt:ack\n\n\0'.repeat(1_001));
+
+    await waitFor('the ERROR', () => transport.frames('ERROR').length === 1);
+    expect(transport.frames('RECEIPT')).toHaveLength(1_000);
+    expect(transport.frames('ERROR')[0]).toContain('message:more than 1000 frames in one message\n');
+    expect(connection.isOpen).toBe(false);
   });
 
   it('at shutdown, lets the SEND under way finish with its RECEIPT, answers later SENDs UNAVAILABLE, then says ERROR and closes', async () => {

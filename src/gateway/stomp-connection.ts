@@ -9,6 +9,7 @@ import { Logger } from '@nestjs/common';
 import { InvalidToken, type Principal, type TokenService, type VerifiedToken } from '../auth/tokens.js';
 import type { ChatSessionService } from '../chat-session/chat-session.service.js';
 import type { StompSettings } from '../config.js';
+import type { StompProtocolError } from './stomp/errors.js';
 import { StompParser, type StompParserEvent } from './stomp/parser.js';
 import type { StompClientFrame, StompServerFrame } from './stomp/frame.js';
 import { HEARTBEAT, serializeFrame } from './stomp/serializer.js';
@@ -76,7 +77,6 @@ export class StompConnection {
   readonly #handlers: FrameHandlers;
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #queue: StompClientFrame[] = [];
-  readonly #timers: NodeJS.Timeout[] = [];
   #state: State = 'awaiting-connect';
   /** How the frames sent are escaped: the version CONNECT agreed on, 1.2 until then. */
   #version: StompVersion = '1.2';
@@ -87,9 +87,14 @@ export class StompConnection {
   #shuttingDown = false;
   #paused = false;
   #messageCount = 0;
-  #lastReceivedAt = Date.now();
-  #lastSentAt = Date.now();
+  /** When the client last sent something, and the server; on the monotonic clock (ms). */
+  #lastReceivedAt = performance.now();
+  #lastSentAt = performance.now();
+  readonly #connectTimer: NodeJS.Timeout;
   #heartBeatTimer: NodeJS.Timeout | undefined;
+  #silenceTimer: NodeJS.Timeout | undefined;
+  /** A protocol violation the parser found after the frames still queued: answered after them. */
+  #violation: StompProtocolError | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   #failedWith: string | undefined;
 
@@ -99,9 +104,9 @@ export class StompConnection {
     this.#parser = new StompParser({ maxFrameBytes: services.settings.maxFrameBytes });
     this.#handlers = new FrameHandlers(this, services, this.#subscriptions);
     const { connectTimeoutMs } = services;
-    this.#timers.push(setTimeout(() => {
+    this.#connectTimer = setTimeout(() => {
       if (this.#state === 'awaiting-connect') this.fail('connect timeout', `no CONNECT frame within ${connectTimeoutMs} ms`);
-    }, connectTimeoutMs).unref());
+    }, connectTimeoutMs).unref();
   }
 
   /** The authenticated client; set once CONNECTED is sent. */
@@ -126,7 +131,7 @@ export class StompConnection {
   /** A WebSocket message from the client: any number of frames and heart-beats, or parts of them. */
   receive(chunk: Buffer | string): void {
     if (this.#state === 'closed') return;
-    this.#lastReceivedAt = Date.now();
+    this.#lastReceivedAt = performance.now();
     for (const event of this.#parser.push(chunk)) this.#onParserEvent(event);
     this.#drainQueue();
   }
@@ -255,8 +260,8 @@ export class StompConnection {
   #onParserEvent(event: StompParserEvent): void {
     if (event.type === 'heartbeat' || this.#state === 'closed') return;
     if (event.type === 'error') {
-      this.#queue.length = 0;
-      return this.fail(event.error.message, `${event.error.code}: ${event.error.message}`);
+      this.#violation = event.error; // the parser yields nothing after it
+      return;
     }
     this.#queue.push(event.frame);
     if (this.#queue.length > QUEUE_HIGH_WATER && !this.#paused) {
@@ -265,7 +270,10 @@ export class StompConnection {
     }
   }
 
-  /** Runs the queued frames one after the other. */
+  /**
+   * Runs the queued frames one after the other, then answers a protocol violation found after
+   * them, if any: the frames the client sent before it are done (and RECEIPTed) first.
+   */
   #drainQueue(): void {
     if (this.#processing) return;
     this.#processing = true;
@@ -276,6 +284,8 @@ export class StompConnection {
           this.#resumeWhenShort();
           await this.#handle(frame);
         }
+        const violation = this.#violation;
+        if (violation !== undefined) this.fail(violation.message, `${violation.code}: ${violation.message}`);
       } finally {
         this.#processing = false;
         for (const resolve of this.#idleWaiters.splice(0)) resolve();
@@ -303,29 +313,34 @@ export class StompConnection {
   }
 
   #transmit(text: string): void {
-    this.#lastSentAt = Date.now();
+    this.#lastSentAt = performance.now();
     this.#transport.send(text);
   }
 
   /**
    * Sends something at least every `outgoingMs`, a heart-beat when nothing else went out meanwhile
    * (STOMP 1.2: any data counts), so that a connection busy with other frames sends none. Drops a
-   * client silent for twice `incomingMs`.
+   * client silent for twice `incomingMs`, as soon as it has been. Both on the monotonic clock: a
+   * change of the system time drops no one.
    */
   #keepHeartBeats(outgoingMs: number, incomingMs: number): void {
     if (outgoingMs > 0) {
       const due = () => {
-        if (Date.now() - this.#lastSentAt >= outgoingMs) this.#transmit(HEARTBEAT);
-        this.#heartBeatTimer = setTimeout(due, this.#lastSentAt + outgoingMs - Date.now()).unref();
+        if (performance.now() - this.#lastSentAt >= outgoingMs) this.#transmit(HEARTBEAT);
+        this.#heartBeatTimer = setTimeout(due, this.#lastSentAt + outgoingMs - performance.now()).unref();
       };
       this.#heartBeatTimer = setTimeout(due, outgoingMs).unref();
     }
     if (incomingMs > 0) {
-      this.#every(incomingMs, () => {
-        const silentMs = Date.now() - this.#lastReceivedAt;
+      const allowedMs = 2 * incomingMs;
+      const check = () => {
+        const silentMs = performance.now() - this.#lastReceivedAt;
         // A client whose frames wait (its socket paused meanwhile) is not silent: we are slow.
-        if (this.#queue.length === 0 && silentMs > 2 * incomingMs) this.fail('heart-beat timeout', `nothing received for ${silentMs} ms (heart-beat ${incomingMs} ms)`);
-      });
+        if (silentMs < allowedMs) this.#silenceTimer = setTimeout(check, allowedMs - silentMs).unref();
+        else if (this.#queue.length > 0) this.#silenceTimer = setTimeout(check, incomingMs).unref();
+        else this.fail('heart-beat timeout', `nothing received for ${Math.round(silentMs)} ms (heart-beat ${incomingMs} ms)`);
+      };
+      this.#silenceTimer = setTimeout(check, allowedMs).unref();
     }
   }
 
@@ -337,12 +352,6 @@ export class StompConnection {
     const left = validUntil - Date.now();
     if (left <= 0) return this.fail('unauthorized', 'the token has expired', undefined, CLOSE.policyViolation);
     this.#expiryTimer = setTimeout(() => this.#expireAt(validUntil), Math.min(left, MAX_TIMER_MS)).unref();
-  }
-
-  #every(ms: number, tick: () => void): void {
-    const timer = setInterval(tick, ms);
-    timer.unref();
-    this.#timers.push(timer);
   }
 
   #unexpected(frame: StompClientFrame, error: unknown, correlationId: string | undefined): Rejection {
@@ -360,8 +369,9 @@ export class StompConnection {
   #release(): void {
     this.#state = 'closed';
     this.#queue.length = 0;
-    for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#connectTimer);
     clearTimeout(this.#heartBeatTimer);
+    clearTimeout(this.#silenceTimer);
     clearTimeout(this.#expiryTimer);
     for (const subscription of this.#subscriptions.values()) subscription.close();
     this.#subscriptions.clear();

@@ -9,6 +9,7 @@
  * - `FRAME_TOO_LARGE`: the frame passed `maxFrameBytes`;
  * - `TOO_MANY_HEADERS`: the frame has more than `maxHeaders` header lines;
  * - `HEADER_LINE_TOO_LONG`: a header line is longer than `maxHeaderLineBytes`;
+ * - `TOO_MANY_FRAMES`: a chunk completes more than `maxFramesPerChunk` frames;
  * - `UNKNOWN_COMMAND`: the command line is not one of the client commands;
  * - `MALFORMED_FRAME`: anything else the grammar does not allow.
  */
@@ -16,6 +17,7 @@ export type StompProtocolErrorCode =
   | 'FRAME_TOO_LARGE'
   | 'TOO_MANY_HEADERS'
   | 'HEADER_LINE_TOO_LONG'
+  | 'TOO_MANY_FRAMES'
   | 'UNKNOWN_COMMAND'
   | 'MALFORMED_FRAME';
 

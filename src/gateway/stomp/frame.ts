@@ -63,11 +63,20 @@ export interface StompLimits {
   readonly maxHeaders: number;
   /** Longest header line in bytes, its end of line excluded. */
   readonly maxHeaderLineBytes: number;
+  /**
+   * Most frames one chunk may complete (for the gateway, one WebSocket message): a message of
+   * tiny frames would otherwise make objects worth some 40 times its bytes at once.
+   */
+  readonly maxFramesPerChunk: number;
 }
 
-/** 64 KiB frames, 100 headers, 8 KiB header lines: far above what the chat needs. */
+/**
+ * 64 KiB frames, 100 headers, 8 KiB header lines, 1,000 frames a chunk: far above what the chat
+ * needs (`@stomp/stompjs` sends one frame a WebSocket message).
+ */
 export const DEFAULT_STOMP_LIMITS: StompLimits = {
   maxFrameBytes: 64 * 1024,
   maxHeaders: 100,
   maxHeaderLineBytes: 8 * 1024,
+  maxFramesPerChunk: 1000,
 };

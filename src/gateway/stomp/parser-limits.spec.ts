@@ -134,6 +134,30 @@ describe('StompParser limits', () => {
   });
 });
 
+describe('StompParser limit on frames a chunk completes', () => {
+  const frames = (count: number) => 'SEND\n\n\0'.repeat(count);
+
+  it('accepts a chunk of exactly the limit, and as many again in the next chunk', () => {
+    expect(types(parse({ maxFramesPerChunk: 3 }, frames(3), frames(3)))).toEqual(Array(6).fill('frame'));
+  });
+
+  it('yields the frames up to the limit, then the error', () => {
+    const events = parse({ maxFramesPerChunk: 3 }, frames(4));
+    expect(types(events)).toEqual(['frame', 'frame', 'frame', 'error']);
+    expect(failure(events)).toEqual(['TOO_MANY_FRAMES', 'more than 3 frames in one message']);
+  });
+
+  it('counts a frame in the chunk that completes it, and not heart-beats', () => {
+    expect(types(parse({ maxFramesPerChunk: 1 }, 'SEND\n\n', '\0\n\n\r\n', 'SEND\n\n\0'))).toEqual(['frame', 'heartbeat', 'heartbeat', 'heartbeat', 'frame']);
+  });
+
+  it('holds a message of 1 MiB of tiny frames to 1,000 of them by default', () => {
+    const events = parse({}, frames(Math.floor(MiB / 7)));
+    expect(events).toHaveLength(1001);
+    expect(failure(events)?.[0]).toBe('TOO_MANY_FRAMES');
+  });
+});
+
 describe('StompParser protocol errors', () => {
   it.each([
     ['FOO\n\n\0', 'unknown command FOO'],

@@ -48,8 +48,9 @@ type State = 'command' | 'headers' | 'sized-body' | 'nul-terminated-body';
  * agrees on escapes them (STOMP 1.2 until then, and when it agrees on none: the connection
  * refuses it), from the frame after it on: a client may send its first frames together.
  *
- * The events do not depend on how the stream is cut into chunks, with one exception: of a frame
- * that breaks several limits at once, the one reported may be the first one a chunk reveals.
+ * The events do not depend on how the stream is cut into chunks, with two exceptions: of a frame
+ * that breaks several limits at once, the one reported may be the first one a chunk reveals; and
+ * the limit on frames a chunk completes is a limit on chunks.
  */
 export class StompParser {
   readonly #limits: StompLimits;
@@ -64,6 +65,8 @@ export class StompParser {
   /** Bytes of the current frame already consumed, whose content now lives in `#headers`. */
   #frameBytes = 0;
   #bodyRemaining = 0;
+  /** Frames completed by the chunk being read. */
+  #framesInChunk = 0;
 
   /** @throws RangeError when a limit is not a positive integer. */
   constructor(limits: Partial<StompLimits> = {}) {
@@ -91,6 +94,7 @@ export class StompParser {
     const events: StompParserEvent[] = [];
     if (this.#failed) return events;
     const bytes = toBuffer(chunk);
+    this.#framesInChunk = 0;
     try {
       let position = 0;
       while (position < bytes.length) position = this.#step(bytes, position, events);
@@ -226,6 +230,9 @@ export class StompParser {
   #emitFrame(body: Buffer, events: StompParserEvent[]): void {
     // STOMP 1.2, "Body": only SEND (of the client frames) may have one.
     if (body.length > 0 && this.#command !== 'SEND') throw malformed(`${this.#command} frame must not have a body`);
+    if (++this.#framesInChunk > this.#limits.maxFramesPerChunk) {
+      throw new StompProtocolError('TOO_MANY_FRAMES', `more than ${this.#limits.maxFramesPerChunk} frames in one message`);
+    }
     events.push({ type: 'frame', frame: { command: this.#command, headers: this.#headers, body } });
     if ((this.#command === 'CONNECT' || this.#command === 'STOMP') && !this.#connected) {
       this.#connected = true;
