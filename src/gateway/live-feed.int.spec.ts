@@ -6,9 +6,12 @@ import { waitFor } from '../../test/processes.js';
 import { startStompTestApp, testToken } from '../../test/stomp-app.js';
 import { StompTestClient } from '../../test/stomp-client.js';
 import { createDatabasePool } from '../database/pool.js';
-import { START } from '../event-store/event-store.js';
+import { CHAT_SESSION_CATEGORY } from '../chat-session/chat-session.events.js';
+import { compareLogPositions, type LogPosition, type RecordedEvent, START } from '../event-store/event-store.js';
 import { APPENDS_CHANNEL, PostgresEventStore } from '../event-store/postgres-event-store.js';
+import { EVENTS_CHANNEL } from '../../read-models/notify.js';
 import { LiveFeed } from './live-feed.js';
+import type { SessionEvent } from './session-events.js';
 
 describe("the live feed's announcements of appends", () => {
   it('passes on those of other nodes, and once more whenever it listens again after a lost connection', async () => {
@@ -37,6 +40,62 @@ describe("the live feed's announcements of appends", () => {
       expect(feed.listening).toBe(true);
       await other.query(`NOTIFY ${APPENDS_CHANNEL}`);
       await waitFor('the announcement after the outage', () => announced === 4, 10_000);
+    } finally {
+      await feed.stop();
+      await other.end();
+      await pool.end();
+      await database.drop();
+    }
+  });
+});
+
+describe("the live feed's inbox", () => {
+  it('is told of an event whose truncated notice could not be read, from the log, once the feed listens again', async () => {
+    const database = await createTestDatabase();
+    const pool = await createDatabasePool(database.url);
+    const other = new pg.Client({ connectionString: database.url });
+    const sessionId = randomUUID();
+    const logPosition: LogPosition = { commit: 100n, prepare: 42n };
+    const recorded: RecordedEvent = {
+      streamName: `${CHAT_SESSION_CATEGORY}-${sessionId}`,
+      eventId: randomUUID(),
+      type: 'ChatMessageSent',
+      revision: 3n,
+      position: 42n,
+      logPosition,
+      data: { body: 'x'.repeat(9_000) },
+      metadata: { occurredAt: '2026-12-07T16:00:00.000Z' },
+      createdAt: new Date(),
+    };
+    let announcedUpTo = START;
+    let storeReads = 0;
+    const told: SessionEvent[] = [];
+    const feed = new LiveFeed({
+      databaseUrl: database.url,
+      pool,
+      reader: {
+        read: async () => {
+          storeReads++;
+          throw new Error('the store is down');
+        },
+      },
+      log: { readAll: async ({ after = START } = {}) => (compareLogPositions(after, logPosition) < 0 ? [recorded] : []) },
+      announcedUpTo: async () => announcedUpTo,
+    });
+    try {
+      await other.connect();
+      await feed.start();
+      feed.watchInbox({ projected: (event) => told.push(event) });
+
+      // Projected and announced, but too large for its notice; reading it fails.
+      announcedUpTo = logPosition;
+      const notice = { sessionId, revision: '3', type: 'ChatMessageSent', eventId: recorded.eventId, position: '42', logPosition: { commit: '100', prepare: '42' }, truncated: true };
+      await other.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify(notice)]);
+
+      await waitFor('the event told to the inbox', () => told.length === 1, 10_000);
+      expect(storeReads).toBe(1);
+      expect(told[0]).toMatchObject({ sessionId, revision: 3n, type: 'ChatMessageSent', data: recorded.data });
+      expect(feed.listening).toBe(true);
     } finally {
       await feed.stop();
       await other.end();

@@ -11,6 +11,7 @@
  * Notices are hints for speed: a lost connection is re-opened with back-off, then every session
  * watcher is told to resync from the event store, which holds whatever was announced meanwhile,
  * the inbox is told what it missed, read from the log, and the store that appends were announced.
+ * A truncated notice whose event cannot be read for the inbox counts as a lost connection.
  */
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
@@ -119,6 +120,11 @@ export class LiveFeed {
   readonly #toldInbox = new LRUCache<string, bigint>({ max: INBOX_MEMORY });
   /** How far the log was announced to this node: where the inbox catches up from after an outage. */
   #heardUpTo: LogPosition | undefined;
+  /**
+   * The inbox missed an event announced to this node (a truncated notice that could not be read):
+   * `#heardUpTo` stays where it was until a catch-up from there has told the inbox.
+   */
+  #inboxMissed = false;
   #client: pg.Client | undefined;
   /** The connection is up and LISTENing: notices reach this node. */
   #listening = false;
@@ -267,6 +273,7 @@ export class LiveFeed {
    * starts. A failure to read counts as a lost connection: the next one tries again.
    */
   async #catchUpInbox(client: pg.Client): Promise<void> {
+    this.#inboxMissed = false;
     try {
       const upTo = await this.#options.announcedUpTo();
       let after = this.#heardUpTo ?? upTo;
@@ -285,6 +292,7 @@ export class LiveFeed {
   }
 
   #heard(position: LogPosition): void {
+    if (this.#inboxMissed) return;
     if (this.#heardUpTo === undefined || compareLogPositions(position, this.#heardUpTo) > 0) this.#heardUpTo = position;
   }
 
@@ -301,7 +309,8 @@ export class LiveFeed {
     const revision = BigInt(notice.data.revision);
     const event = notice.data.truncated ? await this.#readTruncated(notice.data.sessionId, revision) : fromNotice(notice.data);
     for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
-    if (event !== undefined) this.#tellInbox(event);
+    if (event === undefined) return this.#missedByInbox();
+    this.#tellInbox(event);
     const { logPosition } = notice.data;
     if (logPosition !== undefined) this.#heard({ commit: BigInt(logPosition.commit), prepare: BigInt(logPosition.prepare) });
   }
@@ -313,6 +322,16 @@ export class LiveFeed {
     if (told !== undefined && event.revision <= told) return;
     this.#toldInbox.set(event.sessionId, event.revision);
     for (const watcher of this.#inbox) watcher.projected(event);
+  }
+
+  /**
+   * The inbox could not be told of an announced event (the session subscribers read it from the
+   * store themselves): the connection is opened again, as after an outage, and the inbox catches
+   * up from the last event it was told of before that one.
+   */
+  #missedByInbox(): void {
+    this.#inboxMissed = true;
+    if (this.#client) this.#lost(this.#client, new Error('an event of a truncated notice could not be read for the inbox'));
   }
 
   /** The event a truncated notice announced, read once for all of this node's subscribers. */
