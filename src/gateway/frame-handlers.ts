@@ -12,6 +12,7 @@ import { GatewayRejection } from './gateway-errors.js';
 import { TokenBucket } from './rate-limit.js';
 import { parseSendDestination, parseSubscribeDestination, type SubscribeRoute } from './routes.js';
 import type { ConnectionServices } from './stomp-connection.js';
+import type { StompVersion } from './stomp/version.js';
 import {
   type SubscriberOutlet,
   type Subscription,
@@ -23,6 +24,7 @@ import {
 /** What the handlers need of their connection. */
 export interface ConnectionContext extends SubscriberOutlet {
   readonly isOpen: boolean;
+  readonly version: StompVersion;
   /** The server is stopping: SENDs are refused from now on. */
   readonly isShuttingDown: boolean;
   connect(frame: StompClientFrame): Promise<void>;
@@ -34,6 +36,13 @@ export interface ConnectionContext extends SubscriberOutlet {
 
 /** The most subscriptions one connection may hold. */
 const MAX_SUBSCRIPTIONS = 500;
+
+/**
+ * Subscriptions to sessions one connection may make: each reads the session from the event
+ * store. As many as it may hold at once (a console subscribing again to all it watched, after a
+ * reconnection), then some a second: a loop of SUBSCRIBE and UNSUBSCRIBE is no free database read.
+ */
+const SESSION_SUBSCRIBE_LIMIT = { perSecond: 50, burst: MAX_SUBSCRIPTIONS };
 
 /**
  * Typing indicators one connection may send, on top of the SEND limit they count in too: each
@@ -48,6 +57,7 @@ export class FrameHandlers {
   readonly #logger = new Logger('StompConnection');
   readonly #sends: TokenBucket;
   readonly #typing: TokenBucket;
+  readonly #sessionSubscribes: TokenBucket;
 
   constructor(
     private readonly connection: ConnectionContext,
@@ -56,6 +66,7 @@ export class FrameHandlers {
   ) {
     this.#sends = new TokenBucket(services.settings.sendLimit, services.clock);
     this.#typing = new TokenBucket(TYPING_LIMIT, services.clock);
+    this.#sessionSubscribes = new TokenBucket(SESSION_SUBSCRIBE_LIMIT, services.clock);
   }
 
   /**
@@ -142,7 +153,7 @@ export class FrameHandlers {
   }
 
   async #subscribe(frame: StompClientFrame): Promise<void> {
-    const id = this.#required(frame, 'id');
+    const id = this.#subscriptionIdOf(frame);
     const destination = id === undefined ? undefined : this.#required(frame, 'destination');
     if (id === undefined || destination === undefined) return;
     try {
@@ -171,6 +182,10 @@ export class FrameHandlers {
         return inboxSubscription(id, this.services.feed, this.connection);
       case 'session': {
         const since = sinceRevisionOf(frame);
+        if (!this.#sessionSubscribes.take()) {
+          const { perSecond, burst } = SESSION_SUBSCRIBE_LIMIT;
+          throw new GatewayRejection('RATE_LIMITED', `too many subscriptions to sessions on this connection (at most ${perSecond} a second, ${burst} at once)`);
+        }
         const current = await this.services.access.mayWatch(principal, route.sessionId);
         const { feed, reader } = this.services;
         const after = since ?? current;
@@ -180,11 +195,20 @@ export class FrameHandlers {
   }
 
   #unsubscribe(frame: StompClientFrame): void {
-    const id = this.#required(frame, 'id');
+    const id = this.#subscriptionIdOf(frame);
     if (id === undefined) return;
     this.subscriptions.get(id)?.close();
     this.subscriptions.delete(id);
     this.connection.receipt(frame);
+  }
+
+  /**
+   * The subscription a SUBSCRIBE or UNSUBSCRIBE names: its `id`, which STOMP 1.1 and 1.2 require;
+   * in STOMP 1.0 a frame without one names it by its destination.
+   */
+  #subscriptionIdOf(frame: StompClientFrame): string | undefined {
+    if (this.connection.version === '1.0' && !frame.headers.has('id')) return this.#required(frame, 'destination');
+    return this.#required(frame, 'id');
   }
 
   /** A header the frame must have; without it, the connection ends (STOMP 1.2 requires it). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { Principal } from '../auth/tokens.js';
 import type { ChatCommandRequest } from '../chat-session/chat-session.service.js';
@@ -63,6 +64,7 @@ describe('StompConnection', () => {
         inbox.push(watcher);
         return () => void unwatched++;
       },
+      watchSession: () => () => void unwatched++,
     } as unknown as LiveFeed;
     const services: ConnectionServices = {
       tokens: { verify: async () => ({ principal: agent, validUntil }) },
@@ -167,6 +169,41 @@ describe('StompConnection', () => {
     connection.receive(`SUBSCRIBE\nid:inbox\ndestination:/topic/inbox\nreceipt:${sent}\n\n\0`);
     await waitFor('the RECEIPT', () => transport.frames('RECEIPT').length === 1);
     expect(transport.frames('RECEIPT')).toEqual([`RECEIPT\nreceipt-id:${echoed}\n\n\0`]);
+  });
+
+  it('lets a STOMP 1.0 client subscribe without an id, and unsubscribe by destination, as 1.0 allows', async () => {
+    const connection = open({ versionHeader: '' });
+    connection.receive('SUBSCRIBE\ndestination:/topic/inbox\nreceipt:subscribed\n\n\0');
+    await waitFor('the RECEIPT', () => transport.frames('RECEIPT').length === 1);
+    inbox[0]!.projected(event);
+    expect(transport.frames('MESSAGE')).toEqual([expect.stringContaining('\nsubscription:/topic/inbox\n')]);
+
+    connection.receive('UNSUBSCRIBE\ndestination:/topic/inbox\nreceipt:unsubscribed\n\n\0');
+    await waitFor('the second RECEIPT', () => transport.frames('RECEIPT').length === 2);
+    expect(unwatched).toBe(1);
+    expect(connection.isOpen).toBe(true);
+  });
+
+  it('requires the id of a SUBSCRIBE from a STOMP 1.2 client', async () => {
+    const connection = open();
+    connection.receive('SUBSCRIBE\ndestination:/topic/inbox\n\n\0');
+    await waitFor('the ERROR', () => transport.frames('ERROR').length === 1);
+    expect(transport.frames('ERROR')[0]).toContain('SUBSCRIBE needs the id header');
+    expect(connection.isOpen).toBe(false);
+  });
+
+  it('refuses subscriptions to sessions past 500 at once, however many were let go: each reads the store', async () => {
+    const connection = open(); // its clock stands still: no token comes back
+    connection.receive('SUBSCRIBE\nid:errors\ndestination:/user/queue/errors\n\n\0');
+    const subscribeAndLetGo = (receipt: string) =>
+      connection.receive(`SUBSCRIBE\nid:s\ndestination:/topic/chat/${randomUUID()}\nreceipt:${receipt}\n\n\0UNSUBSCRIBE\nid:s\n\n\0`);
+    for (let i = 0; i < 500; i++) subscribeAndLetGo(`r${i}`);
+    await waitFor('500 RECEIPTs', () => transport.frames('RECEIPT').length === 500);
+
+    subscribeAndLetGo('one-too-many');
+    await waitFor('the refusal', () => transport.frames('MESSAGE').length === 1);
+    expect(transport.frames('MESSAGE')[0]).toMatch(/\ncode:RATE_LIMITED\nreceipt-id:one-too-many\n/);
+    expect(transport.frames('RECEIPT')).toHaveLength(500);
   });
 
   it('refuses a CONNECT that accepts no version it speaks with an ERROR listing those it does', async () => {

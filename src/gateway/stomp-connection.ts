@@ -119,6 +119,11 @@ export class StompConnection {
     return this.#state !== 'closed';
   }
 
+  /** The STOMP version CONNECT agreed on (1.2 until then). */
+  get version(): StompVersion {
+    return this.#version;
+  }
+
   get isShuttingDown(): boolean {
     return this.#shuttingDown;
   }
