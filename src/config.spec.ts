@@ -85,6 +85,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_CONNECTION_STRING: esdb }).eventStore).toBe('eventstoredb');
   });
 
+  it.each([
+    [{}, true],
+    [{ DATABASE_URL: 'postgres://db/parley' }, false],
+    [{ JWT_SECRET: 'a-secret-of-thirty-two-bytes-or-more' }, false],
+    [{ JWT_JWKS_URL: 'https://id.example.com/jwks.json' }, false],
+    [{ DATABASE_URL: 'postgres://db/parley', DEV_TOKENS: '1' }, true],
+    [{ DEV_TOKENS: '0' }, false],
+  ])('issues dev tokens by default only in the embedded mode with no JWT keys: %j → %s', (env, devTokens) => {
+    expect(loadConfig(env).devTokens).toBe(devTokens);
+  });
+
   it('refuses EVENT_STORE=eventstoredb without a connection string, naming the missing variable', () => {
     const error = errorOf({ EVENT_STORE: 'eventstoredb' });
     expect(error).toBeInstanceOf(ConfigError);

@@ -11,7 +11,10 @@ export interface Config {
   readonly jwtSecret: string | undefined;
   /** Where the public keys of asymmetrically signed JWTs are published. */
   readonly jwtJwksUrl: string | undefined;
-  /** `POST /api/dev/token` enabled: the default unless a JWT secret or JWKS URL is configured. */
+  /**
+   * `POST /api/dev/token` enabled (`DEV_TOKENS`): by default only in the embedded mode (no
+   * `DATABASE_URL`) with no JWT secret or JWKS URL configured, the mode for trying Parley out.
+   */
   readonly devTokens: boolean;
   readonly logLevel: LogLevel;
   /** The STOMP gateway's limits and timing (DESIGN.md, "STOMP contract"). */
@@ -89,11 +92,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (jwtSecret && jwtJwksUrl) throw new ConfigError('set JWT_SECRET or JWT_JWKS_URL, not both');
   if (jwtSecret && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
   if (jwtJwksUrl && !URL.canParse(jwtJwksUrl)) throw new ConfigError(`JWT_JWKS_URL must be a URL, got "${jwtJwksUrl}"`);
-  const devTokens = flag(env, 'DEV_TOKENS') ?? (!jwtSecret && !jwtJwksUrl);
+  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  const devTokens = flag(env, 'DEV_TOKENS') ?? (!databaseUrl && !jwtSecret && !jwtJwksUrl);
   if (devTokens && jwtJwksUrl) throw new ConfigError('DEV_TOKENS=1 needs a JWT_SECRET to sign with, not a JWT_JWKS_URL');
   return {
     port: portNumber(env, 'PORT', 3000),
-    databaseUrl: nonEmpty(env.DATABASE_URL),
+    databaseUrl,
     dataDir: nonEmpty(env.DATA_DIR) ?? '.data',
     embeddedPostgresPort: portNumber(env, 'EMBEDDED_POSTGRES_PORT', 5488),
     eventStore,

@@ -67,6 +67,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.log(`Parley listening on http://localhost:${config.port}`);
+  if (config.devTokens) {
+    logger.warn('dev tokens are on (DEV_TOKENS): POST /api/dev/token gives anyone who reaches this server a token for any user and role');
+  }
 }
 
 await main();

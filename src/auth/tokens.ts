@@ -86,7 +86,7 @@ export class TokenService {
    */
   async issueDevToken(principal: Principal): Promise<string> {
     if (!this.devTokens || !(this.key instanceof Uint8Array)) {
-      throw new DevTokensDisabled('dev tokens are disabled (DEV_TOKENS=0, or JWT_SECRET / JWT_JWKS_URL is set)');
+      throw new DevTokensDisabled('dev tokens are disabled (DEV_TOKENS=0, or unset outside the embedded mode, or JWT_JWKS_URL is set)');
     }
     return new SignJWT({ role: principal.role, ...(principal.name ? { name: principal.name } : {}) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
