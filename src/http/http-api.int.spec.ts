@@ -131,6 +131,11 @@ describe('HTTP API', () => {
       expect(await message('/api/sessions?limit=0')).toBe('limit must be an integer from 1 to 100, got "0"');
       expect(await message('/api/sessions?limit=ten')).toBe('limit must be an integer from 1 to 100, got "ten"');
       expect(await message('/api/sessions?cursor=garbage')).toBe('cursor must be a nextCursor returned by this API');
+      // Cursors a client made up, whose time JavaScript reads and PostgreSQL would refuse.
+      for (const startTime of ['1', 'March 7', '+275760-09-13T00:00:00.000Z', '2026-02-31T00:00:00Z']) {
+        const cursor = Buffer.from(JSON.stringify([startTime, randomUUID()])).toString('base64url');
+        expect(await message(`/api/sessions?cursor=${cursor}`)).toBe('cursor must be a nextCursor returned by this API');
+      }
       expect(await message('/api/sessions?status=waiting&status=closed')).toBe('status must be given once');
       expect(await message('/api/sessions/not-a-uuid')).toBe('id must be a UUID, got "not-a-uuid"');
       expect(await message(`/api/sessions/${ids.a}/messages?after=-1`)).toMatch(/^after must be an integer from 0/);
@@ -164,7 +169,10 @@ describe('HTTP API', () => {
       const now = await get(`/api/audit/sessions/${sessionId}/state?at=${new Date().toISOString()}`, auditor);
       expect(now.body).toMatchObject({ revision: 2, status: 'active', agentId: 'agent-1', transcript: [expect.objectContaining({ body: 'A photo, please' })] });
       expect(await get(`/api/audit/sessions/${sessionId}/state?revision=3`, auditor)).toMatchObject({ status: 400, body: { message: 'revision must be from 0 to 2' } });
-      expect(await get(`/api/audit/sessions/${sessionId}/state?at=yesterday`, auditor)).toMatchObject({ status: 400, body: { message: 'at must be an ISO-8601 instant, got "yesterday"' } });
+      expect(await get(`/api/audit/sessions/${sessionId}/state?at=yesterday`, auditor)).toMatchObject({
+        status: 400,
+        body: { message: 'at must be an ISO-8601 instant with its offset, such as 2026-12-07T16:00:00Z, got "yesterday"' },
+      });
       expect(await get(`/api/audit/sessions/${sessionId}/state?at=2000-01-01T00:00:00Z`, auditor)).toMatchObject({ status: 400 });
     });
 

@@ -2,6 +2,23 @@ import { BadRequestException } from '@nestjs/common';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** An ISO-8601 instant: date, time (to the microsecond, as PostgreSQL keeps it) and offset. */
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * `text` as an instant, when it is one whose every field is in range: JavaScript's `Date` takes
+ * February 31 or 24:00 and rolls them over, and PostgreSQL refuses them.
+ */
+export function isoInstant(text: string): Date | undefined {
+  const fields = ISO_INSTANT.exec(text)?.slice(1).map((field) => Number(field ?? 0));
+  if (fields === undefined) return undefined;
+  const [year, month, day, hours, minutes, seconds, offsetHours, offsetMinutes] = fields as [number, number, number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const inRange = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+    && hours <= 23 && minutes <= 59 && seconds <= 59 && offsetHours <= 15 && offsetMinutes <= 59;
+  return inRange ? new Date(text) : undefined;
+}
+
 /** Parsers of path and query parameters: each bad value is a 400 that names its parameter. */
 export const parameter = {
   uuid(name: string, value: string): string {
@@ -27,8 +44,10 @@ export const parameter = {
   },
 
   instant(name: string, value: string): Date {
-    const date = /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : new Date(Number.NaN);
-    if (Number.isNaN(date.getTime())) throw new BadRequestException(`${name} must be an ISO-8601 instant, got "${value}"`);
+    const date = isoInstant(value);
+    if (date === undefined) {
+      throw new BadRequestException(`${name} must be an ISO-8601 instant with its offset, such as 2026-12-07T16:00:00Z, got "${value}"`);
+    }
     return date;
   },
 

@@ -4,7 +4,7 @@ import { type MessageView, type Page, type SessionCursor, SessionQueries, type S
 import { AuthGuard, CurrentPrincipal } from '../auth/auth.guard.js';
 import type { Principal } from '../auth/tokens.js';
 import { DATABASE_POOL } from '../database/pool.js';
-import { parameter } from './query-parameters.js';
+import { isoInstant, parameter } from './query-parameters.js';
 
 const STATUSES = ['waiting', 'active', 'closed'] as const;
 
@@ -69,7 +69,7 @@ function encodeCursor(cursor: SessionCursor): string {
 function decodeCursor(text: string): SessionCursor {
   try {
     const [startTime, sessionId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof startTime === 'string' && !Number.isNaN(Date.parse(startTime)) && typeof sessionId === 'string') {
+    if (typeof startTime === 'string' && isoInstant(startTime) !== undefined && typeof sessionId === 'string') {
       return { startTime, sessionId: parameter.uuid('cursor', sessionId) };
     }
   } catch {
