@@ -96,6 +96,12 @@ describe('loadConfig', () => {
     expect(loadConfig(env).devTokens).toBe(devTokens);
   });
 
+  it('takes JWT_SECRET as it is, spaces included, and reads the issuer and audience tokens must have', () => {
+    expect(loadConfig({ JWT_SECRET: ' a-secret-of-thirty-two-bytes-or-more ', JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'parley' }))
+      .toMatchObject({ jwtSecret: ' a-secret-of-thirty-two-bytes-or-more ', jwtIssuer: 'https://id.example.com', jwtAudience: 'parley' });
+    expect(loadConfig({})).toMatchObject({ jwtSecret: undefined, jwtIssuer: undefined, jwtAudience: undefined });
+  });
+
   it('refuses EVENT_STORE=eventstoredb without a connection string, naming the missing variable', () => {
     const error = errorOf({ EVENT_STORE: 'eventstoredb' });
     expect(error).toBeInstanceOf(ConfigError);
@@ -130,6 +136,8 @@ describe('loadConfig', () => {
     ['SHUTDOWN_GRACE_MS', '5s'],
     ['CORS_ORIGINS', 'www.example.com'],
     ['CORS_ORIGINS', 'https://www.example.com/'],
+    ['JWT_JWKS_URL', 'file:///etc/jwks.json'],
+    ['JWT_JWKS_URL', 'id.example.com/jwks.json'],
   ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
     const error = errorOf({ [name]: value });
     expect(error).toBeInstanceOf(ConfigError);

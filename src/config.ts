@@ -9,8 +9,12 @@ export interface Config {
   readonly eventStoreConnectionString: string | undefined;
   /** HS256 secret of the JWTs; unset (and no JWKS URL): generated under `dataDir`. */
   readonly jwtSecret: string | undefined;
-  /** Where the public keys of asymmetrically signed JWTs are published. */
+  /** Where the public keys of asymmetrically signed JWTs are published (http or https). */
   readonly jwtJwksUrl: string | undefined;
+  /** When set, the `iss` every token must have (`JWT_ISSUER`). */
+  readonly jwtIssuer: string | undefined;
+  /** When set, the `aud` every token must have, or include (`JWT_AUDIENCE`). */
+  readonly jwtAudience: string | undefined;
   /**
    * `POST /api/dev/token` enabled (`DEV_TOKENS`): by default only in the embedded mode (no
    * `DATABASE_URL`) with no JWT secret or JWKS URL configured, the mode for trying Parley out.
@@ -87,11 +91,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (eventStore === 'eventstoredb' && !eventStoreConnectionString) {
     throw new ConfigError('EVENT_STORE=eventstoredb needs EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false)');
   }
-  const jwtSecret = nonEmpty(env.JWT_SECRET);
+  // A secret is taken as it is: trimmed, it would not be the issuer's any more.
+  const jwtSecret = nonEmpty(env.JWT_SECRET) === undefined ? undefined : env.JWT_SECRET;
   const jwtJwksUrl = nonEmpty(env.JWT_JWKS_URL);
   if (jwtSecret && jwtJwksUrl) throw new ConfigError('set JWT_SECRET or JWT_JWKS_URL, not both');
   if (jwtSecret && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes long');
-  if (jwtJwksUrl && !URL.canParse(jwtJwksUrl)) throw new ConfigError(`JWT_JWKS_URL must be a URL, got "${jwtJwksUrl}"`);
+  if (jwtJwksUrl && !(URL.canParse(jwtJwksUrl) && ['http:', 'https:'].includes(new URL(jwtJwksUrl).protocol))) {
+    throw new ConfigError(`JWT_JWKS_URL must be an http or https URL, got "${jwtJwksUrl}"`);
+  }
   const databaseUrl = nonEmpty(env.DATABASE_URL);
   const devTokens = flag(env, 'DEV_TOKENS') ?? (!databaseUrl && !jwtSecret && !jwtJwksUrl);
   if (devTokens && jwtJwksUrl) throw new ConfigError('DEV_TOKENS=1 needs a JWT_SECRET to sign with, not a JWT_JWKS_URL');
@@ -104,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStoreConnectionString,
     jwtSecret,
     jwtJwksUrl,
+    jwtIssuer: nonEmpty(env.JWT_ISSUER),
+    jwtAudience: nonEmpty(env.JWT_AUDIENCE),
     devTokens,
     logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const) ?? 'log',
     stomp: {

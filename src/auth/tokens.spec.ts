@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JWK, SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
-import { InvalidToken, TokenService } from './tokens.js';
+import { InvalidToken, TokenKeysUnavailable, TokenService } from './tokens.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 const key = (secret: string) => new TextEncoder().encode(secret);
@@ -27,8 +27,23 @@ describe('token verification with a shared secret', () => {
     const token = await sign({ role: 'customer', name: 'Carla' });
     const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
     expect(await tokens.verify(token)).toEqual({ principal: { id: 'customer-1', role: 'customer', name: 'Carla' }, validUntil: (exp + 5) * 1000 });
+  });
+
+  it('refuses a token that never expires', async () => {
     const forever = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-1').sign(key(SECRET));
-    expect(await tokens.verify(forever)).toEqual({ principal: { id: 'agent-1', role: 'agent' }, validUntil: undefined });
+    expect(await reason(forever)).toBe('the token has no exp claim');
+  });
+
+  it('checks the issuer and the audience when they are configured, and gives dev tokens both', async () => {
+    const settings = { jwtSecret: SECRET, jwtJwksUrl: undefined, jwtIssuer: 'https://id.example.com', jwtAudience: 'parley', devTokens: true, dataDir: '/nonexistent' };
+    const strict = await TokenService.create(settings);
+    const refusal = (token: string) => strict.verify(token).then(() => 'accepted', (error: unknown) => (error instanceof InvalidToken ? error.message : error));
+    const claims = { role: 'agent', iss: 'https://id.example.com', aud: ['billing', 'parley'] };
+    expect(await refusal(await sign(claims))).toBe('accepted');
+    expect(await refusal(await sign({ ...claims, aud: 'billing' }))).toBe('the token is meant for another audience than JWT_AUDIENCE');
+    expect(await refusal(await sign({ ...claims, iss: 'https://other.example.com' }))).toBe('the token is issued by another issuer than JWT_ISSUER');
+    expect(await refusal(await sign({ role: 'agent' }))).toBe('the token has no iss claim');
+    expect(await refusal(await strict.issueDevToken({ id: 'agent-1', role: 'agent' }))).toBe('accepted');
   });
 
   it('refuses alg none, another key, another algorithm, expiry, and a missing or unknown role', async () => {
@@ -61,6 +76,18 @@ describe('dev tokens', () => {
     expect((await restarted.verify(token)).principal).toEqual({ id: 'agent-7', role: 'agent', name: 'Ada' });
     expect((await stat(join(dataDir, 'jwt-secret'))).mode & 0o777).toBe(0o600);
     expect((await readFile(join(dataDir, 'jwt-secret'), 'utf8')).trim()).toMatch(/^[\w-]{43}$/);
+  });
+
+  it('refuses to start with a generated secret too short to sign with, naming its file', async () => {
+    const emptied = await mkdtemp(join(tmpdir(), 'parley-tokens-'));
+    try {
+      await writeFile(join(emptied, 'jwt-secret'), '\n'); // as a crash during its first write may leave it
+      await expect(TokenService.create({ jwtSecret: undefined, jwtJwksUrl: undefined, devTokens: true, dataDir: emptied })).rejects.toThrow(
+        `${join(emptied, 'jwt-secret')} holds a secret of 0 bytes, not 32 or more`,
+      );
+    } finally {
+      await rm(emptied, { recursive: true, force: true });
+    }
   });
 });
 
@@ -105,10 +132,10 @@ describe('token verification with a JWKS URL', () => {
     await expect(tokens.issueDevToken({ id: 'x', role: 'agent' })).rejects.toThrow('dev tokens are disabled');
   });
 
-  it('says so when the key set cannot be fetched', async () => {
+  it('tells a key set it cannot fetch from a bad token: the same token may do once it is back', async () => {
     const unreachable = await TokenService.create({ jwtSecret: undefined, jwtJwksUrl: 'http://127.0.0.1:9/jwks.json', devTokens: false, dataDir: '/nonexistent' });
     const refused = await unreachable.verify(await signWith(signingKey, 'ES256')).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(InvalidToken);
+    expect(refused).toBeInstanceOf(TokenKeysUnavailable);
     expect((refused as Error).message).toBe('the signing keys could not be fetched from JWT_JWKS_URL');
   });
 });

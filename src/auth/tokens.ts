@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify, SignJWT } from 'jose';
 
 export const ROLES = ['customer', 'agent', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,13 +16,21 @@ export interface Principal {
 /** A token that verified: who it speaks for, and until when it may be trusted. */
 export interface VerifiedToken {
   readonly principal: Principal;
-  /** The instant (ms since the epoch) from which it is refused as expired; undefined without `exp`. */
-  readonly validUntil: number | undefined;
+  /** The instant (ms since the epoch) from which it is refused as expired. */
+  readonly validUntil: number;
 }
 
 /** A token that must not be trusted; the message says why (expired, bad signature, …). */
 export class InvalidToken extends Error {
   override readonly name = 'InvalidToken';
+}
+
+/**
+ * A token could not be checked, through no fault of its own: the key set of `JWT_JWKS_URL` could
+ * not be fetched. The client should try again, with the same token.
+ */
+export class TokenKeysUnavailable extends Error {
+  override readonly name = 'TokenKeysUnavailable';
 }
 
 /** Dev tokens were asked for but are disabled. */
@@ -35,6 +43,10 @@ export interface TokenSettings {
   readonly jwtSecret: string | undefined;
   /** A JWKS URL: tokens signed by its keys (RS256, ES256, PS256, EdDSA) are accepted. */
   readonly jwtJwksUrl: string | undefined;
+  /** When set, a token's `iss` must be this (`JWT_ISSUER`). */
+  readonly jwtIssuer?: string | undefined;
+  /** When set, a token's `aud` must include this (`JWT_AUDIENCE`). */
+  readonly jwtAudience?: string | undefined;
   readonly devTokens: boolean;
   readonly dataDir: string;
 }
@@ -47,28 +59,47 @@ const CLOCK_TOLERANCE_S = 5;
 /**
  * Verifies JWTs (and, in development, issues them). The algorithm is pinned by the key kind:
  * HS256 for a secret, asymmetric ones for a JWKS; `alg: none` and tokens for another key fail.
+ * Every token must expire (`exp`); its issuer and audience are checked when they are configured.
  */
 export class TokenService {
+  private readonly options: JWTVerifyOptions;
+
+  /** `expected`: the `iss` and `aud` every token must have, when configured (dev tokens get them). */
   private constructor(
     private readonly key: Uint8Array | JWTVerifyGetKey,
-    private readonly algorithms: string[],
+    algorithms: string[],
+    private readonly expected: { readonly iss?: string; readonly aud?: string },
     readonly devTokens: boolean,
-  ) {}
-
-  static async create(settings: TokenSettings): Promise<TokenService> {
-    if (settings.jwtJwksUrl) {
-      return new TokenService(createRemoteJWKSet(new URL(settings.jwtJwksUrl)), ASYMMETRIC, false);
-    }
-    const secret = settings.jwtSecret ?? (await generatedSecret(settings.dataDir));
-    return new TokenService(new TextEncoder().encode(secret), ['HS256'], settings.devTokens);
+  ) {
+    this.options = { algorithms, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp'], issuer: expected.iss, audience: expected.aud };
   }
 
-  /** @throws {InvalidToken} saying why the token is refused. */
+  /** @throws {Error} naming the generated secret's file when it is too short to sign with. */
+  static async create(settings: TokenSettings): Promise<TokenService> {
+    const expected = {
+      ...(settings.jwtIssuer === undefined ? {} : { iss: settings.jwtIssuer }),
+      ...(settings.jwtAudience === undefined ? {} : { aud: settings.jwtAudience }),
+    };
+    if (settings.jwtJwksUrl) {
+      return new TokenService(createRemoteJWKSet(new URL(settings.jwtJwksUrl)), ASYMMETRIC, expected, false);
+    }
+    const secret = settings.jwtSecret ?? (await generatedSecret(settings.dataDir));
+    return new TokenService(new TextEncoder().encode(secret), ['HS256'], expected, settings.devTokens);
+  }
+
+  /**
+   * @throws {InvalidToken} saying why the token is refused.
+   * @throws {TokenKeysUnavailable} when the key set to check it with cannot be fetched.
+   */
   async verify(token: string): Promise<VerifiedToken> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, { algorithms: this.algorithms, clockTolerance: CLOCK_TOLERANCE_S }));
+      ({ payload } = await jwtVerify(token, this.key as Uint8Array, this.options));
     } catch (error) {
+      // Not the token's fault: the key set is unreachable, slow, or not a key set.
+      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+        throw new TokenKeysUnavailable('the signing keys could not be fetched from JWT_JWKS_URL', { cause: error });
+      }
       throw new InvalidToken(reasonOf(error), { cause: error });
     }
     const { sub, role, name, exp } = payload;
@@ -76,7 +107,7 @@ export class TokenService {
     if (!ROLES.includes(role as Role)) throw new InvalidToken(`the token's role must be one of ${ROLES.join(', ')}`);
     return {
       principal: { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) },
-      validUntil: exp === undefined ? undefined : (exp + CLOCK_TOLERANCE_S) * 1000,
+      validUntil: (exp! + CLOCK_TOLERANCE_S) * 1000, // required above
     };
   }
 
@@ -88,7 +119,7 @@ export class TokenService {
     if (!this.devTokens || !(this.key instanceof Uint8Array)) {
       throw new DevTokensDisabled('dev tokens are disabled (DEV_TOKENS=0, or unset outside the embedded mode, or JWT_JWKS_URL is set)');
     }
-    return new SignJWT({ role: principal.role, ...(principal.name ? { name: principal.name } : {}) })
+    return new SignJWT({ role: principal.role, ...(principal.name ? { name: principal.name } : {}), ...this.expected })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(principal.id)
       .setIssuedAt()
@@ -97,15 +128,16 @@ export class TokenService {
   }
 }
 
-function reasonOf(error: unknown): string {
+function reasonOf(error: errors.JOSEError): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token is signed by an unknown key';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is invalid`;
-  // Not the token's fault: the key set is unreachable, slow, or not a key set.
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
-    return 'the signing keys could not be fetched from JWT_JWKS_URL';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `the token has no ${error.claim} claim`;
+    if (error.claim === 'iss') return 'the token is issued by another issuer than JWT_ISSUER';
+    if (error.claim === 'aud') return 'the token is meant for another audience than JWT_AUDIENCE';
+    return `the token's ${error.claim} claim is invalid`;
   }
   return 'the token is malformed';
 }
@@ -114,7 +146,7 @@ function reasonOf(error: unknown): string {
 async function generatedSecret(dataDir: string): Promise<string> {
   const file = join(dataDir, 'jwt-secret');
   try {
-    return (await readFile(file, 'utf8')).trim();
+    return longEnough(file, (await readFile(file, 'utf8')).trim());
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -124,5 +156,11 @@ async function generatedSecret(dataDir: string): Promise<string> {
     if (error.code !== 'EEXIST') throw error; // another process wrote it first: use theirs
   });
   await chmod(file, 0o600);
-  return (await readFile(file, 'utf8')).trim();
+  return longEnough(file, (await readFile(file, 'utf8')).trim());
+}
+
+/** The secret read from `file`, as long as `JWT_SECRET` must be. */
+function longEnough(file: string, secret: string): string {
+  if (Buffer.byteLength(secret) >= 32) return secret;
+  throw new Error(`${file} holds a secret of ${Buffer.byteLength(secret)} bytes, not 32 or more: delete it and a new one is made at the next start (the tokens it signed stop working)`);
 }

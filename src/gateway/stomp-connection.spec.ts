@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import type { Principal } from '../auth/tokens.js';
+import { type Principal, TokenKeysUnavailable } from '../auth/tokens.js';
 import type { ChatCommandRequest } from '../chat-session/chat-session.service.js';
 import { waitFor } from '../../test/processes.js';
 import type { InboxWatcher, LiveFeed } from './live-feed.js';
@@ -50,8 +50,9 @@ describe('StompConnection', () => {
   function open({
     heartbeatMs = 0,
     heartBeat = '0,0',
-    validUntil = undefined as number | undefined,
+    validUntil = Date.now() + 3_600_000,
     versionHeader = 'accept-version:1.2\n',
+    keysUnavailable = false,
   } = {}): StompConnection {
     transport = new FakeTransport();
     inbox = [];
@@ -67,7 +68,12 @@ describe('StompConnection', () => {
       watchSession: () => () => void unwatched++,
     } as unknown as LiveFeed;
     const services: ConnectionServices = {
-      tokens: { verify: async () => ({ principal: agent, validUntil }) },
+      tokens: {
+        verify: async () => {
+          if (keysUnavailable) throw new TokenKeysUnavailable('the signing keys could not be fetched from JWT_JWKS_URL');
+          return { principal: agent, validUntil };
+        },
+      },
       commands: {
         submit: async (request) => {
           submitted.push(request);
@@ -204,6 +210,13 @@ describe('StompConnection', () => {
     await waitFor('the refusal', () => transport.frames('MESSAGE').length === 1);
     expect(transport.frames('MESSAGE')[0]).toMatch(/\ncode:RATE_LIMITED\nreceipt-id:one-too-many\n/);
     expect(transport.frames('RECEIPT')).toHaveLength(500);
+  });
+
+  it('answers a CONNECT whose token cannot be checked, the key set out of reach, with ERROR unavailable: not its fault', async () => {
+    open({ keysUnavailable: true });
+    await waitFor('the ERROR', () => transport.frames('ERROR').length === 1);
+    expect(transport.frames('ERROR')[0]).toMatch(/^ERROR\nmessage:unavailable\n[^]*\n\nthe signing keys could not be fetched from JWT_JWKS_URL; connect again shortly, with the same token\0$/);
+    expect(transport.closedWith).toEqual({ code: 1013, reason: 'unavailable' });
   });
 
   it('refuses a CONNECT that accepts no version it speaks with an ERROR listing those it does', async () => {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { InvalidToken, type Principal, type TokenService, type VerifiedToken } from '../auth/tokens.js';
+import { InvalidToken, type Principal, TokenKeysUnavailable, type TokenService, type VerifiedToken } from '../auth/tokens.js';
 import type { ChatSessionService } from '../chat-session/chat-session.service.js';
 import type { StompSettings } from '../config.js';
 import type { StompProtocolError } from './stomp/errors.js';
@@ -53,7 +53,7 @@ export interface ConnectionServices {
 }
 
 /** WebSocket close codes (RFC 6455, 7.4.1). */
-const CLOSE = { normal: 1000, goingAway: 1001, protocolError: 1002, policyViolation: 1008, internalError: 1011 } as const;
+const CLOSE = { normal: 1000, goingAway: 1001, protocolError: 1002, policyViolation: 1008, internalError: 1011, tryAgainLater: 1013 } as const;
 
 /** Frames queued beyond this pause the socket's reading; it resumes below the low mark. */
 const QUEUE_HIGH_WATER = 64;
@@ -244,7 +244,7 @@ export class StompConnection {
       headers: { version, 'heart-beat': `${offer},${offer}`, server: SERVER_NAME, session: this.id },
     });
     this.#keepHeartBeats(heartBeats.outgoingMs, heartBeats.incomingMs);
-    if (token.validUntil !== undefined) this.#expireAt(token.validUntil);
+    this.#expireAt(token.validUntil);
   }
 
   async #authenticate(frame: StompClientFrame): Promise<VerifiedToken | undefined> {
@@ -256,6 +256,10 @@ export class StompConnection {
     try {
       return await this.#services.tokens.verify(token);
     } catch (error) {
+      if (error instanceof TokenKeysUnavailable) {
+        this.fail('unavailable', `${error.message}; connect again shortly, with the same token`, frame, CLOSE.tryAgainLater);
+        return undefined;
+      }
       if (!(error instanceof InvalidToken)) throw error;
       this.fail('unauthorized', error.message, frame, CLOSE.policyViolation);
       return undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { SignJWT } from 'jose';
+import { SignJWT, generateKeyPair } from 'jose';
 import { type DatabasePool, sql } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { ProjectionRunner } from '../../read-models/projection-runner.js';
@@ -210,6 +210,24 @@ describe('HTTP API', () => {
       await flaky.close();
       await flakyPool.end();
       await proxy.close();
+    }
+  });
+
+  it('answers 503, not 401, while the key set of JWT_JWKS_URL cannot be fetched: the token is not at fault', async () => {
+    const eventStore = new PostgresEventStore(pool);
+    const projections = new ProjectionRunner({ databaseUrl: url, store: eventStore, projections: [chatProjection] });
+    const config = loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json', PORT: '0' });
+    const keyless = await createApp({ config, databaseUrl: url, pool, eventStore, projections, close: async () => {} }, false);
+    await keyless.listen(0, '127.0.0.1');
+    try {
+      const { privateKey } = await generateKeyPair('ES256');
+      const signed = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'ES256', kid: 'key-1' }).setSubject('agent-1').setExpirationTime('1h').sign(privateKey);
+      const response = await fetch(`${await keyless.getUrl()}/api/sessions`, { headers: { authorization: `Bearer ${signed}` } });
+      expect({ status: response.status, body: await response.json() }).toEqual({
+        status: 503, body: { statusCode: 503, error: 'Service Unavailable', message: 'the signing keys of tokens could not be fetched; retry shortly' },
+      });
+    } finally {
+      await keyless.close();
     }
   });
 
