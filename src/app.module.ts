@@ -44,9 +44,12 @@ export class AppModule {
  * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API: the widget
  * runs in the pages of other sites.
  */
-export function createApp(runtime: Runtime, logger: LoggerService | false): Promise<NestExpressApplication> {
-  return NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), {
+export async function createApp(runtime: Runtime, logger: LoggerService | false): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), {
     logger,
+    // A provider that fails to start is thrown to the caller, which stops the database it
+    // started, instead of ending the process here.
+    abortOnError: false,
     return503OnClosing: true,
     cors: {
       origin: runtime.config.corsOrigins === '*' ? '*' : [...runtime.config.corsOrigins],
@@ -55,4 +58,6 @@ export function createApp(runtime: Runtime, logger: LoggerService | false): Prom
       maxAge: 600,
     },
   });
+  app.disable('x-powered-by');
+  return app;
 }

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConsoleLogger } from '@nestjs/common';
 import { createApp } from './app.module.js';
 import { ConfigError, type LogLevel, loadConfig } from './config.js';
@@ -47,7 +49,15 @@ async function main(): Promise<void> {
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
     process.exit(1);
   }
-  const app = await createApp(runtime, logger);
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp(runtime, logger);
+  } catch (error) {
+    // Such as a generated JWT secret too short to sign with: the database started is stopped.
+    logger.error(`cannot start: ${(error as Error).message}`);
+    await runtime.close();
+    process.exit(1);
+  }
   let stopping = false;
   stop = async (signal: string) => {
     if (stopping) return;
@@ -66,7 +76,9 @@ async function main(): Promise<void> {
     await runtime.close();
     process.exit(1);
   }
-  logger.log(`Parley listening on http://localhost:${config.port}`);
+  // The port bound: PORT=0 asks for any free one.
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  logger.log(`Parley listening on http://localhost:${port}`);
   if (config.devTokens) {
     logger.warn('dev tokens are on (DEV_TOKENS): POST /api/dev/token gives anyone who reaches this server a token for any user and role');
   }

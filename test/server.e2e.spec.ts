@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -222,6 +222,19 @@ describe('the server on its embedded PostgreSQL', () => {
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
+  });
+});
+
+describe('the server with a generated JWT secret too short to sign with', () => {
+  it('exits with code 1 naming the file and what to do, and stops the embedded PostgreSQL it started', async () => {
+    const dataDir = join(root, 'short-secret');
+    await mkdir(dataDir);
+    await writeFile(join(dataDir, 'jwt-secret'), '\n'); // as a crash during its first write may leave it
+    const server = start({ DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) });
+    expect(await exitOf(server, 60_000)).toEqual({ code: 1, signal: null });
+    expect(server.output()).toContain(`cannot start: ${join(dataDir, 'jwt-secret')} holds a secret of 0 bytes, not 32 or more: delete it`);
+    expect(server.output()).toContain('embedded PostgreSQL stopped');
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
   });
 });
 

@@ -9,21 +9,29 @@ import { InvalidToken, type Principal, TokenService } from './tokens.js';
 
 type AuthenticatedRequest = { headers: Record<string, string | string[] | undefined>; principal?: Principal };
 
-/** HTTP routes behind it need `Authorization: Bearer <JWT>`; 401 saying why otherwise. */
+/**
+ * HTTP routes behind it need `Authorization: Bearer <JWT>`; 401 saying why otherwise, with the
+ * `WWW-Authenticate` challenge of RFC 6750.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(private readonly tokens: TokenService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const challenge = (value: string) => context.switchToHttp().getResponse<{ setHeader(name: string, value: string): void }>().setHeader('WWW-Authenticate', value);
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new UnauthorizedException('an Authorization: Bearer <token> header is required');
+    if (!match) {
+      challenge('Bearer realm="parley"');
+      throw new UnauthorizedException('an Authorization: Bearer <token> header is required');
+    }
     try {
       request.principal = (await this.tokens.verify(match[1]!)).principal;
     } catch (error) {
-      if (error instanceof InvalidToken) throw new UnauthorizedException(error.message);
-      throw error;
+      if (!(error instanceof InvalidToken)) throw error;
+      challenge('Bearer realm="parley", error="invalid_token"');
+      throw new UnauthorizedException(error.message);
     }
     return true;
   }

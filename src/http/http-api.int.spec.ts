@@ -77,6 +77,9 @@ describe('HTTP API', () => {
       expect(await get('/api/sessions')).toMatchObject({ status: 401, body: { message: 'an Authorization: Bearer <token> header is required' } });
       expect(await get('/api/sessions', token('customer-1', 'customer', `${SECRET}-wrong`))).toMatchObject({ status: 401, body: { message: 'the token signature does not verify' } });
       expect(await get('/api/sessions', token('customer-1', 'admin'))).toMatchObject({ status: 401 });
+      const [none, refused] = await Promise.all([fetch(`${base}/api/sessions`), fetch(`${base}/api/sessions`, { headers: { authorization: 'Bearer x.y.z' } })]);
+      expect([none.headers.get('www-authenticate'), refused.headers.get('www-authenticate')]).toEqual(['Bearer realm="parley"', 'Bearer realm="parley", error="invalid_token"']);
+      expect(none.headers.get('x-powered-by')).toBeNull();
     });
 
     it('lists a customer only their own sessions, newest first, page by page to the end', async () => {
