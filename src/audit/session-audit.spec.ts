@@ -1,6 +1,6 @@
 import type { ChatSessionEvent } from '../chat-session/chat-session.events.js';
 import { GENESIS_HASH, stampEvents } from '../chat-session/hash-chain.js';
-import { type AuditedEvent, historyAsCsv, PointOutOfRange, sessionAt, verifySession } from './session-audit.js';
+import { type AuditedEvent, HistoryBroken, historyAsCsv, PointOutOfRange, sessionAt, verifySession } from './session-audit.js';
 
 const sessionId = '5d0f3f9e-2a57-4b8e-9a43-0d5e1c1f2a10';
 const m1 = '0b8e4b0e-5c1e-4d37-9d55-8d8a3f1b2c01';
@@ -56,6 +56,16 @@ describe('the session as it was', () => {
   it('refuses a revision past the last and an instant before the first event, naming the bound', () => {
     expect(() => sessionAt(sessionId, conversation, { revision: 6 })).toThrow(new PointOutOfRange('revision must be from 0 to 5'));
     expect(() => sessionAt(sessionId, conversation, { at: new Date('2026-11-24T08:59:59Z') })).toThrow(PointOutOfRange);
+  });
+
+  it('refuses to replay a stored history that lacks a revision, rather than tell a state it never had', () => {
+    const withoutTheAgent = conversation.filter((event) => event.revision !== 1);
+    expect(() => sessionAt(sessionId, withoutTheAgent, {})).toThrow(
+      new HistoryBroken(`the stored history of session ${sessionId} lacks revision 1: it cannot be replayed (see …/verify)`),
+    );
+    expect(verifySession(withoutTheAgent)).toEqual({ ok: false, brokenAtRevision: 1 });
+    const withoutTheOpening = conversation.slice(1);
+    expect(() => sessionAt(sessionId, withoutTheOpening, {})).toThrow(HistoryBroken);
   });
 });
 

@@ -14,6 +14,14 @@ export class PointOutOfRange extends Error {
   override readonly name = 'PointOutOfRange';
 }
 
+/**
+ * The stored history cannot be replayed as it is: it lacks a revision, or does not start with
+ * the session's opening. Only an edit of the store makes one; `…/verify` says where.
+ */
+export class HistoryBroken extends Error {
+  override readonly name = 'HistoryBroken';
+}
+
 /** A stored event with every piece of its metadata, as auditors read it. */
 export interface AuditedEvent {
   readonly revision: number;
@@ -61,8 +69,13 @@ export async function sessionHistory(store: EventStore, sessionId: string): Prom
  * revision, or up to an instant (events that occurred at or before it); the whole history when
  * no point is given.
  * @throws {PointOutOfRange} for a revision past the last one or an instant before the first event.
+ * @throws {HistoryBroken} when a revision is missing, or the first event is not the opening.
  */
 export function sessionAt(sessionId: string, history: readonly AuditedEvent[], point: HistoryPoint): SessionAt {
+  const gap = history.findIndex((event, index) => event.revision !== index);
+  if (gap >= 0) {
+    throw new HistoryBroken(`the stored history of session ${sessionId} lacks revision ${gap}: it cannot be replayed (see …/verify)`);
+  }
   const last = history.length - 1;
   let upTo = last;
   if ('revision' in point) {
@@ -74,7 +87,7 @@ export function sessionAt(sessionId: string, history: readonly AuditedEvent[], p
   }
   const replayed = history.slice(0, upTo + 1);
   const state = replayed.reduce((current, event) => evolve(current, asDomainEvent(event)), initialState());
-  if (state.status === 'none') throw new Error(`session ${sessionId} does not start with ChatSessionOpened`);
+  if (state.status === 'none') throw new HistoryBroken(`the stored history of session ${sessionId} does not start with ChatSessionOpened`);
   return {
     sessionId,
     revision: upTo,

@@ -1,6 +1,18 @@
-import { BadRequestException, Controller, ForbiddenException, Get, Inject, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import {
   type AuditedEvent,
+  HistoryBroken,
   type HistoryPoint,
   PointOutOfRange,
   type SessionAt,
@@ -39,6 +51,7 @@ export class AuditController {
       return sessionAt(sessionId, history, point);
     } catch (error) {
       if (error instanceof PointOutOfRange) throw new BadRequestException(error.message);
+      if (error instanceof HistoryBroken) throw new ConflictException(error.message);
       throw error;
     }
   }
