@@ -1,3 +1,4 @@
+import { systemLineId } from '../src/chat-session/chat-session.events.js';
 import type { ChatEvent } from './chat-events.js';
 
 /** A row of `chat_messages`; `timestamp` is text, as a session row's times are. */
@@ -59,7 +60,7 @@ export function agentNameIn(joinLine: string | undefined, agentId: string): stri
 }
 
 function systemLine(event: ChatEvent, messageType: 'join' | 'leave' | 'close', senderId: string, content: string): MessageRow {
-  return rowOf(event, event.eventId, 'system', senderId, content, messageType, null);
+  return rowOf(event, systemLineId(event.eventId), 'system', senderId, content, messageType, null);
 }
 
 /** The row, placed in the session at its event's time, revision and log position. */

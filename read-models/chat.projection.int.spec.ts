@@ -3,6 +3,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from '../test/database.js';
 import { startWriteSide } from '../test/write-side.js';
+import { systemLineId } from '../src/chat-session/chat-session.events.js';
 import type { ChatCommandRequest, ChatSessionService } from '../src/chat-session/chat-session.service.js';
 import { type LogPosition, START } from '../src/event-store/event-store.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
@@ -97,13 +98,30 @@ describe('the chat projection', () => {
     });
     const text = { message_type: 'text' };
     expect(await messages(sessionId)).toEqual([
-      line(1, { message_id: events[1]!.eventId, sender_type: 'system', sender_id: agent.id, message_content: 'Ada joined', message_type: 'join' }),
+      line(1, { message_id: systemLineId(events[1]!.eventId), sender_type: 'system', sender_id: agent.id, message_content: 'Ada joined', message_type: 'join' }),
       line(2, { message_id: hello, sender_type: 'user', sender_id: customer.id, message_content: 'Hello, my car has a flat tyre', ...text }),
       line(3, { message_id: where, sender_type: 'user', sender_id: customer.id, message_content: 'I am at exit 12', ...text, attachment_url: 'https://example.com/tyre.jpg' }),
       line(4, { message_id: answer, sender_type: 'agent', sender_id: agent.id, message_content: longAnswer, ...text }),
-      line(7, { message_id: events[7]!.eventId, sender_type: 'system', sender_id: agent.id, message_content: 'Ada left', message_type: 'leave' }),
-      line(8, { message_id: events[8]!.eventId, sender_type: 'system', sender_id: customer.id, message_content: 'The customer closed the chat: solved', message_type: 'close' }),
+      line(7, { message_id: systemLineId(events[7]!.eventId), sender_type: 'system', sender_id: agent.id, message_content: 'Ada left', message_type: 'leave' }),
+      line(8, { message_id: systemLineId(events[8]!.eventId), sender_type: 'system', sender_id: customer.id, message_content: 'The customer closed the chat: solved', message_type: 'close' }),
     ]);
+  });
+
+  it("gives system lines ids no message may have: a customer who sends one with the join line's id is refused, and the projection goes on", async () => {
+    const sessionId = randomUUID();
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Keys' }, actor: customer });
+    await submit('join', sessionId, {}, agent);
+    await projectNew();
+    const [joinLine] = await messages(sessionId);
+    expect(joinLine).toMatchObject({ message_type: 'join', message_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-8/) });
+
+    await expect(submit('messages', sessionId, { messageId: joinLine!.message_id, body: 'Mine now' }, customer)).rejects.toMatchObject({
+      code: 'INVALID_COMMAND',
+      message: expect.stringContaining("must not be a UUID of version 8, which marks the server's own lines"),
+    });
+    await send(sessionId, customer, 'Hello');
+    await projectNew();
+    expect((await messages(sessionId)).map((line) => line.message_content)).toEqual(['Ada joined', 'Hello']);
   });
 
   it('keeps the unread counters exact through messages and read receipts on both sides', async () => {

@@ -4,7 +4,7 @@
  * destination) comes from the authenticated connection, never from the payload.
  */
 import { z } from 'zod';
-import type { ParticipantType, Rating } from './chat-session.events.js';
+import { type ParticipantType, type Rating, SYSTEM_LINE_UUID_VERSION } from './chat-session.events.js';
 import { characterCount, isWellFormedText } from './text.js';
 
 /** A customer opens a session; its id is chosen by the client, so a retry is harmless. */
@@ -137,7 +137,10 @@ export const commandPayloadSchemas = {
   leave: z.object({}).strict(),
   messages: z
     .object({
-      messageId: uuid(),
+      messageId: uuid().refine(
+        (id) => id[14] !== SYSTEM_LINE_UUID_VERSION,
+        `must not be a UUID of version ${SYSTEM_LINE_UUID_VERSION}, which marks the server's own lines`,
+      ),
       // Only bounded here: the 1–4,000 characters rule is the decider's (INVALID_MESSAGE).
       body: z.string().max(MAX_BODY_UNITS, `must be at most ${MAX_BODY_UNITS} characters`),
       attachmentUrl: z

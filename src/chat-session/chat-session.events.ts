@@ -107,6 +107,18 @@ export type EventMetadata = {
 /** The category of chat-session streams (the part of the stream name before the first dash). */
 export const CHAT_SESSION_CATEGORY = 'chat_session';
 
+/**
+ * The version of the UUIDs that the read model gives its system lines (join, leave, close):
+ * their event's id with this version, which no message may have. Were a line's id a message's,
+ * the projection could store that message nowhere (`chat_messages` is keyed by session and id).
+ */
+export const SYSTEM_LINE_UUID_VERSION = '8';
+
+/** The id of the system line of the event `eventId`: see {@link SYSTEM_LINE_UUID_VERSION}. */
+export function systemLineId(eventId: string): string {
+  return `${eventId.slice(0, 14)}${SYSTEM_LINE_UUID_VERSION}${eventId.slice(15)}`;
+}
+
 /** The name of a session's stream; the only place stream names are built. */
 export function streamNameOf(sessionId: string): string {
   return `${CHAT_SESSION_CATEGORY}-${sessionId}`;

@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../../test/database.js';
-import { MigrationFailed, migrate } from './migrations.js';
+import { MIGRATIONS_DIR, MigrationFailed, migrate } from './migrations.js';
 
 /** Each file records that it ran in `ran`, so a test sees the order and the count of the runs. */
 const recording = (file: string, sql = '') => `${sql}\nINSERT INTO ran (file) VALUES ('${file}');`;
@@ -106,5 +106,26 @@ describe('migrate', () => {
     expect(runs.flat().sort()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
     expect(await ran()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
     expect(await recorded()).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
+  });
+
+  it("0009 gives the system lines stored before it ids of version 8, as the projection now does, and leaves messages' ids alone", async () => {
+    const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+    const copy = (names: string[]) => Promise.all(names.map((name) => copyFile(join(MIGRATIONS_DIR, name), join(dir, name))));
+    await copy(files.filter((name) => name < '0009'));
+    await migrate(database.url, dir);
+    const session = '3f1c2b9e-5d7a-4c1e-9b2f-6a8d0e4c7b15';
+    const joinLine = '01a2516f-3bca-72e0-bd4c-609e4a2b7cc3';
+    const message = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    await client.query(`
+      INSERT INTO chat_messages (message_id, session_id, sender_type, sender_id, message_content, message_type, "timestamp", revision, position)
+      VALUES ('${joinLine}', '${session}', 'system', 'agent-1', 'Ada joined', 'join', now(), 1, 2),
+             ('${message}', '${session}', 'user', 'customer-1', 'Hello', 'text', now(), 2, 3)`);
+
+    await copy(files.filter((name) => name.startsWith('0009')));
+    expect(await migrate(database.url, dir)).toEqual(['0009_system_line_ids.sql']);
+    expect(await column('SELECT message_id::text AS v FROM chat_messages ORDER BY revision')).toEqual([
+      '01a2516f-3bca-82e0-bd4c-609e4a2b7cc3',
+      message,
+    ]);
   });
 });
