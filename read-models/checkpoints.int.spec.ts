@@ -48,6 +48,12 @@ describe('advancing a checkpoint', () => {
     expect(await stored()).toEqual(position(9n));
   });
 
+  it('moves it from the start when a rebuild of an empty log stored it there', async () => {
+    await writeCheckpoint(pool, 'chat', START);
+    expect(await advance(START, position(5n))).toBe(true);
+    expect(await stored()).toEqual(position(5n));
+  });
+
   it('refuses to move it from anywhere else, and stores nothing', async () => {
     await writeCheckpoint(pool, 'chat', position(5n));
     expect(await advance(position(4n), position(9n))).toBe(false);

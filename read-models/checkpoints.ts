@@ -56,11 +56,14 @@ export async function advanceCheckpoint(
  */
 export function checkpointMove(projection: string, from: LogPosition, to: LogPosition, lock: 'wait' | 'try') {
   const taken = lock === 'wait' ? sql.fragment`${transactionLock('write', projection)} IS NOT NULL` : tryTransactionLock('write', projection);
+  // From START: no row yet, or one standing at START (stored by a rebuild of an empty log).
   const move = compareLogPositions(from, START) === 0
     ? sql.fragment`
-      INSERT INTO projection_checkpoints (projection_name, commit_position, prepare_position, updated_at)
+      INSERT INTO projection_checkpoints AS stored (projection_name, commit_position, prepare_position, updated_at)
       SELECT ${projection}, ${to.commit}, ${to.prepare}, now() FROM locked WHERE locked.taken
-      ON CONFLICT (projection_name) DO NOTHING
+      ON CONFLICT (projection_name) DO UPDATE
+        SET commit_position = EXCLUDED.commit_position, prepare_position = EXCLUDED.prepare_position, updated_at = now()
+        WHERE stored.commit_position = ${START.commit} AND stored.prepare_position = ${START.prepare}
       RETURNING 1`
     : sql.fragment`
       UPDATE projection_checkpoints SET commit_position = ${to.commit}, prepare_position = ${to.prepare}, updated_at = now()
