@@ -39,7 +39,11 @@ export interface ChatConnectionEvents {
   retrying: { readonly entry: OutboxEntry; readonly at: number } & Refusal;
   /** The outbox changed (to be saved, and shown). */
   outbox: readonly OutboxEntry[];
-  /** A session may not be watched (FORBIDDEN: not one's own, or no such session). */
+  /**
+   * A session may not be watched (FORBIDDEN: not one's own, or no such session); it is watched
+   * no more. Any other refusal (the server cannot read it now, too many subscriptions at once) is
+   * not final: the session is subscribed to again after a back-off.
+   */
   'watch-refused': { readonly sessionId: string } & Refusal;
 }
 
@@ -79,6 +83,9 @@ type Pending =
 interface Watch {
   readonly log: SessionLog;
   subscription?: StompSubscription;
+  /** Its subscriptions refused for now (UNAVAILABLE, RATE_LIMITED): how long the next try waits. */
+  readonly retries: Backoff;
+  retryTimer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -135,6 +142,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   stop(): void {
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#retryTimer);
+    for (const watch of this.#watches.values()) clearTimeout(watch.retryTimer);
     this.#drop();
     this.#setStatus({ state: 'stopped' });
   }
@@ -161,7 +169,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
    */
   watchSession(sessionId: string, lastRevision = -1): void {
     if (this.#watches.has(sessionId)) return;
-    const watch: Watch = { log: new SessionLog(lastRevision) };
+    const watch: Watch = { log: new SessionLog(lastRevision), retries: new Backoff({ initialMs: 1_000, maxMs: 30_000 }) };
     this.#watches.set(sessionId, watch);
     if (this.#client?.connected) this.#subscribeSession(this.#client, sessionId, watch);
   }
@@ -169,6 +177,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   unwatchSession(sessionId: string): void {
     const watch = this.#watches.get(sessionId);
     this.#watches.delete(sessionId);
+    clearTimeout(watch?.retryTimer);
     if (watch?.subscription && this.#client?.connected) watch.subscription.unsubscribe();
   }
 
@@ -317,8 +326,10 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
         return pending.reject(new RequestRefused(refusal.code, refusal.message));
       case 'watch': {
         const watch = this.#watches.get(pending.sessionId);
-        this.#watches.delete(pending.sessionId);
         if (watch?.subscription && this.#client?.connected) watch.subscription.unsubscribe();
+        if (watch) delete watch.subscription;
+        if (refusal.code !== 'FORBIDDEN' && watch) return this.#subscribeLater(pending.sessionId, watch);
+        this.#watches.delete(pending.sessionId);
         return this.emit('watch-refused', { sessionId: pending.sessionId, ...refusal });
       }
       default:
@@ -326,9 +337,19 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
     }
   }
 
+  /** Subscribes to a watched session again after its back-off, if still watched and connected. */
+  #subscribeLater(sessionId: string, watch: Watch): void {
+    clearTimeout(watch.retryTimer);
+    watch.retryTimer = setTimeout(() => {
+      const client = this.#client;
+      if (this.#watches.get(sessionId) === watch && !watch.subscription && client?.connected) this.#subscribeSession(client, sessionId, watch);
+    }, watch.retries.next());
+  }
+
   #receipt(receiptId: string): void {
     const pending = this.#pending.get(receiptId);
     this.#pending.delete(receiptId);
+    if (pending?.kind === 'watch') this.#watches.get(pending.sessionId)?.retries.reset();
     if (pending?.kind === 'outbox') {
       const entry = this.#outbox.stored(pending.id);
       if (entry) this.emit('stored', entry);
