@@ -11,7 +11,7 @@ import { describeRejection } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { transcript } from '../shared/transcript.js';
-import { type SavedChat, loadChat, saveChat, storageKey } from './chat-widget.model.js';
+import { type SavedChat, loadChat, pageStorage, saveChat, storageKey } from './chat-widget.model.js';
 
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -160,7 +160,7 @@ export class ChatWidget extends LitElement {
     }
     this.#teardown();
     this.#identity = { server, key, claims };
-    this.#start(loadChat(localStorage, key));
+    this.#start(loadChat(pageStorage(), key));
     this.#watchExpiry(claims);
   }
 
@@ -237,7 +237,7 @@ export class ChatWidget extends LitElement {
 
   #save(): void {
     if (!this.#identity) return;
-    saveChat(localStorage, this.#identity.key, { sessionId: this.sessionId, outbox: [...this.outbox] });
+    saveChat(pageStorage(), this.#identity.key, { sessionId: this.sessionId, outbox: [...this.outbox] });
   }
 
   #forgetSession(): void {

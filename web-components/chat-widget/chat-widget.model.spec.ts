@@ -1,6 +1,6 @@
 import type { OutboxEntry } from '../shared/outbox.js';
 import { pendingLines } from '../shared/own-messages.js';
-import { loadChat, saveChat, storageKey } from './chat-widget.model.js';
+import { loadChat, pageStorage, saveChat, storageKey } from './chat-widget.model.js';
 
 const S = '7d1d1a8e-3b0e-4b6e-9a51-0f1b8c2d4e6f';
 const memory = () => {
@@ -27,6 +27,19 @@ describe('what the widget keeps and shows of its own messages', () => {
     const storage = memory();
     storage.setItem('k', '{not json');
     expect(loadChat(storage, 'k')).toEqual({ outbox: [] });
+  });
+
+  it('goes on without storage where the browser denies it, as reading localStorage then throws', () => {
+    const described = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
+    Object.defineProperty(globalThis, 'localStorage', { configurable: true, get: () => { throw new DOMException('denied', 'SecurityError'); } });
+    try {
+      expect(pageStorage()).toBeUndefined();
+      expect(loadChat(pageStorage(), 'k')).toEqual({ outbox: [] });
+      expect(() => saveChat(pageStorage(), 'k', { sessionId: S, outbox: [] })).not.toThrow();
+    } finally {
+      if (described) Object.defineProperty(globalThis, 'localStorage', described);
+      else delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
   });
 
   it('shows unsent messages as queued while offline and sending while online, stored and refused ones too, in the order written', () => {

@@ -13,7 +13,21 @@ export function storageKey(serverOrigin: string, userId: string): string {
   return `parley-chat:${serverOrigin}:${userId}`;
 }
 
-export function loadChat(storage: Pick<Storage, 'getItem'>, key: string): SavedChat {
+/**
+ * The page's localStorage, or `undefined` where the browser denies it (site data blocked): there,
+ * merely reading `localStorage` throws.
+ */
+export function pageStorage(): Storage | undefined {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The chat saved under `key`; none without storage. */
+export function loadChat(storage: Pick<Storage, 'getItem'> | undefined, key: string): SavedChat {
+  if (storage === undefined) return { outbox: [] };
   try {
     const saved = JSON.parse(storage.getItem(key) ?? 'null') as Partial<SavedChat> | null;
     return {
@@ -25,7 +39,9 @@ export function loadChat(storage: Pick<Storage, 'getItem'>, key: string): SavedC
   }
 }
 
-export function saveChat(storage: Pick<Storage, 'setItem' | 'removeItem'>, key: string, chat: SavedChat): void {
+/** Saves the chat under `key`, or not at all without storage. */
+export function saveChat(storage: Pick<Storage, 'setItem' | 'removeItem'> | undefined, key: string, chat: SavedChat): void {
+  if (storage === undefined) return;
   try {
     if (!chat.sessionId && chat.outbox.length === 0) storage.removeItem(key);
     else storage.setItem(key, JSON.stringify(chat));
