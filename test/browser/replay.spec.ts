@@ -58,7 +58,7 @@ describe('the auditor replaying a session', () => {
   });
 
   it('lists every event with its actor and time, and says the hash chain is intact', async () => {
-    await expectText(replay.locator('.verdict'), `✔ Hash chain intact: ${events.length} events, unaltered`);
+    await expectText(replay.locator('.verdict'), `✔ Hash chain intact over ${events.length} events`);
     const entries = replay.locator('button.event');
     expect(await entries.count()).toBe(events.length);
     await expectText(entries.nth(0).locator('.type'), 'Chat opened: Keys locked in the car');
@@ -114,5 +114,33 @@ describe('the auditor replaying a session', () => {
 
     await expectText(replay.locator('.verdict'), `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered`);
     expect(await replay.locator(`button.event[data-revision="${answer.revision}"]`).getAttribute('class')).toContain('broken');
+  });
+
+  it('names events by their stored revisions when the stored history lacks one', async () => {
+    const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
+    const lastRevision = events.at(-1)!.revision;
+    const client = new pg.Client({ connectionString: app.databaseUrl });
+    await client.connect();
+    try {
+      await client.query('ALTER TABLE events DISABLE TRIGGER USER');
+      await client.query('DELETE FROM events WHERE stream_name = $1 AND revision = $2', [`chat_session-${sessionId}`, answer.revision]);
+      await client.query('ALTER TABLE events ENABLE TRIGGER USER');
+    } finally {
+      await client.end();
+    }
+
+    await replay.getByRole('button', { name: 'Reload' }).click();
+
+    // The verdict reads as after the edit before: the list, one event short, says the reload is done.
+    await waitUntil(async () => (await replay.locator('button.event').count()) === events.length - 1);
+    await expectText(replay.locator('.verdict'), `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered`);
+    await replay.locator(`button.event[data-revision="${lastRevision}"]`).click();
+    await expectText(replay.locator('output[for="scrubber"]'), `Revision ${lastRevision} of ${lastRevision} · `, { startsWith: true });
+    expect(await replay.locator(`button.event[data-revision="${lastRevision}"]`).getAttribute('aria-current')).toBe('true');
+    expect(await replay.locator('#scrubber').inputValue()).toBe(String(events.length - 2));
+    // The event after the gap, chosen: shown as current, and the one after it as still to come.
+    await replay.locator(`button.event[data-revision="${answer.revision + 1}"]`).click();
+    await expectText(replay.locator('output[for="scrubber"]'), `Revision ${answer.revision + 1} of ${lastRevision} · `, { startsWith: true });
+    expect(await replay.locator(`button.event[data-revision="${answer.revision + 2}"]`).getAttribute('class')).toContain('future');
   });
 });

@@ -83,8 +83,7 @@ export class SessionReplay extends LitElement {
       this.audited = history.events;
       this.events = history.events.map((event) => fromAudited(sessionId, event));
       this.verdict = verdict;
-      const last = this.events.length - 1;
-      if (this.revision === undefined || this.revision > last || this.revision < 0) this.revision = last;
+      if (!this.events.some((event) => event.revision === this.revision)) this.revision = this.events.at(-1)?.revision;
       this.#emit('chat-replay-loaded', { sessionId, events: this.events.length, ...verdict });
     } catch (error) {
       if (key !== this.#loaded) return;
@@ -124,10 +123,15 @@ export class SessionReplay extends LitElement {
   }
 
   protected override render(): TemplateResult {
+    // The scrubber moves over the events' places in the list; everything shown names their stored
+    // revisions, which differ from the places when the stored history lacks one.
     const last = this.events.length - 1;
-    const revision = Math.min(this.revision ?? last, last);
-    const shown = revision >= 0 ? foldEvents(this.sessionId, this.events.slice(0, revision + 1)) : undefined;
-    const current = this.events[revision];
+    const found = this.events.findIndex((event) => event.revision === this.revision);
+    const place = found >= 0 ? found : last;
+    const shown = place >= 0 ? foldEvents(this.sessionId, this.events.slice(0, place + 1)) : undefined;
+    const current = this.events[place];
+    const revision = current?.revision ?? -1;
+    const lastRevision = this.events[last]?.revision ?? -1;
     return html`
       <div class="top">
         <h2>Session replay <span class="id">${this.sessionId || '—'}</span></h2>
@@ -148,12 +152,12 @@ export class SessionReplay extends LitElement {
                 min="0"
                 max=${last}
                 step="1"
-                .value=${String(revision)}
-                aria-valuetext="Revision ${revision} of ${last}: ${EVENT_LABELS[current?.type ?? ''] ?? current?.type ?? ''}"
-                @input=${(event: Event) => this.#scrub(Number((event.target as HTMLInputElement).value))}
+                .value=${String(place)}
+                aria-valuetext="Revision ${revision} of ${lastRevision}: ${EVENT_LABELS[current?.type ?? ''] ?? current?.type ?? ''}"
+                @input=${(event: Event) => this.#scrub(this.events[Number((event.target as HTMLInputElement).value)]!.revision)}
               />
               <output for="scrubber" aria-live="polite">
-                Revision ${revision} of ${last} · ${current ? dateTime(current.occurredAt) : ''} · ${EVENT_LABELS[current?.type ?? ''] ?? current?.type}
+                Revision ${revision} of ${lastRevision} · ${current ? dateTime(current.occurredAt) : ''} · ${EVENT_LABELS[current?.type ?? ''] ?? current?.type}
               </output>
             </div>
             <div class="body">
@@ -168,7 +172,7 @@ export class SessionReplay extends LitElement {
     const verdict = this.verdict;
     if (!verdict) return html`<p class="verdict unknown" part="verdict" role="status">Hash chain: not checked</p>`;
     if (verdict.ok) {
-      return html`<p class="verdict ok" part="verdict" role="status">✔ Hash chain intact: ${this.events.length} events, unaltered</p>`;
+      return html`<p class="verdict ok" part="verdict" role="status">✔ Hash chain intact over ${this.events.length} events</p>`;
     }
     return html`<p class="verdict broken" part="verdict" role="status">
       ✘ Hash chain broken at revision ${verdict.brokenAtRevision}: events from there on may have been altered
