@@ -53,6 +53,8 @@ describe('the widget across lost connections, a server restart and a reload', ()
   it('says when the server cannot be reached, queues what the customer writes, and catches up on reconnection with no gap', async () => {
     await proxy.cut();
     await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    // The countdown is shown, and kept out of the live region's announcements.
+    expect(await widget.locator('.status [aria-hidden="true"]').textContent()).toMatch(/^Retrying in \d+ s…$/);
     await customerSends(customer, 'She is 3.');
     await customerSends(customer, 'And a booster for her brother, 7.');
     await expectAttribute(widget.locator('li.own', { hasText: 'She is 3.' }), 'data-delivery', 'queued');

@@ -379,8 +379,10 @@ export class AgentConsole extends LitElement {
   #renderStatus(): TemplateResult | typeof nothing {
     const status = this.status;
     if (status.state === 'offline') {
+      // The countdown is hidden from screen readers: in a live region it would be read out every second.
       return html`<p class="status" part="status" role="status">
-        Can’t reach the chat server. Retrying in ${secondsUntil(status.retryAt, this.now)} s…
+        Can’t reach the chat server.
+        <span aria-hidden="true">Retrying in ${secondsUntil(status.retryAt, this.now)} s…</span>
         <button type="button" @click=${() => this.#connection?.reconnectNow()}>Retry now</button>
       </p>`;
     }
