@@ -53,6 +53,13 @@ describe('what the widget keeps and shows of its own messages', () => {
     expect(online.map((line) => line.delivery)).toEqual(['sending', 'sending']);
   });
 
+  it('shows a message refused for now as queued, saying why, until it is sent again', () => {
+    const waiting = { ...entry('m1', 10), notBefore: 2_000, refusedWith: 'UNAVAILABLE' };
+    expect(pendingLines([waiting], [], [], S, true, () => false)).toEqual([
+      expect.objectContaining({ messageId: 'm1', delivery: 'queued', reason: 'The chat service is having trouble; this will be sent again in a moment.' }),
+    ]);
+  });
+
   it('leaves out what the conversation holds already, and what belongs to another session', () => {
     const other = { ...entry('x', 1), destination: '/app/chat/another/messages' };
     expect(pendingLines([entry('m1', 1), other], [], [], S, true, (id) => id === 'm1')).toEqual([]);

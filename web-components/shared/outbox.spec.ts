@@ -42,10 +42,12 @@ describe('the outbox', () => {
     const outcome = outbox.rejected('m1', 'UNAVAILABLE', 10_000);
 
     expect(outcome).toEqual({ retry: true, at: 11_000 });
+    expect(outbox.entries[0]).toMatchObject({ state: 'queued', refusedWith: 'UNAVAILABLE' }); // why it waits, to show
     expect(outbox.next(10_500)).toBeUndefined();
     expect(outbox.retryAt).toBe(11_000);
     expect(outbox.next(11_000)?.id).toBe('m1');
     outbox.sending('m1');
+    expect(outbox.entries[0]!.refusedWith).toBeUndefined();
     expect(outbox.rejected('m1', 'RATE_LIMITED', 20_000)).toEqual({ retry: true, at: 22_000 });
   });
 

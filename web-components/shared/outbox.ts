@@ -13,6 +13,8 @@ export interface OutboxEntry {
   readonly createdAt?: number;
   /** Not to be sent before this instant (ms since the epoch): after a retryable rejection. */
   readonly notBefore?: number;
+  /** The code of that rejection, until it is sent again: why it waits. */
+  readonly refusedWith?: string;
 }
 
 /** What a rejection did to an entry. */
@@ -63,7 +65,7 @@ export class Outbox {
   }
 
   sending(id: string): void {
-    this.#update(id, (entry) => ({ ...entry, state: 'sending', attempts: entry.attempts + 1 }));
+    this.#update(id, (entry) => ({ ...entry, state: 'sending', attempts: entry.attempts + 1, refusedWith: undefined }));
   }
 
   /** The server stored it (RECEIPT): it leaves the outbox, and is returned. */
@@ -82,7 +84,7 @@ export class Outbox {
     if (!entry) return undefined;
     if (isRetryable(code, entry.destination)) {
       const at = now + RETRY_DELAYS_MS[Math.min(entry.attempts - 1, RETRY_DELAYS_MS.length - 1)]!;
-      this.#update(id, (queued) => ({ ...queued, state: 'queued', notBefore: at }));
+      this.#update(id, (queued) => ({ ...queued, state: 'queued', notBefore: at, refusedWith: code }));
       return { retry: true, at };
     }
     this.#entries = this.#entries.filter((queued) => queued.id !== id);

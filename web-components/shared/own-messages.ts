@@ -1,4 +1,5 @@
 import type { OutboxEntry } from './outbox.js';
+import { describeRejection } from './rejections.js';
 
 /** Where a message of one's own stands, as the widget shows it. */
 export type Delivery = 'queued' | 'sending' | 'stored' | 'read' | 'failed';
@@ -14,7 +15,8 @@ export interface OwnPending {
 
 /**
  * One's own messages of `sessionId` that its events do not hold: stored but not delivered
- * on the topic yet, waiting in the outbox, or refused. In the order they were written.
+ * on the topic yet, waiting in the outbox (with the reason, when the server refused it for now),
+ * or refused. In the order they were written.
  */
 export function pendingLines(
   outbox: readonly OutboxEntry[],
@@ -30,7 +32,9 @@ export function pendingLines(
       messageId: String(entry.body.messageId),
       body: String(entry.body.body),
       createdAt: entry.createdAt ?? 0,
-      delivery: (entry.state === 'sending' || online ? 'sending' : 'queued') as Delivery,
+      ...(entry.refusedWith === undefined
+        ? { delivery: (entry.state === 'sending' || online ? 'sending' : 'queued') as Delivery }
+        : { delivery: 'queued' as Delivery, code: entry.refusedWith, reason: describeRejection(entry.refusedWith) }),
     }));
   const lines = [
     ...confirmed.map((line) => ({ ...line, delivery: 'stored' as Delivery })),

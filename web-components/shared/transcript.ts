@@ -86,7 +86,9 @@ function ownLine(
       ${reason
         ? html`<p class="error-text">
             <span class="reason">${reason}</span>
-            ${options.onDismiss ? html`<button type="button" @click=${() => options.onDismiss!(messageId)}>Dismiss</button>` : nothing}
+            ${options.onDismiss && delivery === 'failed'
+              ? html`<button type="button" @click=${() => options.onDismiss!(messageId)}>Dismiss</button>`
+              : nothing}
           </p>`
         : nothing}
     </li>
