@@ -8,7 +8,8 @@ import {
 /**
  * The widget losing its connection: the customer's network alone (a TCP proxy between its page
  * and the server, cut and restored), then the server itself (killed and started again), then a
- * page reload. Nothing written on either side is lost or shown twice.
+ * page reload; and the agent console closed while the server is down. Nothing written on either
+ * side is lost or shown twice.
  */
 describe('the widget across lost connections, a server restart and a reload', () => {
   let app: TestApp;
@@ -103,6 +104,23 @@ describe('the widget across lost connections, a server restart and a reload', ()
 
     await customerSends(customer, 'Thanks, that is all.');
     await console.locator('li.other', { hasText: 'Thanks, that is all.' }).waitFor();
+    transcript.push('Thanks, that is all.');
+  }, 60_000);
+
+  it("keeps an agent's reply written while the server is down, the console closed, and sends it when the console is back", async () => {
+    const reply = 'One more thing: the seat is free of charge.';
+    await app.kill();
+    await expectText(console.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    await agentSends(agent, reply);
+    await expectAttribute(console.locator('li.own', { hasText: reply }), 'data-delivery', 'queued');
+    await agent.goto('about:blank'); // the page closed: its in-memory outbox gone with it
+
+    await app.resume();
+    await agent.goto(`${app.url}/agent`);
+    await signedIn(agent, 'agent-console');
+
+    transcript.push(reply);
+    await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`, 30_000);
   }, 60_000);
 });
 

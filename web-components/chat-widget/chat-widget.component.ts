@@ -11,7 +11,7 @@ import { describeRejection } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { transcript } from '../shared/transcript.js';
-import { type SavedChat, loadChat, pageStorage, saveChat, storageKey } from './chat-widget.model.js';
+import { type SavedChat, loadChat, pageStorage, saveChat, storageKey } from '../shared/saved-chat.js';
 
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -151,7 +151,7 @@ export class ChatWidget extends LitElement {
       return;
     }
     const server = serverUrl(this.server).origin;
-    const key = storageKey(server, claims.sub);
+    const key = storageKey('chat', server, claims.sub);
     if (this.#connection && this.#identity?.key === key) {
       this.#identity = { server, key, claims };
       this.#connection.setToken(this.token);

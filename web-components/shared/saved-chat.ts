@@ -1,16 +1,17 @@
-import type { OutboxEntry } from '../shared/outbox.js';
+import type { OutboxEntry } from './outbox.js';
 
-export type { Delivery, OwnPending } from '../shared/own-messages.js';
-
-/** What the widget keeps in localStorage, per server and user: the open chat and unsent commands. */
+/**
+ * What a component keeps in localStorage, per server and user: the widget its open chat and its
+ * unsent commands, the agent console its unsent commands.
+ */
 export interface SavedChat {
   readonly sessionId?: string | undefined;
   readonly outbox: OutboxEntry[];
 }
 
-/** The localStorage key of a user of a server: one person's chat is not another's. */
-export function storageKey(serverOrigin: string, userId: string): string {
-  return `parley-chat:${serverOrigin}:${userId}`;
+/** The localStorage key of a component's user of a server: one person's chat is not another's. */
+export function storageKey(component: 'chat' | 'console', serverOrigin: string, userId: string): string {
+  return `parley-${component}:${serverOrigin}:${userId}`;
 }
 
 /**

@@ -1,0 +1,45 @@
+import type { OutboxEntry } from './outbox.js';
+import { loadChat, pageStorage, saveChat, storageKey } from './saved-chat.js';
+
+const S = '7d1d1a8e-3b0e-4b6e-9a51-0f1b8c2d4e6f';
+const memory = () => {
+  const items = new Map<string, string>();
+  return { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => void items.set(key, value), removeItem: (key: string) => void items.delete(key), items };
+};
+const entry = (id: string, createdAt: number, state: OutboxEntry['state'] = 'queued'): OutboxEntry =>
+  ({ id, destination: `/app/chat/${S}/messages`, body: { messageId: id, body: `text ${id}` }, state, attempts: 0, createdAt });
+
+describe('what the components keep in localStorage', () => {
+  it('keeps one chat per server and user, and forgets it when nothing is left to keep', () => {
+    const storage = memory();
+    const key = storageKey('chat', 'https://chat.example.com', 'customer-1');
+    expect(key).toBe('parley-chat:https://chat.example.com:customer-1'); // as saved by earlier releases
+    expect(key).not.toBe(storageKey('chat', 'https://chat.example.com', 'customer-2'));
+    expect(key).not.toBe(storageKey('console', 'https://chat.example.com', 'customer-1'));
+
+    saveChat(storage, key, { sessionId: S, outbox: [entry('m1', 1)] });
+    expect(loadChat(storage, key)).toEqual({ sessionId: S, outbox: [entry('m1', 1)] });
+    saveChat(storage, key, { sessionId: undefined, outbox: [] });
+    expect(storage.items.size).toBe(0);
+    expect(loadChat(storage, key)).toEqual({ sessionId: undefined, outbox: [] });
+  });
+
+  it('reads a corrupt saved chat as none', () => {
+    const storage = memory();
+    storage.setItem('k', '{not json');
+    expect(loadChat(storage, 'k')).toEqual({ outbox: [] });
+  });
+
+  it('goes on without storage where the browser denies it, as reading localStorage then throws', () => {
+    const described = Object.getOwnPropertyDescriptor(globalThis, 'localStorage');
+    Object.defineProperty(globalThis, 'localStorage', { configurable: true, get: () => { throw new DOMException('denied', 'SecurityError'); } });
+    try {
+      expect(pageStorage()).toBeUndefined();
+      expect(loadChat(pageStorage(), 'k')).toEqual({ outbox: [] });
+      expect(() => saveChat(pageStorage(), 'k', { sessionId: S, outbox: [] })).not.toThrow();
+    } finally {
+      if (described) Object.defineProperty(globalThis, 'localStorage', described);
+      else delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
+  });
+});
