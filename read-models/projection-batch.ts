@@ -1,6 +1,6 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
-import type { LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
+import { compareLogPositions, type LogPosition, type RecordedEvent } from '../src/event-store/event-store.js';
 import { advanceCheckpoint, checkpointMove, readCheckpoint } from './checkpoints.js';
 import { announcement, notifyProjected } from './notify.js';
 import { type AppliedEvents, EventNotApplicable, type Projection, type ProjectionMemory, type Tables } from './projection.js';
@@ -74,7 +74,9 @@ async function pinDown(connection: CommonQueryMethods, projection: Projection, t
 export class CheckpointMoved extends Error {
   override readonly name = 'CheckpointMoved';
   constructor(readonly projection: string, readonly expected: LogPosition, readonly stored: LogPosition) {
-    super(`checkpoint of ${projection} is at ${stored.commit}/${stored.prepare}, not ${expected.commit}/${expected.prepare}`);
+    super(compareLogPositions(stored, expected) === 0
+      ? `checkpoint of ${projection} was stored again at ${stored.commit}/${stored.prepare}`
+      : `checkpoint of ${projection} is at ${stored.commit}/${stored.prepare}, not ${expected.commit}/${expected.prepare}`);
   }
 }
 
@@ -98,7 +100,10 @@ export interface CommittedBatch extends AppliedEvents {
  * transaction through `applyEvents`, which names the event it stopped at.
  * @param after where the runner believes the checkpoint stands: the batch follows it.
  * @param memory the projection's memory of the live run, told whether the batch committed.
- * @throws {CheckpointMoved} when the stored checkpoint is not `after`; nothing was written.
+ * @param swaps the count of rebuilds' swaps when the runner read the checkpoint (`readSwaps`):
+ * a batch with a memory must not write after a swap, whose tables its memory does not know.
+ * @throws {CheckpointMoved} when the stored checkpoint is not `after`, or was stored again by a
+ * swap; nothing was written.
  * @throws {EventNotApplicable} for the first event that cannot be applied; nothing was written.
  */
 export async function projectBatch(
@@ -107,14 +112,15 @@ export async function projectBatch(
   events: readonly RecordedEvent[],
   after: LogPosition,
   memory?: ProjectionMemory,
+  swaps?: bigint,
 ): Promise<CommittedBatch> {
   const last = events.at(-1);
   if (last === undefined) throw new RangeError('projectBatch needs at least one event');
   const announced = events.filter((event) => projection.handles(event.type));
   try {
-    const committed = (await commitPrepared(connection, projection, events, after, announced, memory))
+    const committed = (await commitPrepared(connection, projection, events, after, announced, memory, swaps))
       ?? await connection.transaction(async (transaction) => {
-        await moveCheckpoint(transaction, projection, after, last.logPosition, announced);
+        await moveCheckpoint(transaction, projection, after, last.logPosition, announced, swaps);
         return checked(projection, announced, await projection.apply(transaction, events, projection.tables, memory), last.logPosition);
       });
     memory?.committed();
@@ -123,7 +129,7 @@ export async function projectBatch(
     // Whatever the batch wrote is rolled back, or in doubt; and the second try writes unnoted.
     memory?.forget();
     if (isTransient(error) || error instanceof CheckpointMoved) throw error;
-    return applyInTransaction(connection, projection, events, after);
+    return applyInTransaction(connection, projection, events, after, swaps);
   }
 }
 
@@ -139,6 +145,7 @@ async function commitPrepared(
   after: LogPosition,
   announced: readonly RecordedEvent[],
   memory?: ProjectionMemory,
+  swaps?: bigint,
 ): Promise<CommittedBatch | undefined> {
   if (projection.prepare === undefined) return undefined;
   const prepared = await projection.prepare(connection, events, memory);
@@ -146,7 +153,7 @@ async function commitPrepared(
   const committed = checked(projection, announced, prepared, to);
   const moved = sql.fragment`EXISTS (SELECT FROM moved)`;
   const outcome = await connection.one(sql.type(preparedOutcomeRow)`
-    WITH ${checkpointMove(projection.name, after, to, 'try')}
+    WITH ${checkpointMove(projection.name, after, to, 'try', swaps)}
     SELECT (SELECT taken FROM locked) AS taken, ${moved} AS moved,
       (SELECT ${announcement(announced)} WHERE ${moved}) AS notified, ${prepared.write(moved)} AS written`);
   if (!outcome.taken) return undefined;
@@ -175,10 +182,11 @@ async function applyInTransaction(
   projection: Projection,
   events: readonly RecordedEvent[],
   after: LogPosition,
+  swaps?: bigint,
 ): Promise<CommittedBatch> {
   const last = events.at(-1)!;
   return connection.transaction(async (transaction) => {
-    await moveCheckpoint(transaction, projection, after, last.logPosition, []);
+    await moveCheckpoint(transaction, projection, after, last.logPosition, [], swaps);
     const applied = await applyEvents(transaction, projection, projection.tables, events);
     await notifyProjected(transaction, applied.projected);
     return { ...applied, checkpoint: last.logPosition };
@@ -196,7 +204,8 @@ async function moveCheckpoint(
   after: LogPosition,
   to: LogPosition,
   announced: readonly RecordedEvent[],
+  swaps?: bigint,
 ): Promise<void> {
-  if (await advanceCheckpoint(transaction, projection.name, after, to, announced)) return;
+  if (await advanceCheckpoint(transaction, projection.name, after, to, announced, swaps)) return;
   throw new CheckpointMoved(projection.name, after, await readCheckpoint(transaction, projection.name));
 }

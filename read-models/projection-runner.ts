@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConnectionError, type DatabasePoolConnection } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition, type RecordedEvent } from '../src/event-store/event-store.js';
-import { readCheckpoint } from './checkpoints.js';
+import { readCheckpoint, readSwaps } from './checkpoints.js';
 import { EventBatches } from './event-batches.js';
 import { trySessionLock } from './locks.js';
 import { CheckpointMoved, type CommittedBatch, projectBatch } from './projection-batch.js';
@@ -219,14 +219,19 @@ class ProjectionWorker {
 
   private async lead(connection: DatabasePoolConnection, stop: AbortSignal): Promise<void> {
     while (!stop.aborted) {
+      // The swaps first: one made after this read, however soon, stops the batches that follow.
+      const swaps = await readSwaps(connection, this.projection.name);
       const from = await readCheckpoint(connection, this.projection.name);
       this.checkpoint = from;
-      await this.follow(connection, from, stop);
+      await this.follow(connection, from, swaps, stop);
     }
   }
 
-  /** Projects the log after `from` until stopped, or until the stored checkpoint moves elsewhere. */
-  private async follow(connection: DatabasePoolConnection, from: LogPosition, stop: AbortSignal): Promise<void> {
+  /**
+   * Projects the log after `from` until stopped, or until the stored checkpoint moves elsewhere
+   * or a rebuild swaps its tables in (the count of swaps is no longer `swaps`).
+   */
+  private async follow(connection: DatabasePoolConnection, from: LogPosition, swaps: bigint, stop: AbortSignal): Promise<void> {
     const subscription = this.options.store.subscribeToAll({ after: from, category: this.projection.category });
     const batches = new EventBatches(subscription, this.batchSize);
     const memory = this.projection.remember?.();
@@ -241,7 +246,7 @@ class ProjectionWorker {
         const batch = await batches.next();
         if (stop.aborted) return;
         if (batch === undefined) throw new EventStoreUnavailable('the subscription to the event log ended');
-        after = await this.commit(connection, batch, after, memory);
+        after = await this.commit(connection, batch, after, swaps, memory);
       }
     } finally {
       this.memory = undefined;
@@ -251,9 +256,11 @@ class ProjectionWorker {
   }
 
   /** Projects a batch; the checkpoint it stored, or `undefined` when the stored one had moved. */
-  private async commit(connection: DatabasePoolConnection, batch: readonly RecordedEvent[], after: LogPosition, memory?: ProjectionMemory): Promise<LogPosition | undefined> {
+  private async commit(
+    connection: DatabasePoolConnection, batch: readonly RecordedEvent[], after: LogPosition, swaps: bigint, memory?: ProjectionMemory,
+  ): Promise<LogPosition | undefined> {
     try {
-      return this.committed(await projectBatch(connection, this.projection, batch, after, memory));
+      return this.committed(await projectBatch(connection, this.projection, batch, after, memory, swaps));
     } catch (error) {
       if (error instanceof CheckpointMoved) {
         this.logger.log(`${error.message} (a rebuild swapped its tables in?): resuming from there`);
@@ -262,7 +269,7 @@ class ProjectionWorker {
       if (!(error instanceof EventNotApplicable)) throw error;
       // Store what precedes the refused event, so that the checkpoint stands right before it.
       const refused = batch.findIndex((event) => event.eventId === error.event.eventId);
-      if (refused > 0 && (await this.commit(connection, batch.slice(0, refused), after, memory)) === undefined) return undefined;
+      if (refused > 0 && (await this.commit(connection, batch.slice(0, refused), after, swaps, memory)) === undefined) return undefined;
       throw error;
     }
   }

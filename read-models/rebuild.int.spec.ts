@@ -8,7 +8,7 @@ import { readCheckpoint } from './checkpoints.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
 import {
-  allChatEvents, chatProjectedFromScratch, conversation, eventually, listenForNotices, openTestLog,
+  allChatEvents, chatProjectedFromScratch, conversation, customer, eventually, listenForNotices, openTestLog,
   tableContents, type NoticeListener, type TestLog, waitCaughtUp,
 } from './testing/fixtures.js';
 
@@ -146,6 +146,34 @@ describe('rebuilding the chat projection', () => {
     await caughtUp();
     expect(live.status()[0]!.eventsProjected).toBe(projectedLive + 16); // resumed after the rebuild's checkpoint
     expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
+  });
+
+  it("keeps the live projection from writing its memory of the old tables over the new, when the swap left the checkpoint where it was", async () => {
+    const sessionId = randomUUID();
+    const [opened, joined, first, second] = conversation(sessionId, 3);
+    await log.chat.append(sessionId, [opened!, joined!, first!]);
+    live.start();
+    await caughtUp();
+    await live.stop();
+    // A row gone wrong, which the live projection then reads into its memory as it writes the next message.
+    await log.pool.query(sql.unsafe`UPDATE chat_sessions SET message_count = 999 WHERE session_id = ${sessionId}`);
+    live.start();
+    await log.chat.append(sessionId, [second!]);
+    await caughtUp();
+    const messageCount = () => log.pool.oneFirst(sql.type(z.object({ message_count: z.number() }))`
+      SELECT message_count FROM chat_sessions WHERE session_id = ${sessionId}`);
+    expect(await messageCount()).toBe(1000);
+
+    const before = await readCheckpoint(log.pool, chatProjection.name);
+    await rebuild();
+    expect(await readCheckpoint(log.pool, chatProjection.name)).toEqual(before); // nothing happened meanwhile
+    expect(await messageCount()).toBe(2);
+
+    await log.chat.append(sessionId, [
+      { type: 'ChatMessageSent', data: { sessionId, messageId: randomUUID(), senderId: customer.id, senderType: 'user', body: 'third' } },
+    ]);
+    await caughtUp();
+    expect(await messageCount()).toBe(3);
   });
 
   it('leaves the live tables untouched when interrupted half-way, and succeeds when run again', async () => {
