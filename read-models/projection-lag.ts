@@ -1,5 +1,5 @@
 import type { CommonQueryMethods } from 'slonik';
-import type { EventStore, LogPosition } from '../src/event-store/event-store.js';
+import type { EventStore, LogPosition, RecordedEvent } from '../src/event-store/event-store.js';
 import { readCheckpoint } from './checkpoints.js';
 import type { Projection } from './projection.js';
 
@@ -13,6 +13,17 @@ export interface ProjectionLag {
   readonly lag: number;
   /** True when there are `cap` events or more after the checkpoint (the head is then unknown). */
   readonly capped: boolean;
+  /**
+   * True when later events have committed and wait, not counted, behind a transaction still in
+   * flight (the event store in PostgreSQL reads no further than the oldest one, on the whole
+   * server: a long transaction anywhere stalls every projection and subscription meanwhile).
+   */
+  readonly heldBack: boolean;
+}
+
+/** The event store in PostgreSQL, which tells of events held back (`PostgresEventStore.readPage`). */
+interface HoldingBack {
+  readPage(after: LogPosition, maxCount: number, category?: string): Promise<{ events: RecordedEvent[]; heldBack: boolean }>;
 }
 
 /**
@@ -26,12 +37,15 @@ export async function projectionLag(
   cap = 10_000,
 ): Promise<ProjectionLag> {
   const checkpoint = await readCheckpoint(connection, projection.name);
-  const pending = await store.readAll({ after: checkpoint, category: projection.category, maxCount: cap });
+  const { events: pending, heldBack } = 'readPage' in store
+    ? await (store as EventStore & HoldingBack).readPage(checkpoint, cap, projection.category)
+    : { events: await store.readAll({ after: checkpoint, category: projection.category, maxCount: cap }), heldBack: false };
   return {
     name: projection.name,
     checkpoint,
     head: pending.at(-1)?.logPosition ?? checkpoint,
     lag: pending.length,
     capped: pending.length >= cap,
+    heldBack,
   };
 }

@@ -105,7 +105,7 @@ describe('the server on its embedded PostgreSQL', () => {
     expect(await readiness.json()).toEqual({
       status: 'ready',
       checks: { database: 'up', eventStore: 'up', liveFeed: 'up' },
-      projections: { chat: { state: 'running', leader: expect.any(Boolean), lag: 0 } },
+      projections: { chat: { state: 'running', leader: expect.any(Boolean), lag: 0, heldBack: false } },
     });
   });
 

@@ -16,6 +16,8 @@ interface ProjectionHealth {
   readonly leader: boolean;
   /** Events not projected yet; null when it could not be counted (database down). */
   readonly lag: number | null;
+  /** Later events wait behind a transaction still in flight, not counted in `lag` (`projectionLag`). */
+  readonly heldBack: boolean | null;
 }
 
 interface Readiness {
@@ -50,12 +52,12 @@ export class HealthController {
     const [database, eventStore, lag] = await Promise.all([
       check(() => this.pool.oneFirst(sql.type(z.object({ ok: z.number() }))`SELECT 1 AS ok`)),
       check(() => this.eventStore.readStream('$parley-health', { maxCount: 1 })),
-      projectionLag(this.pool, this.eventStore, chatProjection).then((counted) => counted.lag, () => null),
+      projectionLag(this.pool, this.eventStore, chatProjection).catch(() => undefined),
     ]);
-    const projections = Object.fromEntries(this.projections.status().map((status) => [
-      status.name,
-      { state: status.state, leader: status.holdsLock, lag: status.name === chatProjection.name ? lag : null },
-    ]));
+    const projections = Object.fromEntries(this.projections.status().map((status) => {
+      const counted = status.name === chatProjection.name ? lag : undefined;
+      return [status.name, { state: status.state, leader: status.holdsLock, lag: counted?.lag ?? null, heldBack: counted?.heldBack ?? null }];
+    }));
     const liveFeed: Check = this.feed.listening ? 'up' : 'down';
     const checks = { database, eventStore, liveFeed };
     const ready = Object.values(checks).every((check) => check === 'up') && Object.values(projections).every((p) => p.state === 'running');

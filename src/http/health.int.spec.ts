@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { ChatWriter } from '../../read-models/testing/fixtures.js';
 import { waitFor } from '../../test/processes.js';
 import { startStompTestApp, type StompTestApp } from '../../test/stomp-app.js';
+import { PostgresEventStore } from '../event-store/postgres-event-store.js';
 
 /** `/health/ready` of the whole app, its LISTEN connection going through a proxy the test can cut. */
 describe('readiness', () => {
@@ -34,5 +39,28 @@ describe('readiness', () => {
       return answer.status === 200 ? answer : undefined;
     });
     expect(up.body).toMatchObject({ status: 'ready', checks: { liveFeed: 'up' } });
+  });
+
+  it('says when events wait, not counted in the lag, behind a transaction still in flight', async () => {
+    await waitFor('readiness', async () => (await readiness()).status === 200);
+    expect((await readiness()).body.projections.chat).toMatchObject({ lag: 0, heldBack: false });
+    let finish!: () => void;
+    const inFlight = server.pool.transaction(async (transaction) => {
+      await transaction.query(sql.type(z.object({ xid: z.string() }))`SELECT pg_current_xact_id()::text AS xid`); // takes a transaction id
+      await new Promise<void>((resolve) => (finish = resolve));
+    });
+    try {
+      await waitFor('the transaction in flight', () => finish !== undefined);
+      const sessionId = randomUUID();
+      await new ChatWriter(new PostgresEventStore(server.pool)).append(sessionId, [
+        { type: 'ChatSessionOpened', data: { sessionId, customerId: 'customer-1', subject: 'Held back' } },
+      ]);
+      const held = await readiness();
+      expect(held.body.projections.chat).toMatchObject({ lag: 0, heldBack: true });
+    } finally {
+      finish();
+      await inFlight;
+    }
+    await waitFor('the event projected', async () => (await readiness()).body.projections.chat.heldBack === false);
   });
 });

@@ -40,11 +40,23 @@ export class MetricsController implements OnApplicationBootstrap {
     fromStatus('parley_projection_failed', '1 when the projection stopped at an event it cannot apply', (s) => Number(s.state === 'failed'));
     fromStatus('parley_projection_events_projected', 'events this process projected since it started', (s) => s.eventsProjected);
     fromStatus('parley_projection_unknown_events_skipped', 'events of unknown types skipped since start', (s) => s.unknownEventsSkipped);
+    // Neither is reported while the lag cannot be counted (the database down): a stale figure
+    // would say all is well.
+    const counted = () => projectionLag(pool, store, chatProjection).catch(() => undefined);
     new Gauge({
       name: 'parley_projection_lag_events', help: 'events of the log not projected yet (counted up to 10,000)', labelNames, registers: [this.registry],
       async collect() {
-        const counted = await projectionLag(pool, store, chatProjection).catch(() => undefined);
-        if (counted) this.set({ projection: counted.name }, counted.lag);
+        const lag = await counted();
+        this.reset();
+        if (lag) this.set({ projection: lag.name }, lag.lag);
+      },
+    });
+    new Gauge({
+      name: 'parley_projection_held_back', help: '1 when later events wait, not counted in the lag, behind a transaction still in flight', labelNames, registers: [this.registry],
+      async collect() {
+        const lag = await counted();
+        this.reset();
+        if (lag) this.set({ projection: lag.name }, Number(lag.heldBack));
       },
     });
     new Counter({
