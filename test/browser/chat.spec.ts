@@ -162,6 +162,22 @@ describe('customer and agent chatting in two pages', () => {
     await second.close();
   });
 
+  it('leaves the agent where they scrolled to in a chat while the console changes, and scrolls down for a new line', async () => {
+    await agent.evaluate(() => document.querySelector<HTMLElement>('agent-console')!.style.setProperty('--parley-console-height', '320px'));
+    const pane = console.locator('.pane .scroll');
+    await waitUntil(async () => pane.evaluate((element) => element.scrollHeight > element.clientHeight));
+    await pane.evaluate((element) => element.scrollTo({ top: 0 }));
+
+    // The customer types: the console shows it, and renders the pane again.
+    await widget.locator('.composer textarea').fill('One more');
+    await expectText(console.locator('.pane .typing'), 'The customer is typing…');
+    expect(await pane.evaluate((element) => element.scrollTop)).toBe(0);
+
+    await widget.locator('.composer textarea').press('Enter');
+    await console.locator('li.other', { hasText: 'One more' }).waitFor();
+    await waitUntil(async () => pane.evaluate((element) => element.scrollTop + element.clientHeight >= element.scrollHeight - 1));
+  });
+
   it('closes the chat from the widget and takes a 1–5 star rating with a comment', async () => {
     await widget.getByRole('button', { name: 'End chat' }).click();
     await expectText(widget.locator('legend'), 'How was your chat?');

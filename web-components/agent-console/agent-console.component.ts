@@ -94,9 +94,15 @@ export class AgentConsole extends LitElement {
     if (changed.has('server') || changed.has('token')) this.#configure();
   }
 
+  /** The open chat's pane as last rendered: only another tab, or new lines, scroll it down. */
+  #shown: { readonly tab: string | undefined; readonly lines: number } = { tab: undefined, lines: 0 };
+
   protected override updated(): void {
     const scroller = this.renderRoot.querySelector<HTMLElement>('.pane .scroll');
-    scroller?.scrollTo({ top: scroller.scrollHeight });
+    const lines = scroller?.querySelectorAll('li').length ?? 0;
+    // Not at every update (an inbox event, a keystroke, a typing indicator): the agent may have scrolled up to read.
+    if (this.activeTab !== this.#shown.tab || lines > this.#shown.lines) scroller?.scrollTo({ top: scroller.scrollHeight });
+    this.#shown = { tab: this.activeTab, lines };
     this.#markRead();
   }
 
