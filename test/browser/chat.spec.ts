@@ -128,6 +128,12 @@ describe('customer and agent chatting in two pages', () => {
     await customer.keyboard.press('Enter');
     await widget.locator('.panel').waitFor();
     expect(await widget.locator('.composer textarea').evaluate((input) => input.matches(':focus'))).toBe(true);
+    // The minimise button, gone with the panel, hands the focus to the launcher too.
+    await widget.getByRole('button', { name: 'Minimise chat' }).click();
+    await expectAttribute(widget, 'open', null);
+    await waitUntil(async () => widget.locator('.launcher').evaluate((button) => button.matches(':focus')));
+    await widget.locator('.launcher').press('Enter');
+    await widget.locator('.panel').waitFor();
   });
 
   it('lets the agent chat in two sessions at once, in tabs, and hand one back to the queue', async () => {
@@ -159,6 +165,7 @@ describe('customer and agent chatting in two pages', () => {
     await expectText(console.locator('#section-waiting'), 'Waiting (1)');
     await console.getByRole('button', { name: 'Close tab' }).click();
     expect(await console.getByRole('tab').allTextContents()).toEqual([subject]);
+    await waitUntil(async () => console.getByRole('tab', { name: subject }).evaluate((tab) => tab.matches(':focus'))); // not lost with the button
     await second.close();
   });
 

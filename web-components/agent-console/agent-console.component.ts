@@ -298,6 +298,11 @@ export class AgentConsole extends LitElement {
     const { [sessionId]: _closed, ...rest } = this.conversations;
     this.conversations = rest;
     if (this.activeTab === sessionId) this.activeTab = this.tabs[Math.min(index, this.tabs.length - 1)];
+    // The button pressed is gone: focus goes to the tab now shown, or to the inbox.
+    void this.updateComplete.then(() => {
+      const root = this.renderRoot;
+      (root.querySelector<HTMLElement>('[role="tab"][aria-selected="true"]') ?? root.querySelector<HTMLElement>('.item'))?.focus();
+    });
   }
 
   #onTabKey(event: KeyboardEvent): void {

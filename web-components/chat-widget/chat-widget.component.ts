@@ -373,6 +373,11 @@ export class ChatWidget extends LitElement {
   #onPanelKey(event: KeyboardEvent): void {
     if (event.key !== 'Escape') return;
     event.stopPropagation();
+    this.#minimise();
+  }
+
+  /** Closes the panel from inside it: focus goes to the launcher, not to the page's start. */
+  #minimise(): void {
     this.open = false;
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLButtonElement>('.launcher')?.focus());
   }
@@ -488,7 +493,7 @@ export class ChatWidget extends LitElement {
             ${this.heading}
             ${conversation?.subject ? html`<span class="subject">${conversation.subject}</span>` : nothing}
           </h2>
-          <button type="button" aria-label="Minimise chat" @click=${this.hide}>–</button>
+          <button type="button" aria-label="Minimise chat" @click=${this.#minimise}>–</button>
         </div>
         ${this.#renderStatus()}
         ${this.notice ? html`<p class="status error" role="alert">${this.notice}</p>` : nothing}
