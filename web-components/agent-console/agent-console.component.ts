@@ -9,7 +9,7 @@ import type { OutboxEntry } from '../shared/outbox.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { destinations, type Page, type SessionEventMessage, type SessionStatus, type SessionView } from '../shared/protocol.js';
 import { describeRejection } from '../shared/rejections.js';
-import { loadChat, pageStorage, saveChat, storageKey } from '../shared/saved-chat.js';
+import { ChatStore, storageKey } from '../shared/saved-chat.js';
 import { transcript } from '../shared/transcript.js';
 import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections } from './agent-console.model.js';
 import styles from './agent-console.styles.js';
@@ -131,8 +131,8 @@ export class AgentConsole extends LitElement {
     const server = serverUrl(this.server);
     this.#api = new HttpApi(server, () => this.token);
     // Replies not yet stored are kept across reloads, per server and agent, as the widget keeps a customer's.
-    const key = storageKey('console', server.origin, claims.sub);
-    const connection = new ChatConnection({ server, token: this.token, outbox: loadChat(pageStorage(), key).outbox });
+    const store = new ChatStore(storageKey('console', server.origin, claims.sub));
+    const connection = new ChatConnection({ server, token: this.token, outbox: store.load().outbox });
     this.#connection = connection;
     this.#unsubscribe = [
       connection.on('status', (status) => {
@@ -149,7 +149,7 @@ export class AgentConsole extends LitElement {
       }),
       connection.on('outbox', (entries) => {
         this.outbox = entries;
-        saveChat(pageStorage(), key, { outbox: [...entries] });
+        store.save({ outbox: [...entries] });
       }),
       connection.on('stored', (entry) => this.#onStored(entry)),
       connection.on('rejected', ({ entry, code, message }) => this.#onRejected(entry, code, message)),

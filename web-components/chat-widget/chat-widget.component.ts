@@ -11,7 +11,7 @@ import { describeRejection } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { transcript } from '../shared/transcript.js';
-import { type SavedChat, loadChat, pageStorage, saveChat, storageKey } from '../shared/saved-chat.js';
+import { ChatStore, type SavedChat, storageKey } from '../shared/saved-chat.js';
 
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
@@ -94,7 +94,7 @@ export class ChatWidget extends LitElement {
 
   #connection: ChatConnection | undefined;
   #unsubscribe: (() => void)[] = [];
-  #identity: { server: string; key: string; claims: TokenClaims } | undefined;
+  #identity: { server: string; key: string; claims: TokenClaims; store: ChatStore } | undefined;
   #typingSent = 0;
   #typingIdle: ReturnType<typeof setTimeout> | undefined;
   #typingShown: ReturnType<typeof setTimeout> | undefined;
@@ -153,14 +153,15 @@ export class ChatWidget extends LitElement {
     const server = serverUrl(this.server).origin;
     const key = storageKey('chat', server, claims.sub);
     if (this.#connection && this.#identity?.key === key) {
-      this.#identity = { server, key, claims };
+      this.#identity = { ...this.#identity, server, claims };
       this.#connection.setToken(this.token);
       this.#watchExpiry(claims);
       return;
     }
     this.#teardown();
-    this.#identity = { server, key, claims };
-    this.#start(loadChat(pageStorage(), key));
+    const store = new ChatStore(key);
+    this.#identity = { server, key, claims, store };
+    this.#start(store.load());
     this.#watchExpiry(claims);
   }
 
@@ -237,7 +238,7 @@ export class ChatWidget extends LitElement {
 
   #save(): void {
     if (!this.#identity) return;
-    saveChat(pageStorage(), this.#identity.key, { sessionId: this.sessionId, outbox: [...this.outbox] });
+    this.#identity.store.save({ sessionId: this.sessionId, outbox: [...this.outbox] });
   }
 
   #forgetSession(): void {

@@ -1,5 +1,5 @@
 import type { OutboxEntry } from './outbox.js';
-import { loadChat, pageStorage, saveChat, storageKey } from './saved-chat.js';
+import { ChatStore, loadChat, pageStorage, saveChat, storageKey } from './saved-chat.js';
 
 const S = '7d1d1a8e-3b0e-4b6e-9a51-0f1b8c2d4e6f';
 const memory = () => {
@@ -41,5 +41,22 @@ describe('what the components keep in localStorage', () => {
       if (described) Object.defineProperty(globalThis, 'localStorage', described);
       else delete (globalThis as { localStorage?: unknown }).localStorage;
     }
+  });
+
+  it("keeps, in each tab's saves, the unsent entries of another tab of the same user, and brings back none it had itself", () => {
+    const storage = memory();
+    const [first, second] = [new ChatStore('k', () => storage), new ChatStore('k', () => storage)];
+    first.load();
+    second.load();
+    first.save({ sessionId: S, outbox: [entry('m1', 1)] }); // written offline; then the tab is closed
+    second.save({ sessionId: S, outbox: [entry('m2', 2)] });
+    expect(loadChat(storage, 'k').outbox.map((queued) => queued.id)).toEqual(['m2', 'm1']);
+
+    second.save({ sessionId: S, outbox: [] }); // its own m2 stored
+    expect(loadChat(storage, 'k').outbox.map((queued) => queued.id)).toEqual(['m1']);
+    const third = new ChatStore('k', () => storage);
+    expect(third.load().outbox.map((queued) => queued.id)).toEqual(['m1']); // sent by the next page
+    third.save({ sessionId: S, outbox: [] });
+    expect(loadChat(storage, 'k').outbox).toEqual([]);
   });
 });

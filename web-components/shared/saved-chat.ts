@@ -50,3 +50,33 @@ export function saveChat(storage: Pick<Storage, 'setItem' | 'removeItem'> | unde
     // Storage full or denied (private mode): the chat goes on, it just will not survive a reload.
   }
 }
+
+/**
+ * One page's saved chat, under a key that other pages of the same user (other tabs) save theirs
+ * under too. It writes its own outbox and keeps the entries another page saved that this page
+ * never had: that page may have been closed with them unsent (offline), and they are sent at the
+ * next load of any page. Whatever this page had and no longer has (stored, refused, discarded) is
+ * not brought back.
+ */
+export class ChatStore {
+  readonly #had = new Set<string>();
+
+  constructor(
+    readonly key: string,
+    private readonly storage: () => (Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | undefined) = pageStorage,
+  ) {}
+
+  /** The saved chat; the entries of its outbox are this page's from now on. */
+  load(): SavedChat {
+    const chat = loadChat(this.storage(), this.key);
+    for (const entry of chat.outbox) this.#had.add(entry.id);
+    return chat;
+  }
+
+  save(chat: SavedChat): void {
+    for (const entry of chat.outbox) this.#had.add(entry.id);
+    const storage = this.storage();
+    const others = loadChat(storage, this.key).outbox.filter((entry) => !this.#had.has(entry.id));
+    saveChat(storage, this.key, { ...chat, outbox: [...chat.outbox, ...others] });
+  }
+}
