@@ -188,6 +188,8 @@ describe('customer and agent chatting in two pages', () => {
   it('closes the chat from the widget and takes a 1–5 star rating with a comment', async () => {
     await widget.getByRole('button', { name: 'End chat' }).click();
     await expectText(widget.locator('legend'), 'How was your chat?');
+    // A star not chosen stands out from the panel enough to be seen (3:1, WCAG 1.4.11).
+    expect(contrastOnWhite(await widget.locator('label[for="star-5"]').evaluate((star) => getComputedStyle(star).color))).toBeGreaterThanOrEqual(3);
     await expectText(console.locator('#section-closed'), 'Closed (1)');
     await expectText(console.locator('li.system').last(), 'The customer closed the chat.');
 
@@ -244,3 +246,12 @@ describe('customer and agent chatting in two pages', () => {
     expect(errors).toEqual({ customer: [], agent: [] });
   });
 });
+
+/** The contrast ratio of a CSS `rgb(r, g, b)` colour on white (WCAG 2's relative luminance). */
+function contrastOnWhite(color: string): number {
+  const [r, g, b] = (color.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((channel) => {
+    const value = Number(channel) / 255;
+    return value <= 0.04045 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+  });
+  return 1.05 / (0.2126 * r! + 0.7152 * g! + 0.0722 * b! + 0.05);
+}

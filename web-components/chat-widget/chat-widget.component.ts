@@ -56,7 +56,7 @@ const TYPING_SHOWN_MS = 6_000;
  * @cssproperty --parley-accent-contrast - Text on the accent colour (#fff).
  * @cssproperty --parley-surface - Panel background. `--parley-surface-alt`: agent messages.
  * @cssproperty --parley-text - Text colour. `--parley-muted`: secondary text.
- * @cssproperty --parley-border - Borders. `--parley-danger`: errors. `--parley-star-color`: stars.
+ * @cssproperty --parley-border - Borders. `--parley-danger`: errors. `--parley-star-color`: stars chosen, `--parley-star-off-color` the others.
  * @cssproperty --parley-radius - Corner radius (12px).
  * @cssproperty --parley-font-family - Font. `--parley-font-size`: base size (14px).
  * @cssproperty --parley-panel-width - Panel width (360px). `--parley-panel-height` (540px).
