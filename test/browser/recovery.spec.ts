@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
 import {
   agentSends, bubbles, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium,
@@ -9,7 +11,7 @@ import {
  * The widget losing its connection: the customer's network alone (a TCP proxy between its page
  * and the server, cut and restored), then the server itself (killed and started again), then a
  * page reload; and the agent console closed while the server is down. Nothing written on either
- * side is lost or shown twice.
+ * side is lost or shown twice, and what cannot be sent (a chat that may not be opened) is told.
  */
 describe('the widget across lost connections, a server restart and a reload', () => {
   let app: TestApp;
@@ -121,6 +123,33 @@ describe('the widget across lost connections, a server restart and a reload', ()
 
     transcript.push(reply);
     await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`, 30_000);
+  }, 60_000);
+
+  it('tells the customer which messages were not sent when the chat they were written in could not be opened', async () => {
+    await widget.getByRole('button', { name: 'End chat' }).click();
+    await widget.getByRole('button', { name: 'Skip' }).click();
+    await widget.getByRole('button', { name: 'Start a new chat' }).click();
+    // Meanwhile the same customer opens as many chats as one may have (3) elsewhere.
+    const { sub } = JSON.parse((await customer.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string };
+    const elsewhere = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(sub, 'customer'));
+    for (const subject of ['Elsewhere 1', 'Elsewhere 2', 'Elsewhere 3']) {
+      expect(await elsewhere.send('/app/chat/open', { sessionId: randomUUID(), subject })).toEqual({ ok: true });
+    }
+    await elsewhere.disconnect();
+    await customer.evaluate(() => {
+      const failed: unknown[] = ((window as unknown as { failed: unknown[] }).failed = []);
+      document.querySelector('chat-widget')!.addEventListener('chat-message-failed', (event) => failed.push((event as CustomEvent).detail));
+    });
+
+    await proxy.cut();
+    await startChat(customer, 'A fourth chat');
+    await customerSends(customer, 'Written before the refusal');
+    await proxy.restore();
+
+    await expectText(widget.locator('.status.error'), 'You already have as many open chats as allowed; end one before starting another. The message you wrote was not sent.');
+    expect(await customer.evaluate(() => (window as unknown as { failed: unknown[] }).failed)).toEqual([
+      expect.objectContaining({ code: 'RATE_LIMITED', reason: 'You already have as many open chats as allowed; end one before starting another.' }),
+    ]);
   }, 60_000);
 });
 

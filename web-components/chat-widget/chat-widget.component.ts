@@ -329,8 +329,15 @@ export class ChatWidget extends LitElement {
       this.#emit('chat-message-failed', { sessionId: this.sessionId, messageId, code, reason });
       this.#announce(`Message not sent. ${reason}`);
     } else if (entry.destination === destinations.open) {
+      // The messages written in the chat meanwhile go with it: each is told of as failed.
+      const sessionId = String(entry.body.sessionId);
+      const unsent = this.outbox.filter((queued) => queued.destination === destinations.command(sessionId, 'messages'));
       this.#forgetSession();
-      this.notice = reason;
+      for (const message of unsent) {
+        this.#emit('chat-message-failed', { sessionId, messageId: String(message.body.messageId), code, reason });
+      }
+      const lost = unsent.length === 0 ? '' : unsent.length === 1 ? ' The message you wrote was not sent.' : ` The ${unsent.length} messages you wrote were not sent.`;
+      this.notice = `${reason}${lost}`;
     } else {
       this.notice = reason;
     }
