@@ -96,7 +96,12 @@ describe('the widget across lost connections, a server restart and a reload', ()
     }, undefined, 15_000);
   }, 90_000);
 
-  it('resumes the open chat after a page reload, with the same lines once each', async () => {
+  it('resumes the open chat after a page reload, with the same lines once each, telling the host page only of what is new', async () => {
+    // What the widget tells its host page of the agent's messages, from the reloaded page's start.
+    await customer.addInitScript(() => {
+      const received: string[] = ((window as unknown as { received: string[] }).received = []);
+      document.addEventListener('chat-message-received', (event) => received.push((event as CustomEvent<{ body: string }>).detail.body));
+    });
     await customer.reload();
     await signedIn(customer, 'chat-widget');
     await widget.locator('.launcher').click();
@@ -106,7 +111,11 @@ describe('the widget across lost connections, a server restart and a reload', ()
 
     await customerSends(customer, 'Thanks, that is all.');
     await console.locator('li.other', { hasText: 'Thanks, that is all.' }).waitFor();
-    transcript.push('Thanks, that is all.');
+    await agentSends(agent, 'You are welcome.');
+    transcript.push('Thanks, that is all.', 'You are welcome.');
+    await waitUntil(async () => equal(await bubbles(widget), transcript));
+    // The history replayed at the load was told before: only the new answer is.
+    expect(await customer.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(['You are welcome.']);
   }, 60_000);
 
   it("keeps an agent's reply written while the server is down, the console closed, and sends it when the console is back", async () => {

@@ -31,7 +31,7 @@ const TYPING_SHOWN_MS = 6_000;
  * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
  * @event chat-session-opened - `{sessionId}`: the server stored a new chat.
  * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of the customer.
- * @event chat-message-received - `{sessionId, messageId, body, senderId}`: an agent wrote.
+ * @event chat-message-received - `{sessionId, messageId, body, senderId}`: an agent wrote (once: not again when a later page load replays the chat).
  * @event chat-message-failed - `{sessionId, messageId, code, reason}`: the server refused a message for good.
  * @event chat-session-closed - `{sessionId, closedBy}`.
  * @event chat-session-rated - `{sessionId, rating, comment}`.
@@ -95,6 +95,10 @@ export class ChatWidget extends LitElement {
   #connection: ChatConnection | undefined;
   #unsubscribe: (() => void)[] = [];
   #identity: { server: string; key: string; claims: TokenClaims; store: ChatStore } | undefined;
+  /** Of the open chat: the events up to this revision were shown before this page loaded (history). */
+  #historyUpTo = -1;
+  /** Of the open chat: the last revision shown, saved for the next load. */
+  #seenRevision = -1;
   #typingSent = 0;
   #typingIdle: ReturnType<typeof setTimeout> | undefined;
   #typingShown: ReturnType<typeof setTimeout> | undefined;
@@ -172,7 +176,7 @@ export class ChatWidget extends LitElement {
     this.confirmed = [];
     this.failures = [];
     this.ratingSkipped = false;
-    this.#adopt(saved.sessionId);
+    this.#adopt(saved.sessionId, saved.seenRevision);
     this.#unsubscribe = [
       connection.on('status', (status) => this.#onStatus(status)),
       connection.on('event', (event) => this.#onEvent(event)),
@@ -211,8 +215,11 @@ export class ChatWidget extends LitElement {
   }
 
   /** Follows `sessionId` (stored by this browser, or found open on the server). */
-  #adopt(sessionId: string | undefined): void {
+  /** `seenRevision`: of `sessionId`, the last revision shown before (see `SavedChat`). */
+  #adopt(sessionId: string | undefined, seenRevision = -1): void {
     this.sessionId = sessionId;
+    this.#historyUpTo = seenRevision;
+    this.#seenRevision = seenRevision;
     this.conversation = sessionId ? emptyConversation(sessionId) : undefined;
     this.#readRequested = '';
     // A session is watched once its opening is stored: before, the server knows no such session.
@@ -238,7 +245,7 @@ export class ChatWidget extends LitElement {
 
   #save(): void {
     if (!this.#identity) return;
-    this.#identity.store.save({ sessionId: this.sessionId, outbox: [...this.outbox] });
+    this.#identity.store.save({ sessionId: this.sessionId, outbox: [...this.outbox], ...(this.sessionId ? { seenRevision: this.#seenRevision } : {}) });
   }
 
   #forgetSession(): void {
@@ -277,27 +284,32 @@ export class ChatWidget extends LitElement {
     if (event.sessionId !== this.sessionId || !this.conversation) return;
     const before = this.conversation;
     this.conversation = applyEvent(before, event);
-    const recent = Date.now() - Date.parse(event.occurredAt) < 60_000;
+    // News, not the history replayed at a load: announced, and told to the host page.
+    const news = event.revision > this.#historyUpTo;
+    if (event.revision > this.#seenRevision) {
+      this.#seenRevision = event.revision;
+      this.#save();
+    }
     const { data } = event;
     switch (event.type) {
       case 'ChatMessageSent':
         this.confirmed = this.confirmed.filter((line) => line.messageId !== data.messageId);
         if (data.senderType === 'agent') {
           this.agentTyping = false;
-          this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
-          if (recent) this.#announce(`${this.#agentName(String(data.senderId))}: ${String(data.body)}`);
+          if (news) this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
+          if (news) this.#announce(`${this.#agentName(String(data.senderId))}: ${String(data.body)}`);
         }
         break;
       case 'AgentJoined':
-        if (recent) this.#announce(`${String(data.agentName)} joined the chat.`);
+        if (news) this.#announce(`${String(data.agentName)} joined the chat.`);
         break;
       case 'AgentLeft':
-        if (recent) this.#announce('The agent left the chat. Another agent will answer.');
+        if (news) this.#announce('The agent left the chat. Another agent will answer.');
         break;
       case 'ChatSessionClosed':
         this.agentTyping = false;
         this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
-        if (recent) this.#announce('The chat was closed. You can rate it now.');
+        if (news) this.#announce('The chat was closed. You can rate it now.');
         break;
       case 'ChatSessionRated':
         this.#emit('chat-session-rated', { sessionId: event.sessionId, rating: data.rating, comment: data.comment });

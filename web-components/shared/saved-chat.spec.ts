@@ -17,8 +17,8 @@ describe('what the components keep in localStorage', () => {
     expect(key).not.toBe(storageKey('chat', 'https://chat.example.com', 'customer-2'));
     expect(key).not.toBe(storageKey('console', 'https://chat.example.com', 'customer-1'));
 
-    saveChat(storage, key, { sessionId: S, outbox: [entry('m1', 1)] });
-    expect(loadChat(storage, key)).toEqual({ sessionId: S, outbox: [entry('m1', 1)] });
+    saveChat(storage, key, { sessionId: S, outbox: [entry('m1', 1)], seenRevision: 7 });
+    expect(loadChat(storage, key)).toEqual({ sessionId: S, outbox: [entry('m1', 1)], seenRevision: 7 });
     saveChat(storage, key, { sessionId: undefined, outbox: [] });
     expect(storage.items.size).toBe(0);
     expect(loadChat(storage, key)).toEqual({ sessionId: undefined, outbox: [] });

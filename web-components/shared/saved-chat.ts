@@ -7,6 +7,11 @@ import type { OutboxEntry } from './outbox.js';
 export interface SavedChat {
   readonly sessionId?: string | undefined;
   readonly outbox: OutboxEntry[];
+  /**
+   * The last revision of that session shown: the events up to it are history at the next load,
+   * not news (not announced again, nor told to the host page again).
+   */
+  readonly seenRevision?: number | undefined;
 }
 
 /** The localStorage key of a component's user of a server: one person's chat is not another's. */
@@ -34,6 +39,7 @@ export function loadChat(storage: Pick<Storage, 'getItem'> | undefined, key: str
     return {
       sessionId: typeof saved?.sessionId === 'string' ? saved.sessionId : undefined,
       outbox: Array.isArray(saved?.outbox) ? saved.outbox : [],
+      ...(typeof saved?.seenRevision === 'number' ? { seenRevision: saved.seenRevision } : {}),
     };
   } catch {
     return { outbox: [] };
