@@ -146,10 +146,18 @@ describe('customer and agent chatting in two pages', () => {
     await startChat(second, 'Toll badge');
     await customerSends(second, 'Is there a toll badge in the car?');
 
+    await agent.evaluate(() => {
+      const received: string[] = ((window as unknown as { received: string[] }).received = []);
+      document.addEventListener('chat-message-received', (event) => received.push((event as CustomEvent<{ body: string }>).detail.body));
+    });
     await takeChat(agent, 'Toll badge');
     expect(await console.getByRole('tab').allTextContents()).toEqual([subject, 'Toll badge']);
     await agentSends(agent, 'Yes, in the glovebox.');
     await second.locator('chat-widget li.other', { hasText: 'glovebox' }).waitFor();
+    await customerSends(second, 'Found it, thanks.');
+    await console.locator('li.other', { hasText: 'Found it' }).waitFor();
+    // Told to the host page: the message written since the tab was opened, not the one listed before.
+    expect(await agent.evaluate(() => (window as unknown as { received: string[] }).received)).toEqual(['Found it, thanks.']);
 
     // Back to the first chat from the keyboard, and answer there.
     await console.getByRole('tab', { name: 'Toll badge' }).focus();

@@ -33,7 +33,7 @@ type PerSession<T> = Readonly<Record<string, T>>;
  * @event chat-session-left - `{sessionId}`: this agent handed it back.
  * @event chat-session-closed - `{sessionId, closedBy}`.
  * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of this agent.
- * @event chat-message-received - `{sessionId, messageId, body, senderId}`: a customer wrote (in an open tab).
+ * @event chat-message-received - `{sessionId, messageId, body, senderId}`: a customer wrote (in an open tab, since it was opened).
  * @event chat-message-failed - `{sessionId, messageId, code, reason}`.
  * @event chat-connection-change - `{state}`.
  *
@@ -74,6 +74,8 @@ export class AgentConsole extends LitElement {
   #unsubscribe: (() => void)[] = [];
   #clock: ReturnType<typeof setInterval> | undefined;
   #typingSent: Record<string, number> = {};
+  /** By open tab: the revision up to which its events were listed before it was opened (history). */
+  #historyUpTo: Record<string, number> = {};
   #typingTimers: Record<string, ReturnType<typeof setTimeout>> = {};
   #readRequested: Record<string, string> = {};
   #onVisibility = () => this.#markRead();
@@ -225,8 +227,8 @@ export class AgentConsole extends LitElement {
       this.confirmed = without(this.confirmed, event.sessionId, String(data.messageId));
       if (data.senderType === 'user') {
         this.customerTyping = { ...this.customerTyping, [event.sessionId]: false };
-        this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
-        if (Date.now() - Date.parse(event.occurredAt) < 60_000) {
+        if (event.revision > (this.#historyUpTo[event.sessionId] ?? -1)) {
+          this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
           this.#announce(`Customer in “${conversation.subject ?? 'chat'}”: ${String(data.body)}`);
         }
       }
@@ -283,6 +285,8 @@ export class AgentConsole extends LitElement {
 
   #openTab(sessionId: string): void {
     if (!this.tabs.includes(sessionId)) {
+      // What the inbox listed already is history when the tab replays it, not news.
+      this.#historyUpTo[sessionId] = this.inbox[sessionId]?.revision ?? -1;
       this.tabs = [...this.tabs, sessionId];
       this.conversations = { ...this.conversations, [sessionId]: emptyConversation(sessionId) };
       this.#connection?.watchSession(sessionId);
