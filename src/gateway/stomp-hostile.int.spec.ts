@@ -173,8 +173,9 @@ describe('STOMP gateway under hostile input', () => {
     const raw = await connected(`${HEARTBEAT_MS},${HEARTBEAT_MS}`);
     const { error } = await errorThenClose(raw);
     expect(error).toContain('message:heart-beat timeout');
-    expect(Date.now() - connectSentAt).toBeGreaterThan(2 * HEARTBEAT_MS);
-    expect(Number(/nothing received for (\d+) ms/.exec(error)?.[1])).toBeGreaterThan(2 * HEARTBEAT_MS);
+    // Silent for twice the period, not less (and, the connection's spec shows, not much more).
+    expect(Date.now() - connectSentAt).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS);
+    expect(Number(/nothing received for (\d+) ms/.exec(error)?.[1])).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS);
     expect(raw.received.filter((text) => text === '\n').length).toBeGreaterThan(0); // the server's own heart-beats
   });
 

@@ -214,8 +214,10 @@ export class ChatWidget extends LitElement {
     this.conversation = undefined;
   }
 
-  /** Follows `sessionId` (stored by this browser, or found open on the server). */
-  /** `seenRevision`: of `sessionId`, the last revision shown before (see `SavedChat`). */
+  /**
+   * Follows `sessionId` (stored by this browser, or found open on the server); `seenRevision`: its
+   * last revision shown before (see `SavedChat`).
+   */
   #adopt(sessionId: string | undefined, seenRevision = -1): void {
     this.sessionId = sessionId;
     this.#historyUpTo = seenRevision;
@@ -296,8 +298,10 @@ export class ChatWidget extends LitElement {
         this.confirmed = this.confirmed.filter((line) => line.messageId !== data.messageId);
         if (data.senderType === 'agent') {
           this.agentTyping = false;
-          if (news) this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
-          if (news) this.#announce(`${this.#agentName(String(data.senderId))}: ${String(data.body)}`);
+          if (news) {
+            this.#emit('chat-message-received', { sessionId: event.sessionId, messageId: data.messageId, body: data.body, senderId: data.senderId });
+            this.#announce(`${this.#agentName(String(data.senderId))}: ${String(data.body)}`);
+          }
         }
         break;
       case 'AgentJoined':
