@@ -59,7 +59,8 @@ export class StompParser {
   #failed = false;
   #command: ClientCommand = 'CONNECT'; // each command line sets it before its headers are read
   #escaping: HeaderEscaping = headerEscaping('1.2');
-  #connected = false;
+  /** The first CONNECT (or STOMP) frame was read: its version sets `#escaping` for good. */
+  #versionAgreed = false;
   #headers = NO_HEADERS;
   #headerCount = 0;
   /** Bytes of the current frame already consumed, whose content now lives in `#headers`. */
@@ -234,8 +235,8 @@ export class StompParser {
       throw new StompProtocolError('TOO_MANY_FRAMES', `more than ${this.#limits.maxFramesPerChunk} frames in one message`);
     }
     events.push({ type: 'frame', frame: { command: this.#command, headers: this.#headers, body } });
-    if ((this.#command === 'CONNECT' || this.#command === 'STOMP') && !this.#connected) {
-      this.#connected = true;
+    if ((this.#command === 'CONNECT' || this.#command === 'STOMP') && !this.#versionAgreed) {
+      this.#versionAgreed = true;
       this.#escaping = headerEscaping(negotiateVersion(this.#headers.get('accept-version')) ?? '1.2');
     }
     this.#startFrame();
