@@ -301,6 +301,7 @@ export class AgentConsole extends LitElement {
     this.tabs = this.tabs.filter((tab) => tab !== sessionId);
     const { [sessionId]: _closed, ...rest } = this.conversations;
     this.conversations = rest;
+    delete this.#historyUpTo[sessionId];
     if (this.activeTab === sessionId) this.activeTab = this.tabs[Math.min(index, this.tabs.length - 1)];
     // The button pressed is gone: focus goes to the tab now shown, or to the inbox.
     void this.updateComplete.then(() => {
