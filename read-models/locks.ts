@@ -22,10 +22,27 @@ function lockKey(purpose: LockPurpose, projection: string) {
   return sql.fragment`hashtextextended(${`parley.projection.${purpose}:${projection}`}, 0)`;
 }
 
-/** Takes a session lock if it is free; `false` when another session holds it. */
+/**
+ * How PostgreSQL watches the connection of a session lock's holder: a probe after 10 s of
+ * silence, then every 5 s; 3 unanswered, or data left unacknowledged for 25 s, and it gives the
+ * connection up, the lock with it. Linux's defaults (2 hours, then 9 probes 75 s apart) would
+ * leave a lock held that long by a host cut off from the network, whose connection never closes.
+ */
+export const HOLDER_PROBES = { idleSeconds: 10, intervalSeconds: 5, count: 3, userTimeoutMs: 25_000 } as const;
+
+/**
+ * Takes a session lock if it is free; `false` when another session holds it. The connection is
+ * probed from then on ({@link HOLDER_PROBES}).
+ */
 export async function trySessionLock(connection: CommonQueryMethods, purpose: LockPurpose, projection: string): Promise<boolean> {
+  const { idleSeconds, intervalSeconds, count, userTimeoutMs } = HOLDER_PROBES;
   return connection.oneFirst(sql.type(lockedRow)`
-    SELECT pg_try_advisory_lock(${lockKey(purpose, projection)}) AS locked`);
+    SELECT pg_try_advisory_lock(${lockKey(purpose, projection)}) AS locked
+    FROM (SELECT
+      set_config('tcp_keepalives_idle', ${String(idleSeconds)}, false),
+      set_config('tcp_keepalives_interval', ${String(intervalSeconds)}, false),
+      set_config('tcp_keepalives_count', ${String(count)}, false),
+      set_config('tcp_user_timeout', ${String(userTimeoutMs)}, false)) AS probed`);
 }
 
 /** Waits for a transaction lock, released when the caller's transaction ends. */
