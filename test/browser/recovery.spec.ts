@@ -75,6 +75,29 @@ describe('the widget across lost connections, a server restart and a reload', ()
     expect(await widget.locator('.status').count()).toBe(0);
   }, 60_000);
 
+  it('holds 100 unsent messages at most: the next stays in the composer, told why, and goes once they have gone', async () => {
+    await proxy.cut();
+    await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    const backlog = Array.from({ length: 100 }, (_, i) => `Offline note ${i + 1}`);
+    for (const text of backlog) await customerSends(customer, text);
+    await expectAttribute(widget.locator('li.own', { hasText: 'Offline note 100' }), 'data-delivery', 'queued');
+
+    await customerSends(customer, 'One too many');
+    const full = '100 messages are waiting to be sent already; what you wrote stays here until they have gone.';
+    await expectText(widget.locator('.status.error', { hasText: 'messages are waiting' }), full);
+    expect(await widget.locator('.composer textarea').inputValue()).toBe('One too many');
+    expect(await widget.locator('li.own', { hasText: 'One too many' }).count()).toBe(0);
+
+    await proxy.restore();
+    transcript.push(...backlog);
+    await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`, 30_000);
+    expect(await widget.locator('.status.error', { hasText: 'messages are waiting' }).count()).toBe(0);
+    await widget.locator('.composer textarea').press('Enter');
+    transcript.push('One too many');
+    await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`);
+    await waitUntil(async () => equal(await bubbles(widget), transcript), async () => `widget shows ${JSON.stringify(await bubbles(widget))}`);
+  }, 90_000);
+
   it('recovers from a server restart mid-conversation: the message written while it was down is stored once', async () => {
     await app.kill();
     await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
@@ -91,7 +114,7 @@ describe('the widget across lost connections, a server restart and a reload', ()
 
     const token = await app.token('agent-check', 'agent');
     await waitUntil(async () => {
-      const messages = await app.get<{ items: { content: string; messageType: string }[] }>(`/api/sessions/${sessionId}/messages`, token);
+      const messages = await app.get<{ items: { content: string; messageType: string }[] }>(`/api/sessions/${sessionId}/messages?limit=500`, token);
       return equal(messages.items.filter((m) => m.messageType === 'text').map((m) => m.content), transcript);
     }, undefined, 15_000);
   }, 90_000);

@@ -5,10 +5,10 @@ import { applyEvent, type Conversation, emptyConversation, type SystemLine, unre
 import { secondsUntil, timeOfDay } from '../shared/format.js';
 import { AuthRequired, HttpApi, serverUrl } from '../shared/http-api.js';
 import { claimsOf, randomId, type TokenClaims } from '../shared/identity.js';
-import type { OutboxEntry } from '../shared/outbox.js';
+import { OUTBOX_LIMIT, type OutboxEntry } from '../shared/outbox.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { destinations, type Page, type SessionEventMessage, type SessionStatus, type SessionView } from '../shared/protocol.js';
-import { describeRejection } from '../shared/rejections.js';
+import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import { ChatStore, storageKey } from '../shared/saved-chat.js';
 import { transcript } from '../shared/transcript.js';
 import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections } from './agent-console.model.js';
@@ -152,6 +152,9 @@ export class AgentConsole extends LitElement {
       connection.on('outbox', (entries) => {
         this.outbox = entries;
         store.save({ outbox: [...entries] });
+        if (entries.length < OUTBOX_LIMIT) {
+          for (const [sessionId, notice] of Object.entries(this.notices)) if (notice === OUTBOX_FULL) this.#setNotice(sessionId, '');
+        }
       }),
       connection.on('stored', (entry) => this.#onStored(entry)),
       connection.on('rejected', ({ entry, code, message }) => this.#onRejected(entry, code, message)),
@@ -344,7 +347,10 @@ export class AgentConsole extends LitElement {
     const body = (this.drafts[sessionId] ?? '').trim();
     if (!body || !this.#connection) return;
     const messageId = randomId();
-    this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body });
+    if (!this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body })) {
+      this.#setNotice(sessionId, OUTBOX_FULL);
+      return;
+    }
     this.drafts = { ...this.drafts, [sessionId]: '' };
     this.#stopTyping(sessionId);
   }

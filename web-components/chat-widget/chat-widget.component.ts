@@ -5,9 +5,9 @@ import { applyEvent, type Conversation, emptyConversation, type SystemLine, unre
 import { secondsUntil } from '../shared/format.js';
 import { HttpApi, serverUrl } from '../shared/http-api.js';
 import { claimsOf, randomId, type TokenClaims } from '../shared/identity.js';
-import type { OutboxEntry } from '../shared/outbox.js';
+import { OUTBOX_LIMIT, type OutboxEntry } from '../shared/outbox.js';
 import { destinations, type Page, type SessionEventMessage, type SessionView } from '../shared/protocol.js';
-import { describeRejection } from '../shared/rejections.js';
+import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { transcript } from '../shared/transcript.js';
@@ -185,6 +185,7 @@ export class ChatWidget extends LitElement {
       }),
       connection.on('outbox', (entries) => {
         this.outbox = entries;
+        if (this.notice === OUTBOX_FULL && entries.length < OUTBOX_LIMIT) this.notice = '';
         this.#save();
       }),
       connection.on('stored', (entry) => this.#onStored(entry)),
@@ -414,7 +415,7 @@ export class ChatWidget extends LitElement {
     const sessionId = randomId();
     const body = { sessionId, subject, ...(this.reservationId ? { reservationId: this.reservationId } : {}) };
     this.notice = '';
-    this.#connection.enqueue(`open-${sessionId}`, destinations.open, body);
+    if (!this.#enqueue(`open-${sessionId}`, destinations.open, body)) return;
     this.#adopt(sessionId);
     form.reset();
     void this.updateComplete.then(() => this.#focusFirstField());
@@ -426,9 +427,16 @@ export class ChatWidget extends LitElement {
     const sessionId = this.sessionId;
     if (!body || !sessionId || !this.#connection) return;
     const messageId = randomId();
-    this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body });
+    if (!this.#enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body })) return;
     this.draft = '';
     this.#stopTyping();
+  }
+
+  /** Queues a command; `false`, and the customer told, when the outbox is full. */
+  #enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>): boolean {
+    const queued = this.#connection?.enqueue(id, destination, body) ?? false;
+    if (!queued) this.notice = OUTBOX_FULL;
+    return queued;
   }
 
   #onInput(event: InputEvent): void {
@@ -457,7 +465,7 @@ export class ChatWidget extends LitElement {
   #endChat(): void {
     const sessionId = this.sessionId;
     if (!sessionId || !this.#connection) return;
-    this.#connection.enqueue(`close-${sessionId}`, destinations.command(sessionId, 'close'), {});
+    this.#enqueue(`close-${sessionId}`, destinations.command(sessionId, 'close'), {});
   }
 
   #rate(event: SubmitEvent): void {
@@ -465,7 +473,7 @@ export class ChatWidget extends LitElement {
     const sessionId = this.sessionId;
     if (!sessionId || !this.#connection || this.rating < 1) return;
     const comment = (new FormData(event.target as HTMLFormElement).get('comment') as string | null)?.trim() ?? '';
-    this.#connection.enqueue(`rating-${sessionId}`, destinations.command(sessionId, 'rating'), { rating: this.rating, ...(comment ? { comment } : {}) });
+    this.#enqueue(`rating-${sessionId}`, destinations.command(sessionId, 'rating'), { rating: this.rating, ...(comment ? { comment } : {}) });
   }
 
   #newChat(): void {

@@ -194,12 +194,14 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   /**
    * Adds a command to the outbox: sent when connected, after those before it, again after each
    * reconnection until stored (`stored`) or refused (`rejected`). `id` must be unique; for a
-   * message use its `messageId`, so that a resend is recognised.
+   * message use its `messageId`, so that a resend is recognised. `false` when the outbox is full
+   * (`OUTBOX_LIMIT` commands wait already): nothing is added.
    */
-  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>): void {
-    this.#outbox.enqueue({ id, destination, body, createdAt: Date.now() });
+  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>): boolean {
+    if (!this.#outbox.enqueue({ id, destination, body, createdAt: Date.now() })) return false;
     this.emit('outbox', this.#outbox.entries);
     this.#pump();
+    return true;
   }
 
   /** Forgets outbox entries (a session given up). */

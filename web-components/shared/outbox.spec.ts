@@ -1,4 +1,4 @@
-import { Outbox } from './outbox.js';
+import { Outbox, OUTBOX_LIMIT } from './outbox.js';
 
 const message = (id: string, body = `text of ${id}`) => ({ id, destination: '/app/chat/s/messages', body: { messageId: id, body } });
 
@@ -21,6 +21,19 @@ describe('the outbox', () => {
     outbox.enqueue(message('m1', 'again'));
     expect(outbox.entries).toHaveLength(1);
     expect(outbox.entries[0]!.body).toEqual({ messageId: 'm1', body: 'first' });
+  });
+
+  it(`holds at most ${OUTBOX_LIMIT} commands: refuses the next until one is stored, and takes it then`, () => {
+    const outbox = new Outbox();
+    for (let i = 0; i < OUTBOX_LIMIT; i++) expect(outbox.enqueue(message(`m${i}`))).toBe(true);
+    expect(outbox.enqueue(message('one too many'))).toBe(false);
+    expect(outbox.enqueue(message('m0'))).toBe(true); // queued already: nothing to refuse
+    expect(outbox.entries).toHaveLength(OUTBOX_LIMIT);
+
+    outbox.sending('m0');
+    outbox.stored('m0');
+    expect(outbox.enqueue(message('one too many'))).toBe(true);
+    expect(outbox.entries.at(-1)?.id).toBe('one too many');
   });
 
   it('sends what was in flight again, with its original body and messageId, after the connection drops', () => {

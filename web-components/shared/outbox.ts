@@ -25,6 +25,13 @@ export type RejectionOutcome =
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
 
 /**
+ * The most commands an outbox holds. Offline for long, a client would otherwise fill the page's
+ * storage (some 5 MB: a thousand messages of 4,000 characters), then lose what it could not
+ * save, and send a backlog no one will read when back.
+ */
+export const OUTBOX_LIMIT = 100;
+
+/**
  * The commands a client has issued and the server has not confirmed, in order. One is in flight
  * at a time, so that they are stored in the order they were written and a rejection is pinned on
  * the right one; every resend carries the original body (and so the original `messageId`), which
@@ -45,10 +52,15 @@ export class Outbox {
     return this.#entries;
   }
 
-  /** Adds a command at the end; one whose id is there already is not added twice. */
-  enqueue(entry: Pick<OutboxEntry, 'id' | 'destination' | 'body' | 'createdAt'>): void {
-    if (this.#entries.some((queued) => queued.id === entry.id)) return;
+  /**
+   * Adds a command at the end; one whose id is there already is not added twice. `false` when
+   * the outbox holds {@link OUTBOX_LIMIT} commands already: this one is not added.
+   */
+  enqueue(entry: Pick<OutboxEntry, 'id' | 'destination' | 'body' | 'createdAt'>): boolean {
+    if (this.#entries.some((queued) => queued.id === entry.id)) return true;
+    if (this.#entries.length >= OUTBOX_LIMIT) return false;
     this.#entries = [...this.#entries, { ...entry, state: 'queued', attempts: 0 }];
+    return true;
   }
 
   /** The entry to send now: the first, when none is in flight and its retry time has come. */

@@ -1,3 +1,4 @@
+import { OUTBOX_LIMIT } from './outbox.js';
 import { destinations } from './protocol.js';
 
 /** What a person is told when the server refuses something, by rejection code. */
@@ -26,3 +27,6 @@ export function describeRejection(code: string, serverMessage?: string, destinat
   const sentence = (destination === destinations.open ? OPEN_SENTENCES[code] : undefined) ?? SENTENCES[code];
   return sentence ?? (serverMessage ? `The chat server refused this: ${serverMessage}.` : 'The chat server refused this.');
 }
+
+/** What a person is told when what they wrote cannot be queued: the outbox is full (`OUTBOX_LIMIT`). */
+export const OUTBOX_FULL = `${OUTBOX_LIMIT} messages are waiting to be sent already; what you wrote stays here until they have gone.`;
