@@ -3,10 +3,12 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
 import {
   CLI, type NodeProcess, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
 } from './processes.js';
+import { TEST_JWT_SECRET } from './stomp-app.js';
 
 /**
  * The server as a user runs it (`node dist/src/main.js`, on the embedded PostgreSQL unless
@@ -235,6 +237,22 @@ describe('the server with a generated JWT secret too short to sign with', () => 
     expect(server.output()).toContain(`cannot start: ${join(dataDir, 'jwt-secret')} holds a secret of 0 bytes, not 32 or more: delete it`);
     expect(server.output()).toContain('embedded PostgreSQL stopped');
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+});
+
+describe('the server on PORT=0', () => {
+  it('listens on a free port, and the log names that one', async () => {
+    const database = await createTestDatabase();
+    try {
+      const server = start({ DATABASE_URL: database.url, PORT: '0', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: join(root, 'any-port') });
+      await server.waitForOutput('Parley listening on http://localhost:', 45_000);
+      const port = Number(/Parley listening on http:\/\/localhost:(\d+)/.exec(server.output())?.[1]);
+      expect(port).toBeGreaterThan(0);
+      await ready(server, port);
+      expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    } finally {
+      await database.drop();
+    }
   });
 });
 
