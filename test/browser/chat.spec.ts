@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
 import {
   agentSends, axeViolations, bubbles, buildWebComponents, customerSends, deliveries, expectAttribute, expectText, launchBrowser, openPage,
   recordDeliveries, requireChromium, signedIn, startChat, takeChat, TestApp, waitUntil,
@@ -248,6 +250,32 @@ describe('customer and agent chatting in two pages', () => {
     await host.evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), valid);
     await waitUntil(async () => (await bubbles(host)).join('|') === 'Hi!', async () => JSON.stringify(await bubbles(host)));
     expect(hostErrors).toEqual([]);
+  });
+
+  it("counts unread messages in another agent's chat as the server does, once that agent has read them", async () => {
+    const stomp = app.url.replace(/^http/, 'ws') + '/stomp';
+    const customerOf = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const otherAgent = await StompTestClient.connect(stomp, await app.token(`agent-${randomUUID()}`, 'agent'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customerOf.send('/app/chat/open', { sessionId, subject: 'Scratch on the door' })).toEqual({ ok: true });
+      const messageIds = [randomUUID(), randomUUID()];
+      for (const [i, messageId] of messageIds.entries()) {
+        expect(await customerOf.send(`/app/chat/${sessionId}/messages`, { messageId, body: `Photo ${i + 1}` })).toEqual({ ok: true });
+      }
+      const item = console.locator('.item', { hasText: 'Scratch on the door' });
+      await expectText(item.locator('.unread'), '2');
+
+      // Another agent takes the chat and reads both; this console is not told of the reading.
+      expect(await otherAgent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+      expect(await otherAgent.send(`/app/chat/${sessionId}/read`, { upToMessageId: messageIds[1] })).toEqual({ ok: true });
+      expect(await customerOf.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'And one more' })).toEqual({ ok: true });
+      await expectText(item.locator('.preview'), 'And one more');
+      await expectText(item.locator('.unread'), '1');
+    } finally {
+      await customerOf.disconnect();
+      await otherAgent.disconnect();
+    }
   });
 
   it('had no script errors on either page', () => {

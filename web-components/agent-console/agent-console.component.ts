@@ -11,7 +11,7 @@ import { destinations, type Page, type SessionEventMessage, type SessionStatus, 
 import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import { ChatStore, storageKey } from '../shared/saved-chat.js';
 import { transcript } from '../shared/transcript.js';
-import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections } from './agent-console.model.js';
+import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 import styles from './agent-console.styles.js';
 
 const TYPING_IDLE_MS = 3_000;
@@ -191,7 +191,7 @@ export class AgentConsole extends LitElement {
         api.get<Page<SessionView>>('/api/sessions?status=closed&limit=30'),
       ]);
       if (api !== this.#api) return;
-      this.inbox = pages.flatMap((page) => page.items).reduce(mergeView, this.inbox);
+      this.inbox = pages.flatMap((page) => page.items).reduce((inbox, view) => mergeView(inbox, view), this.inbox);
       this.loadError = '';
     } catch (error) {
       this.#httpFailed(error, 'The list of chats could not be loaded');
@@ -206,19 +206,25 @@ export class AgentConsole extends LitElement {
   // ---- what the server reports ----
 
   #onInboxEvent(event: SessionEventMessage): void {
+    const recount = skipsRevisions(this.inbox, event);
     const next = applyInboxEvent(this.inbox, event);
-    if (next === 'unknown') {
-      void this.#api?.get<SessionView>(`/api/sessions/${event.sessionId}`).then(
-        (view) => (this.inbox = mergeView(this.inbox, view)),
-        (error: unknown) => this.#httpFailed(error, 'A chat could not be loaded'),
-      );
-      return;
-    }
+    if (next === 'unknown') return this.#readSession(event.sessionId);
     this.inbox = next;
+    // A chat open in a tab is counted here (its reads, this agent's, zero it): the server's
+    // count, read while this agent's last read is on its way, would bring that read back.
+    if (recount && !this.tabs.includes(event.sessionId)) this.#readSession(event.sessionId, { recount });
     if (event.type === 'ChatSessionOpened') this.#announce(`New chat waiting: ${String(event.data.subject)}`);
     if (event.type === 'ChatMessageSent' && event.data.senderType === 'user' && !this.tabs.includes(event.sessionId)) {
       this.#announce(`New message in “${next[event.sessionId]?.subject ?? 'a chat'}”`);
     }
+  }
+
+  /** Reads a session into the inbox (`mergeView`). */
+  #readSession(sessionId: string, options?: { recount: boolean }): void {
+    void this.#api?.get<SessionView>(`/api/sessions/${sessionId}`).then(
+      (view) => (this.inbox = mergeView(this.inbox, view, options)),
+      (error: unknown) => this.#httpFailed(error, 'A chat could not be loaded'),
+    );
   }
 
   #onSessionEvent(event: SessionEventMessage): void {

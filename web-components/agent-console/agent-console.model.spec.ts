@@ -1,5 +1,5 @@
 import type { SessionEventMessage, SessionView } from '../shared/protocol.js';
-import { applyInboxEvent, type Inbox, mergeView, sections } from './agent-console.model.js';
+import { applyInboxEvent, type Inbox, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 
 const S1 = '11111111-1111-4111-8111-111111111111';
 const S2 = '22222222-2222-4222-8222-222222222222';
@@ -37,6 +37,27 @@ describe('the agent inbox', () => {
     inbox = apply(inbox, event('AgentJoined', S1, 1, { agentId: 'a1', agentName: 'Ada' }), event('ChatMessageSent', S1, 2, { senderType: 'user', body: 'x' }));
     expect(inbox[S1]).toMatchObject({ status: 'active', unread: 1, revision: 2 });
     expect(mergeView(inbox, view(S1, 1))).toBe(inbox);
+  });
+
+  it('says when an event skips revisions it was not told of (read receipts), and then takes the server\'s count', () => {
+    let inbox = apply(
+      {},
+      event('ChatSessionOpened', S1, 0, { customerId: 'c1', subject: 'Keys' }),
+      event('ChatMessageSent', S1, 1, { senderType: 'user', body: 'Hello?' }),
+      event('AgentJoined', S1, 2, { agentId: 'a2', agentName: 'Bo' }),
+    );
+    // Revision 3: Bo read the message, which the inbox does not hear of.
+    const next = event('ChatMessageSent', S1, 4, { senderType: 'user', body: 'Thanks' });
+    expect(skipsRevisions(inbox, event('ChatMessageSent', S1, 3, { senderType: 'user', body: 'x' }))).toBe(false);
+    expect(skipsRevisions(inbox, next)).toBe(true);
+    expect(skipsRevisions({}, next)).toBe(false);
+    inbox = apply(inbox, next);
+    expect(inbox[S1]).toMatchObject({ unread: 2, revision: 4 });
+
+    const reread = view(S1, 4, { status: 'active', agentId: 'a2', unreadForAgent: 1 });
+    expect(mergeView(inbox, reread)).toBe(inbox); // news no newer than what it shows
+    expect(mergeView(inbox, reread, { recount: true })[S1]).toMatchObject({ unread: 1, revision: 4, agentName: 'Bo' });
+    expect(mergeView(inbox, view(S1, 3), { recount: true })).toBe(inbox);
   });
 
   it('says when an event is about a session it does not hold', () => {

@@ -36,11 +36,24 @@ export function itemOfView(view: SessionView): InboxItem {
   };
 }
 
-/** The inbox with a session as `GET /api/sessions` shows it, unless the inbox knows newer. */
-export function mergeView(inbox: Inbox, view: SessionView): Inbox {
+/**
+ * The inbox with a session as `GET /api/sessions` shows it, unless the inbox knows newer; with
+ * `recount`, also when it knows that same revision (its unread count may be wrong: {@link skipsRevisions}).
+ */
+export function mergeView(inbox: Inbox, view: SessionView, { recount = false } = {}): Inbox {
   const known = inbox[view.sessionId];
-  if (known && known.revision >= view.revision) return inbox;
+  if (known && (recount ? known.revision > view.revision : known.revision >= view.revision)) return inbox;
   return { ...inbox, [view.sessionId]: { ...itemOfView(view), ...(known?.agentName ? { agentName: known.agentName } : {}) } };
+}
+
+/**
+ * Whether `event` comes after revisions of its session the inbox was not told of: read receipts,
+ * which `/topic/inbox` does not carry (DESIGN.md), or news missed. The session's unread count
+ * may then be wrong (another agent read the messages it counts): read the session again.
+ */
+export function skipsRevisions(inbox: Inbox, event: SessionEventMessage): boolean {
+  const item = inbox[event.sessionId];
+  return item !== undefined && event.revision > item.revision + 1;
 }
 
 /**
