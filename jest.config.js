@@ -26,6 +26,7 @@ export default {
   // (`npm test` compiles first).
   globalSetup: '<rootDir>/dist/test/global-setup.js',
   globalTeardown: '<rootDir>/dist/test/global-teardown.js',
+  setupFilesAfterEnv: ['<rootDir>/test/roarr-teardown.ts'],
   testTimeout: 60_000,
   // How long jest waits for its process to exit before it warns of handles left open (1 s by
   // default). When a connection dies during a query, slonik 47 races that query against a 5-s
