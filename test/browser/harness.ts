@@ -123,11 +123,12 @@ export class TestApp {
   }
 }
 
-/** A Chromium of its own profile (a temporary folder, removed by `close`). */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+/** A Chromium of its own profile (a temporary folder, removed by `close`), with `flags` added to its own. */
+export async function launchBrowser(flags: readonly string[] = []): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   requireChromium();
   const profile = await mkdtemp(join(tmpdir(), 'parley-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const args = [...CHROMIUM_FLAGS, ...flags];
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args, headless: true });
   return {
     context,
     close: async () => {

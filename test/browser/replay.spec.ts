@@ -11,10 +11,25 @@ interface AuditedEvent {
   data: Record<string, unknown>;
 }
 
+/** Keeps, in the page, the detail of every `chat-replay-loaded` from then on (as `window.loads`). */
+function recordLoads(): void {
+  const loads: unknown[] = [];
+  Object.assign(window, { loads });
+  document.addEventListener('chat-replay-loaded', (event) => loads.push((event as CustomEvent).detail));
+}
+
+/** The detail of the last `chat-replay-loaded` recorded by {@link recordLoads}, once there is one. */
+async function lastLoad(page: Page): Promise<Record<string, unknown>> {
+  const loads = () => page.evaluate(() => (window as unknown as { loads: Record<string, unknown>[] }).loads);
+  await waitUntil(async () => (await loads()).length > 0);
+  return (await loads()).at(-1)!;
+}
+
 /**
  * A whole conversation (customer page and agent console), then the auditor's page: the
  * timeline, the scrubber showing the session as it was at an earlier revision (the same as the
- * server's own replay, `GET …/state?revision=N`), and the hash-chain verdict, intact then broken.
+ * server's own replay, `GET …/state?revision=N`), and the hash-chain verdict, intact then broken,
+ * recomputed in the browser and set beside the server's.
  */
 describe('the auditor replaying a session', () => {
   let app: TestApp;
@@ -57,8 +72,8 @@ describe('the auditor replaying a session', () => {
     await app?.close();
   });
 
-  it('lists every event with its actor and time, and says the hash chain is intact', async () => {
-    await expectText(replay.locator('.verdict'), `✔ Hash chain intact over ${events.length} events`);
+  it('lists every event with its actor and time, and says the hash chain is intact, checked in the browser too', async () => {
+    await expectText(replay.locator('.verdict'), `✔ Hash chain intact over ${events.length} events: checked in this browser and by the server`);
     const entries = replay.locator('button.event');
     expect(await entries.count()).toBe(events.length);
     await expectText(entries.nth(0).locator('.type'), 'Chat opened: Keys locked in the car');
@@ -90,6 +105,33 @@ describe('the auditor replaying a session', () => {
     await expectText(replay.locator('.facts dd').first(), 'waiting');
   });
 
+  it("tells the host page the server's verdict and the browser's own", async () => {
+    await auditor.evaluate(recordLoads);
+
+    await replay.getByRole('button', { name: 'Reload' }).click();
+
+    expect(await lastLoad(auditor)).toEqual({ sessionId, events: events.length, ok: true, checkedInBrowser: true, browserVerdict: { ok: true } });
+  });
+
+  it('says plainly, in a browser without WebCrypto (plain http off localhost), that only the server checked', async () => {
+    // This Chromium takes parley.test for this machine: a page there is no secure context.
+    const insecure = await launchBrowser(['--host-resolver-rules=MAP parley.test 127.0.0.1']);
+    try {
+      const page = await insecure.context.newPage();
+      await page.addInitScript(recordLoads);
+      await page.goto(`http://parley.test:${app.port}/auditor?session=${sessionId}`);
+      expect(await page.evaluate(() => [isSecureContext, typeof crypto.subtle])).toEqual([false, 'undefined']);
+
+      await expectText(
+        page.locator('session-replay .verdict'),
+        `This browser could not check the hash chain itself (it needs https, or http on localhost). The server says: intact over ${events.length} events.`,
+      );
+      expect(await lastLoad(page)).toEqual({ sessionId, events: events.length, ok: true, checkedInBrowser: false });
+    } finally {
+      await insecure.close();
+    }
+  });
+
   it('passes an axe-core check', async () => {
     expect(await axeViolations(auditor, 'session-replay')).toEqual([]);
   });
@@ -112,8 +154,37 @@ describe('the auditor replaying a session', () => {
 
     await replay.getByRole('button', { name: 'Reload' }).click();
 
-    await expectText(replay.locator('.verdict'), `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered`);
+    await expectText(
+      replay.locator('.verdict'),
+      `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered (found in this browser and by the server)`,
+    );
     expect(await replay.locator(`button.event[data-revision="${answer.revision}"]`).getAttribute('class')).toContain('broken');
+  });
+
+  it('says prominently that the verdicts disagree when the server calls the altered chain intact', async () => {
+    const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
+    // A faulty or lying server: its `…/verify` answers intact, whatever the events hold.
+    const verify = `**/api/audit/sessions/${sessionId}/verify`;
+    await auditor.route(verify, (route) => route.fulfill({ json: { ok: true } }));
+    try {
+      await auditor.evaluate(recordLoads);
+      await replay.getByRole('button', { name: 'Reload' }).click();
+
+      const verdict = replay.locator('.verdict');
+      await expectText(
+        verdict,
+        "⚠ The server's verdict and this browser's disagree. Checked in this browser, the hash chain is broken at revision " +
+          `${answer.revision}; the server says it is intact over ${events.length} events. The server may be faulty, or lying.`,
+      );
+      expect(await verdict.getAttribute('role')).toBe('alert');
+      expect(await replay.locator(`button.event[data-revision="${answer.revision}"]`).getAttribute('class')).toContain('broken');
+      expect(await lastLoad(auditor)).toEqual({
+        sessionId, events: events.length, ok: true, checkedInBrowser: true, browserVerdict: { ok: false, brokenAtRevision: answer.revision },
+      });
+      expect(await axeViolations(auditor, 'session-replay')).toEqual([]);
+    } finally {
+      await auditor.unroute(verify);
+    }
   });
 
   it('names events by their stored revisions when the stored history lacks one', async () => {
@@ -132,8 +203,12 @@ describe('the auditor replaying a session', () => {
     await replay.getByRole('button', { name: 'Reload' }).click();
 
     // The verdict reads as after the edit before: the list, one event short, says the reload is done.
+    // The browser, as the server, names the missing revision, not the stored one of the event after it.
     await waitUntil(async () => (await replay.locator('button.event').count()) === events.length - 1);
-    await expectText(replay.locator('.verdict'), `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered`);
+    await expectText(
+      replay.locator('.verdict'),
+      `✘ Hash chain broken at revision ${answer.revision}: events from there on may have been altered (found in this browser and by the server)`,
+    );
     await replay.locator(`button.event[data-revision="${lastRevision}"]`).click();
     await expectText(replay.locator('output[for="scrubber"]'), `Revision ${lastRevision} of ${lastRevision} · `, { startsWith: true });
     expect(await replay.locator(`button.event[data-revision="${lastRevision}"]`).getAttribute('aria-current')).toBe('true');

@@ -2,6 +2,7 @@ import { html, LitElement, nothing, type PropertyValues, type TemplateResult } f
 import { property, state } from 'lit/decorators.js';
 import { type Conversation, foldEvents, type SystemLine } from '../shared/conversation.js';
 import { dateTime } from '../shared/format.js';
+import { verifyChain } from '../shared/hash-chain.js';
 import { AuthRequired, HttpApi, HttpError, serverUrl } from '../shared/http-api.js';
 import { type AuditedEvent, type ChainVerdict, fromAudited, type SessionEventMessage } from '../shared/protocol.js';
 import { transcript } from '../shared/transcript.js';
@@ -20,7 +21,9 @@ const EVENT_LABELS: Record<string, string> = {
 /**
  * @summary The auditor's replay of one session: every event with its actor and time, a
  * scrubber that shows the conversation as it was at any revision (replayed here, from the
- * events), and whether the events' hash chain is intact.
+ * events), and whether the events' hash chain is intact: recomputed here from the events too,
+ * where the browser has WebCrypto (https, or http on localhost), and set beside the server's
+ * verdict (`…/verify`); when the two differ, it says so.
  *
  * @attr server - The Parley server's base URL; empty: this page's origin.
  * @attr token - A JWT of an auditor (or an agent).
@@ -28,10 +31,14 @@ const EVENT_LABELS: Record<string, string> = {
  * @attr revision - The revision shown (default: the last one); follows the scrubber (reflected).
  *
  * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
- * @event chat-replay-loaded - `{sessionId, events, ok, brokenAtRevision}`: the events and the verdict are in.
+ * @event chat-replay-loaded - `{sessionId, events, ok, brokenAtRevision, checkedInBrowser, browserVerdict}`:
+ *   the events and the verdicts are in. `ok` and `brokenAtRevision` are the server's verdict;
+ *   `checkedInBrowser` tells whether this browser recomputed the chain (false without WebCrypto),
+ *   and `browserVerdict` is then its own `{ok, brokenAtRevision?}`.
  * @event chat-replay-scrub - `{sessionId, revision}`: the revision shown changed.
  *
- * @csspart verdict - The hash-chain verdict.
+ * @csspart verdict - The hash-chain verdict; its class: `ok` or `broken` (this browser and the server
+ *   agree), `disagree`, `unchecked` (the server's verdict only) or `unknown` (none yet).
  * @csspart scrubber - The range input.
  * @csspart timeline - The list of events. `event`: each entry.
  * @csspart state - The session at the chosen revision. `messages`, `message`: its transcript.
@@ -49,7 +56,10 @@ export class SessionReplay extends LitElement {
 
   @state() private audited: readonly AuditedEvent[] = [];
   @state() private events: readonly SessionEventMessage[] = [];
+  /** The server's verdict (`…/verify`). */
   @state() private verdict: ChainVerdict | undefined;
+  /** This browser's, from the events; `null` when it has no WebCrypto to compute one. */
+  @state() private browserVerdict: ChainVerdict | null | undefined;
   @state() private loading = false;
   @state() private error = '';
 
@@ -79,12 +89,17 @@ export class SessionReplay extends LitElement {
     const path = `/api/audit/sessions/${encodeURIComponent(sessionId)}`;
     try {
       const [history, verdict] = await Promise.all([api.get<{ events: AuditedEvent[] }>(`${path}/events`), api.get<ChainVerdict>(`${path}/verify`)]);
+      // crypto.subtle exists only in secure contexts: elsewhere the server's word is all there is.
+      const subtle = globalThis.crypto?.subtle;
+      const browserVerdict = subtle ? await verifyChain(history.events, subtle) : null;
       if (key !== this.#loaded) return;
       this.audited = history.events;
       this.events = history.events.map((event) => fromAudited(sessionId, event));
       this.verdict = verdict;
+      this.browserVerdict = browserVerdict;
       if (!this.events.some((event) => event.revision === this.revision)) this.revision = this.events.at(-1)?.revision;
-      this.#emit('chat-replay-loaded', { sessionId, events: this.events.length, ...verdict });
+      const checked = browserVerdict ? { checkedInBrowser: true, browserVerdict } : { checkedInBrowser: false };
+      this.#emit('chat-replay-loaded', { sessionId, events: this.events.length, ...verdict, ...checked });
     } catch (error) {
       if (key !== this.#loaded) return;
       this.#reset(this.#explain(error));
@@ -98,6 +113,7 @@ export class SessionReplay extends LitElement {
     this.audited = [];
     this.events = [];
     this.verdict = undefined;
+    this.browserVerdict = undefined;
     this.error = error;
     this.#loaded = '';
   }
@@ -169,24 +185,46 @@ export class SessionReplay extends LitElement {
   }
 
   #renderVerdict(): TemplateResult {
-    const verdict = this.verdict;
-    if (!verdict) return html`<p class="verdict unknown" part="verdict" role="status">Hash chain: not checked</p>`;
+    const { verdict, browserVerdict } = this;
+    if (!verdict || browserVerdict === undefined) {
+      return html`<p class="verdict unknown" part="verdict" role="status">Hash chain: not checked</p>`;
+    }
+    if (browserVerdict === null) {
+      return html`<p class="verdict unchecked" part="verdict" role="status">
+        This browser could not check the hash chain itself (it needs https, or http on localhost). The server says: ${this.#describe(verdict)}.
+      </p>`;
+    }
+    if (verdict.ok !== browserVerdict.ok || verdict.brokenAtRevision !== browserVerdict.brokenAtRevision) {
+      return html`<p class="verdict disagree" part="verdict" role="alert">
+        <strong>⚠ The server's verdict and this browser's disagree.</strong> Checked in this browser, the hash chain is
+        ${this.#describe(browserVerdict)}; the server says it is ${this.#describe(verdict)}. The server may be faulty, or lying.
+      </p>`;
+    }
     if (verdict.ok) {
-      return html`<p class="verdict ok" part="verdict" role="status">✔ Hash chain intact over ${this.events.length} events</p>`;
+      return html`<p class="verdict ok" part="verdict" role="status">
+        ✔ Hash chain intact over ${this.events.length} events: checked in this browser and by the server
+      </p>`;
     }
     return html`<p class="verdict broken" part="verdict" role="status">
-      ✘ Hash chain broken at revision ${verdict.brokenAtRevision}: events from there on may have been altered
+      ✘ Hash chain broken at revision ${verdict.brokenAtRevision}: events from there on may have been altered (found in this browser and
+      by the server)
     </p>`;
   }
 
+  #describe(verdict: ChainVerdict): string {
+    return verdict.ok ? `intact over ${this.events.length} events` : `broken at revision ${verdict.brokenAtRevision}`;
+  }
+
   #renderTimeline(revision: number): TemplateResult {
+    // Marked from this browser's own verdict where there is one, not from the server's word.
+    const brokenAt = (this.browserVerdict ?? this.verdict)?.brokenAtRevision;
     return html`
       <section class="timeline" aria-labelledby="timeline-title">
         <h3 id="timeline-title">Events</h3>
         <ol class="events" part="timeline">
           ${this.audited.map((event) => {
             const actor = event.metadata.actor as { id?: string; role?: string } | undefined;
-            const broken = this.verdict?.brokenAtRevision !== undefined && event.revision >= this.verdict.brokenAtRevision;
+            const broken = brokenAt !== undefined && event.revision >= brokenAt;
             const occurredAt = String(event.metadata.occurredAt ?? event.recordedAt);
             return html`<li>
               <button

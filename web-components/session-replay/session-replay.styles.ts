@@ -17,7 +17,11 @@ export default [
     .verdict { margin: 0; padding: 0.35em 0.8em; border-radius: 999px; font-weight: 600; font-size: 0.9em; }
     .verdict.ok { background: #e3f4e8; color: var(--_success); }
     .verdict.broken { background: #fde7e6; color: var(--_danger); }
-    .verdict.unknown { background: var(--_surface-alt); color: var(--_muted); }
+    .verdict.unknown, .verdict.unchecked { background: var(--_surface-alt); color: var(--_muted); }
+    /* The long verdicts: a line of their own, under the title. */
+    .verdict.unchecked, .verdict.disagree { order: 1; flex-basis: 100%; border-radius: calc(var(--_radius) / 2); font-weight: normal; }
+    .verdict.disagree { background: #fde7e6; color: var(--_danger); border: 2px solid var(--_danger); }
+    .verdict.disagree strong { display: block; }
     .scrubber { padding: 0.8em 1em; border-bottom: 1px solid var(--_border); display: grid; gap: 0.3em; }
     .scrubber label { font-weight: 600; }
     .scrubber input { width: 100%; accent-color: var(--_accent); }
