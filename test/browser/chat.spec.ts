@@ -252,6 +252,56 @@ describe('customer and agent chatting in two pages', () => {
     expect(hostErrors).toEqual([]);
   });
 
+  it("sends its heart-beats from a worker, unthrottled in a hidden tab; from the page's own timers where the host page forbids workers", async () => {
+    /** Records the URL of every worker the page tries to start (`window.workers`), and every CSP violation. */
+    const recordWorkers = () => {
+      const workers: string[] = [];
+      const violations: string[] = [];
+      Object.assign(window, { workers, violations });
+      document.addEventListener('securitypolicyviolation', (event) => violations.push(event.effectiveDirective));
+      window.Worker = class extends window.Worker {
+        constructor(url: string | URL, options?: WorkerOptions) {
+          workers.push(String(url));
+          super(url, options);
+        }
+      };
+    };
+    const recorded = (page: Page) => page.evaluate(() => {
+      const { workers, violations } = window as unknown as { workers: string[]; violations: string[] };
+      return { workers, violations };
+    });
+    const sites = [
+      { customer: 'customer-ticker-1', csp: undefined, workers: 2, violations: [] }, // the probe, then stompjs's ticker
+      { customer: 'customer-ticker-2', csp: "worker-src 'none'", workers: 1, violations: ['worker-src'] }, // the probe, refused
+    ];
+    for (const expected of sites) {
+      const token = await app.token(expected.customer, 'customer');
+      const site = createServer((_, response) => response.writeHead(200, {
+        'content-type': 'text/html', ...(expected.csp ? { 'content-security-policy': expected.csp } : {}),
+      }).end(`<!doctype html>
+        <html lang="en"><title>Another site</title>
+        <script type="module" src="${app.url}/widget.js"></script>
+        <chat-widget server="${app.url}" token="${token}" open></chat-widget></html>`));
+      await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+      try {
+        const page = await browser.context.newPage();
+        await page.addInitScript(recordWorkers);
+        await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+        const host = page.locator('chat-widget');
+        await startChat(page, `Heart-beats ${expected.csp ?? 'from a worker'}`);
+        await customerSends(page, 'Hello');
+        await expectAttribute(host.locator('li.own', { hasText: 'Hello' }), 'data-delivery', 'stored');
+        const { workers, violations } = await recorded(page);
+        expect(workers).toHaveLength(expected.workers);
+        expect(workers.every((url) => url.startsWith('blob:'))).toBe(true);
+        expect(violations).toEqual(expected.violations);
+        await page.close();
+      } finally {
+        site.close();
+      }
+    }
+  });
+
   it("counts unread messages in another agent's chat as the server does, once that agent has read them", async () => {
     const stomp = app.url.replace(/^http/, 'ws') + '/stomp';
     const customerOf = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));

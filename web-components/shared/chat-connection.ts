@@ -1,6 +1,7 @@
-import { Client, type IMessage, type StompSubscription } from '@stomp/stompjs';
+import { Client, type IMessage, type StompSubscription, TickerStrategy } from '@stomp/stompjs';
 import { Backoff } from './backoff.js';
 import { Emitter } from './emitter.js';
+import { heartbeatTicker } from './heartbeat-ticker.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { destinations, type SessionEventMessage, stompUrl, type TypingMessage } from './protocol.js';
 import { SessionLog } from './session-log.js';
@@ -115,6 +116,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   #receipts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #ticker = TickerStrategy.Interval;
 
   constructor(options: ChatConnectionOptions) {
     super();
@@ -133,9 +135,15 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
     return this.#outbox.entries;
   }
 
+  /** Connects, once it knows how to time its heart-beats (`heartbeatTicker`: a few ms). */
   start(): void {
     if (this.#status.state !== 'stopped') return;
-    this.#connect();
+    this.#setStatus({ state: 'connecting' });
+    void heartbeatTicker().then((ticker) => {
+      this.#ticker = ticker;
+      // Unless stopped meanwhile, or connected already with a new token.
+      if (this.#status.state === 'connecting' && !this.#client) this.#connect();
+    });
   }
 
   /** Closes the connection for good (a DISCONNECT when connected). */
@@ -245,6 +253,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
       connectHeaders: { Authorization: `Bearer ${this.#token}` },
       heartbeatIncoming: this.#heartbeatMs,
       heartbeatOutgoing: this.#heartbeatMs,
+      heartbeatStrategy: this.#ticker,
       reconnectDelay: 0, // reconnection is ours: with back-off, and not after a refused token
       connectionTimeout: 10_000,
       debug: () => {},
