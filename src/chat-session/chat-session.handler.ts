@@ -4,7 +4,8 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore, WrongExpectedVersion } from '../event-store/event-store.js';
 import type { ChatSessionCommand } from './chat-session.commands.js';
 import { decide } from './chat-session.decider.js';
-import { type Actor, streamNameOf } from './chat-session.events.js';
+import { ChatSessionRejected } from './chat-session.errors.js';
+import { type Actor, type ChatSessionEvent, streamNameOf } from './chat-session.events.js';
 import { advance, ChatSessionRepository, type SessionSnapshot } from './chat-session.repository.js';
 import { timeOrderedUuid } from './event-ids.js';
 import { type StampedEvent, stampEvents } from './hash-chain.js';
@@ -44,7 +45,7 @@ export class ExecuteChatSessionCommand extends Command<CommandOutcome> {
 
 /**
  * Load, decide, append with the expected revision; on a conflict, again from a fresh read after
- * a short random pause.
+ * a short random pause. A refusal or a no-op is decided again on a fresh read too (`decideOnLatest`).
  * Commands for one session run one at a time in this process, so a node never races itself and
  * conflicts come only from other nodes. A session that would be opened (a retried open is not)
  * must first fit in its customer's {@link OpenSessionLimit}.
@@ -69,8 +70,7 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
   private async decideAndAppend(command: ChatSessionCommand, context: CommandContext): Promise<CommandOutcome> {
     const { sessionId } = command.data;
     for (let attempt = 1; ; attempt++) {
-      const current = await this.sessions.load(sessionId, { fresh: attempt > 1 });
-      const events = decide(command, current.state);
+      const { current, events } = await this.decideOnLatest(command, attempt > 1);
       if (events.length === 0) return { sessionId, revision: current.revision, appended: 0 };
       if (command.type === 'OpenChatSession') await this.openSessions.admit(command.data.customerId);
       const stamped = stampEvents(events, {
@@ -92,6 +92,25 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
         await setTimeout(Math.random() * RETRY_PAUSE_MS * 2 ** (attempt - 1));
       }
     }
+  }
+
+  /**
+   * Decides on the cached snapshot, which hears of other nodes' appends only when an append of
+   * this node's fails. So a refusal or a no-op decided on it is decided again on the stream as it
+   * stands (a read of the events after the cached revision, most often none): a customer on one
+   * node marks read a message the agent sent through another, say, or an agent joins a session
+   * that another node's agent has just left.
+   */
+  private async decideOnLatest(command: ChatSessionCommand, fresh: boolean): Promise<{ current: SessionSnapshot; events: ChatSessionEvent[] }> {
+    const current = await this.sessions.load(command.data.sessionId, { fresh });
+    if (fresh) return { current, events: decide(command, current.state) };
+    try {
+      const events = decide(command, current.state);
+      if (events.length > 0) return { current, events };
+    } catch (error) {
+      if (!(error instanceof ChatSessionRejected)) throw error;
+    }
+    return this.decideOnLatest(command, true);
   }
 
   private oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {

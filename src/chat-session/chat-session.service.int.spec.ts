@@ -105,6 +105,28 @@ describe('chat session commands, end to end on PostgreSQL', () => {
     expect(verifyChain(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as never })))).toEqual({ ok: true });
   });
 
+  it("decides on what another node appended, though its own cache has not seen it: a read receipt, a join, a join again", async () => {
+    const sessionId = await open();
+    const [nodeA, nodeB] = [service, await node(new PostgresEventStore(pool), pool)];
+    const otherAgent = { id: 'agent-2', role: 'agent', name: 'Bo' } as const;
+    await nodeA.submit({ kind: 'join', sessionId, payload: {}, actor: agent }); // node A caches the session
+    const reply = randomUUID();
+    await nodeB.submit({ kind: 'messages', sessionId, payload: { messageId: reply, body: 'Hello' }, actor: agent });
+
+    // The customer, on node A, reads the reply sent through node B.
+    expect(await nodeA.submit({ kind: 'read', sessionId, payload: { upToMessageId: reply }, actor: customer })).toMatchObject({ appended: 1 });
+    // The agent leaves through node B: another agent may join through node A, and then, once
+    // that one has left through B as well, the first may join again through A.
+    await nodeB.submit({ kind: 'leave', sessionId, payload: {}, actor: agent });
+    expect(await nodeA.submit({ kind: 'join', sessionId, payload: {}, actor: otherAgent })).toMatchObject({ appended: 1 });
+    await nodeB.submit({ kind: 'leave', sessionId, payload: {}, actor: otherAgent });
+    expect(await nodeA.submit({ kind: 'join', sessionId, payload: {}, actor: agent })).toMatchObject({ appended: 1 });
+
+    expect((await stored(sessionId)).map((e) => e.type)).toEqual([
+      'ChatSessionOpened', 'AgentJoined', 'ChatMessageSent', 'MessagesRead', 'AgentLeft', 'AgentJoined', 'AgentLeft', 'AgentJoined',
+    ]);
+  });
+
   describe('bad input is refused with its code and appends nothing', () => {
     it.each([
       ['an unknown field', { kind: 'open', payload: { sessionId: randomUUID(), subject: 'x', admin: true } }, 'INVALID_COMMAND'],
