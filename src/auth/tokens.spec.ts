@@ -46,7 +46,7 @@ describe('token verification with a shared secret', () => {
     expect(await refusal(await strict.issueDevToken({ id: 'agent-1', role: 'agent' }))).toBe('accepted');
   });
 
-  it('refuses alg none, another key, another algorithm, expiry, and a missing or unknown role', async () => {
+  it('refuses alg none, another key, another algorithm, expiry, a missing or unknown role, and a subject or name that is not text', async () => {
     const unsigned = new UnsecuredJWT({ role: 'agent' }).setSubject('customer-1').setExpirationTime('1h').encode();
     expect(await reason(unsigned)).toBe('the token is signed with an algorithm that is not accepted');
     expect(await reason(await sign({ role: 'agent' }, { secret: `${SECRET}-other` }))).toBe('the token signature does not verify');
@@ -55,6 +55,10 @@ describe('token verification with a shared secret', () => {
     expect(await reason(await sign({}))).toBe("the token's role must be one of customer, agent, auditor");
     expect(await reason(await sign({ role: 'admin' }))).toBe("the token's role must be one of customer, agent, auditor");
     expect(await reason('not.a.token')).toBe('the token is malformed');
+    // What events could not store (NUL) or hash (a lone surrogate): the subject and name go into them.
+    const nulSubject = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-\u0000').setExpirationTime('1h').sign(key(SECRET));
+    expect(await reason(nulSubject)).toBe("the token's subject (sub) is not valid Unicode text");
+    expect(await reason(await sign({ role: 'agent', name: 'Ada \ud800' }))).toBe("the token's name is not valid Unicode text");
   });
 
   it('issues no dev tokens unless enabled', async () => {

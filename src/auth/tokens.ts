@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify, SignJWT } from 'jose';
+import { isWellFormedText } from '../chat-session/text.js';
 
 export const ROLES = ['customer', 'agent', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -105,6 +106,9 @@ export class TokenService {
     const { sub, role, name, exp } = payload;
     if (typeof sub !== 'string' || sub.trim() === '') throw new InvalidToken('the token has no subject (sub)');
     if (!ROLES.includes(role as Role)) throw new InvalidToken(`the token's role must be one of ${ROLES.join(', ')}`);
+    // Both end up in events (`customerId`, `agentName`…), which store no NUL and hash no lone surrogate.
+    if (!isWellFormedText(sub)) throw new InvalidToken("the token's subject (sub) is not valid Unicode text");
+    if (typeof name === 'string' && !isWellFormedText(name)) throw new InvalidToken("the token's name is not valid Unicode text");
     return {
       principal: { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) },
       validUntil: (exp! + CLOCK_TOLERANCE_S) * 1000, // required above

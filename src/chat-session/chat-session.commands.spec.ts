@@ -99,13 +99,17 @@ describe('parseCommandPayload', () => {
     expect(refusal('messages', { messageId, body: 'b'.repeat(64 * 1024 + 1) })).toBe('body: must be at most 65536 characters');
   });
 
-  it('accepts only http and https attachment urls of at most 2048 characters', () => {
+  it('accepts only http and https attachment urls of at most 2048 characters, of valid Unicode text', () => {
     expect(refusal('messages', { messageId, body: 'Hi', attachmentUrl: 'javascript:alert(1)' })).toBe(
       'attachmentUrl: must be an http or https URL',
     );
     expect(refusal('messages', { messageId, body: 'Hi', attachmentUrl: 'not a url' })).toBe(
       'attachmentUrl: must be an http or https URL',
     );
+    // What the URL parser takes but no event could store (NUL) or hash (a lone surrogate).
+    for (const attachmentUrl of ['https://example.com/\u0000', 'https://example.com/\ud800']) {
+      expect(refusal('messages', { messageId, body: 'Hi', attachmentUrl })).toBe('attachmentUrl: must be valid Unicode text');
+    }
     const long = `https://example.com/${'a'.repeat(2029)}`;
     expect(refusal('messages', { messageId, body: 'Hi', attachmentUrl: long })).toBe(
       'attachmentUrl: must be at most 2048 characters',

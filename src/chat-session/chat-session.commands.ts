@@ -146,6 +146,7 @@ export const commandPayloadSchemas = {
       attachmentUrl: z
         .string()
         .max(2048, 'must be at most 2048 characters')
+        .refine(isWellFormedText, 'must be valid Unicode text')
         .refine(isHttpUrl, 'must be an http or https URL')
         .optional(),
     })
