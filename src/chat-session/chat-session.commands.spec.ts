@@ -61,6 +61,10 @@ describe('parseCommandPayload', () => {
     );
   });
 
+  it('refuses a subject that shows nothing', () => {
+    expect(refusal('open', { sessionId, subject: '\u200b\u200b' })).toBe('subject: must not be empty');
+  });
+
   it('refuses a payload that is not an object', () => {
     for (const payload of [null, [], 'hi', undefined]) {
       expect(refusal('close', payload)).toBe('payload: must be a JSON object');

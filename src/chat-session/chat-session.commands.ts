@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { type ParticipantType, type Rating, SYSTEM_LINE_UUID_VERSION } from './chat-session.events.js';
-import { characterCount, isWellFormedText } from './text.js';
+import { characterCount, hasVisibleText, isWellFormedText } from './text.js';
 
 /** A customer opens a session; its id is chosen by the client, so a retry is harmless. */
 export type OpenChatSession = {
@@ -99,7 +99,7 @@ function text(max: number, min = 0) {
     .string()
     .trim()
     .refine(isWellFormedText, 'must be valid Unicode text')
-    .refine((value) => characterCount(value) >= min, 'must not be empty')
+    .refine((value) => characterCount(value) >= min && (min === 0 || hasVisibleText(value)), 'must not be empty')
     .refine((value) => characterCount(value) <= max, `must be at most ${max} characters`);
 }
 

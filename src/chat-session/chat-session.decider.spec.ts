@@ -192,6 +192,14 @@ describe('SendChatMessage', () => {
   it('refuses a body of white space only', () =>
     given(opened).when(sendBy(customerId, 'user', ' \n\t ')).thenRejects('INVALID_MESSAGE'));
 
+  it('refuses a body that shows nothing: zero-width spaces, a bell, bidirectional marks', () => {
+    for (const body of ['\u200b', '\u0007', '\u202e\u2066', '\u200b \ufeff']) {
+      given(opened).when(sendBy(customerId, 'user', body)).thenRejects('INVALID_MESSAGE');
+    }
+    const coder = '\u{1f469}\u200d\u{1f4bb}'; // a woman and a laptop, joined by a zero-width joiner
+    given(opened).when(sendBy(customerId, 'user', coder)).then(sent(m1, 'user', coder));
+  });
+
   it('accepts 4,000 characters, counted as code points, and refuses 4,001', () => {
     given(opened).when(sendBy(customerId, 'user', '😀'.repeat(4000))).then(sent(m1, 'user', '😀'.repeat(4000)));
     given(opened).when(sendBy(customerId, 'user', 'a'.repeat(4001))).thenRejects('INVALID_MESSAGE');

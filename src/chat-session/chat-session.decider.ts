@@ -16,7 +16,7 @@ import type {
 import { ChatSessionRejected } from './chat-session.errors.js';
 import type { ChatSessionEvent, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
 import { MessageIds } from './message-ids.js';
-import { characterCount, isWellFormedText } from './text.js';
+import { characterCount, hasVisibleText, isWellFormedText } from './text.js';
 
 /** What every opened session keeps, whatever its status. */
 type SessionFacts = {
@@ -195,7 +195,7 @@ function assignedAgentOf(session: Session): string | undefined {
 
 function isValidBody(trimmed: string): boolean {
   const length = characterCount(trimmed);
-  return length >= 1 && length <= MAX_BODY_CHARACTERS && isWellFormedText(trimmed);
+  return length >= 1 && length <= MAX_BODY_CHARACTERS && isWellFormedText(trimmed) && hasVisibleText(trimmed);
 }
 
 function factsOf({ sessionId, customerId, messageIds, lastReadIndex }: Session): SessionFacts {

@@ -20,3 +20,15 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 export function isWellFormedText(text: string): boolean {
   return !LONE_SURROGATE.test(text) && !text.includes('\u0000');
 }
+
+// Anything but white space, controls (Cc) and format characters (Cf: zero-width spaces and
+// joiners, bidirectional marks and overrides).
+const VISIBLE = /[^\s\p{Cc}\p{Cf}]/u;
+
+/**
+ * Whether `text` has a character a reader can see. A message of zero-width spaces or of a bell
+ * character has characters, and shows nothing.
+ */
+export function hasVisibleText(text: string): boolean {
+  return VISIBLE.test(text);
+}
