@@ -11,7 +11,10 @@ import { TooManyOpenSessions } from './open-session-limit.js';
 /** Every code a client can get back for a command (DESIGN.md, "STOMP contract"). */
 export type CommandRejectionCode = RejectionCode | 'INVALID_COMMAND' | 'FORBIDDEN' | 'RATE_LIMITED' | 'UNAVAILABLE';
 
-/** A command was not applied; nothing was appended. */
+/**
+ * A command was not applied: nothing was appended, but for `UNAVAILABLE` after a connection lost
+ * during the commit, when whether it was is not known.
+ */
 export class CommandRejected extends Error {
   override readonly name = 'CommandRejected';
   constructor(readonly code: CommandRejectionCode, message: string, options?: { cause?: unknown }) {
@@ -51,7 +54,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class ChatSessionService {
   constructor(private readonly commandBus: CommandBus) {}
 
-  /** @throws {CommandRejected} when the command is refused; nothing was appended then. */
+  /** @throws {CommandRejected} when the command is refused or could not be stored (see `CommandRejected`). */
   async submit(request: ChatCommandRequest): Promise<CommandOutcome> {
     const { kind, actor } = request;
     if (!ROLES[kind].includes(actor.role)) {
@@ -100,7 +103,8 @@ function rejection(error: unknown): unknown {
     return new CommandRejected(error.code, error.message, { cause: error });
   }
   if (error instanceof EventStoreUnavailable) {
-    return new CommandRejected('UNAVAILABLE', 'the event store is unreachable; nothing was stored, retry', { cause: error });
+    // A connection lost during the commit leaves it unknown whether the events were stored.
+    return new CommandRejected('UNAVAILABLE', 'the event store is unreachable; it may not have been stored: send it again', { cause: error });
   }
   if (error instanceof WrongExpectedVersion) {
     return new CommandRejected('UNAVAILABLE', 'the session is changing too fast; nothing was stored, retry', { cause: error });
