@@ -3,8 +3,9 @@ import pg from 'pg';
 import type { DatabasePool } from 'slonik';
 import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
+import { waitFor } from '../../test/processes.js';
 import { describeEventStoreContract } from './event-store.contract.js';
-import { DuplicateEventId, type RecordedEvent, WrongExpectedVersion, categoryOf } from './event-store.js';
+import { DuplicateEventId, EventStoreUnavailable, type RecordedEvent, WrongExpectedVersion, categoryOf } from './event-store.js';
 import { APPENDS_CHANNEL, PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 
 describeEventStoreContract('postgres', async () => {
@@ -268,6 +269,26 @@ describe('group commit of the PostgreSQL event store', () => {
     expect(new Set(log.map((e) => e.logPosition.commit)).size).toBe(5);
     expect(a2).toBe(a1);
     expect(a3).toBeGreaterThan(a2!);
+  });
+
+  it("answers an append the database leaves unanswered with EventStoreUnavailable, and lets the appends after it go", async () => {
+    const impatient = new PostgresEventStore(pool, { groupsInFlight: 1, commitTimeoutMs: 300 });
+    // The stream's lock held elsewhere: the database takes the group and answers nothing.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [stream('stuck')]);
+      const stuck = impatient.appendToStream(stream('stuck'), [event('Stuck')], { expectedRevision: 'no_stream' });
+      const after = impatient.appendToStream(stream('free'), [event('Free')], { expectedRevision: 'no_stream' });
+
+      await expect(stuck).rejects.toThrow(new EventStoreUnavailable(
+        'PostgreSQL event store: no answer to an append within 300 ms; whether it was stored is not known',
+      ));
+      await expect(after).resolves.toEqual({ nextExpectedRevision: 0n });
+    } finally {
+      await holder.end(); // the lock with it: the unanswered append commits after all
+    }
+    await waitFor('the late commit', async () => (await store.readStream(stream('stuck'))).length === 1);
   });
 
   it('appends a group that fails as a whole again one append at a time: only the culprits fail', async () => {

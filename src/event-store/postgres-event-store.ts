@@ -59,6 +59,12 @@ export interface PostgresEventStoreOptions {
   readonly groupsInFlight?: number;
   /** The least time between two announcements of this process's appends (default 25 ms). */
   readonly announceIntervalMs?: number;
+  /**
+   * How long a group of appends waits for the database's answer before each of its appends gets
+   * {@link EventStoreUnavailable} (default 10,000 ms). A database cut off without a word (a
+   * network partition) answers nothing, and the appends after the group would wait behind it.
+   */
+  readonly commitTimeoutMs?: number;
 }
 
 /**
@@ -88,7 +94,7 @@ export class PostgresEventStore implements EventStore {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 1000;
     this.announcer = new AppendAnnouncer(pool, this.announcerId, options.announceIntervalMs ?? 25, this.pollIntervalMs);
-    this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1, () => {
+    this.appends = new GroupCommit(pool, options.groupsInFlight ?? 1, options.commitTimeoutMs ?? 10_000, () => {
       this.growth.grew();
       this.announcer.announce();
     });
@@ -350,15 +356,22 @@ interface Append {
  * revision or a repeated event id refuses that append only. A group that fails as a whole (an
  * event id stored in another stream) is appended again one append at a time, which tells whose
  * the error was; a lost connection fails every append of the group with
- * {@link EventStoreUnavailable} (whether it committed is not known).
+ * {@link EventStoreUnavailable} (whether it committed is not known), and so does a group the
+ * database has not answered within `commitTimeoutMs`: its place goes to the next group, on
+ * another connection of the pool.
  *
- * Calls `wrote` after each group that wrote events.
+ * Calls `wrote` after each group that wrote events, even when it answered after its time.
  */
 class GroupCommit {
   private waiting: Append[] = [];
   private inFlight = 0;
 
-  constructor(private readonly pool: DatabasePool, private readonly groupsInFlight: number, private readonly wrote: () => void) {}
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly groupsInFlight: number,
+    private readonly commitTimeoutMs: number,
+    private readonly wrote: () => void,
+  ) {}
 
   append(streamName: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
@@ -406,7 +419,7 @@ class GroupCommit {
   /** Appends a group; never throws: what each append gets is in `settlements`, in group order. */
   private async write(group: readonly Append[]): Promise<{ settlements: (() => void)[]; wrote: boolean }> {
     try {
-      const rows = await unavailableOnConnectionLoss(() => this.pool.any(appendToStreams(group)));
+      const rows = await unavailableOnConnectionLoss(() => this.answered(this.pool.any(appendToStreams(group))));
       return {
         settlements: rows.map((row) => settlement(group[row.entry - 1]!, row)),
         wrote: rows.some((row) => row.outcome === 'appended'),
@@ -419,6 +432,21 @@ class GroupCommit {
       }
       return { settlements: group.map((append) => () => append.reject(appendError(error, append.streamName))), wrote: false };
     }
+  }
+
+  /** `commit`'s rows, or {@link EventStoreUnavailable} once `commitTimeoutMs` has passed without them. */
+  private answered<T extends readonly { outcome: string }[]>(commit: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new EventStoreUnavailable(`PostgreSQL event store: no answer to an append within ${this.commitTimeoutMs} ms; whether it was stored is not known`));
+        // Should it commit after all, the subscriptions are told as of any other append.
+        commit.then((rows) => {
+          if (rows.some((row) => row.outcome === 'appended')) this.wrote();
+        }, () => {});
+      }, this.commitTimeoutMs);
+    });
+    return Promise.race([commit, late]).finally(() => clearTimeout(timer));
   }
 }
 
