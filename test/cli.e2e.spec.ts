@@ -4,6 +4,7 @@ import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
+import { freePort } from './global-setup.js';
 import { CLI, runNode } from './processes.js';
 import { startWriteSide } from './write-side.js';
 
@@ -65,6 +66,16 @@ describe('the chat command line', () => {
     await pool.query(sql.unsafe`UPDATE events SET data = jsonb_set(data, '{body}', '"hello"') WHERE stream_name = ${`chat_session-${sessionId}`} AND revision = 2`);
     await pool.query(sql.unsafe`ALTER TABLE events ENABLE TRIGGER USER`);
     expect(await chat('audit', 'verify', sessionId)).toMatchObject({ code: 1, output: `hash chain of ${sessionId}: BROKEN at revision 2\n` });
-    expect(await chat('audit', 'verify', randomUUID())).toMatchObject({ code: 1, output: expect.stringMatching(/^no session /) });
+  });
+
+  it('tells a missing session, an unreachable database and a configuration error from a broken chain by exit status, in one line each', async () => {
+    const unknown = randomUUID();
+    expect(await chat('audit', 'verify', unknown)).toEqual({ code: 65, output: `no session ${unknown}\n` });
+
+    const closed = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: `postgres://parley:secret@127.0.0.1:${await freePort()}/parley` }, tmpdir());
+    expect(closed).toEqual({ code: 69, output: expect.stringMatching(/^cannot use PostgreSQL at 127\.0\.0\.1:\d+ \(from DATABASE_URL\): [^\n]*ECONNREFUSED[^\n]*\n$/) });
+
+    const misconfigured = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: url, LOG_LEVEL: 'info' }, tmpdir());
+    expect(misconfigured).toEqual({ code: 78, output: 'LOG_LEVEL must be one of error, warn, log, debug, verbose, got "info"\n' });
   });
 });

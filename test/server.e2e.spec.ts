@@ -271,9 +271,9 @@ describe('the server and the command line on an unreachable DATABASE_URL', () =>
     expect(server.output()).toContain('nothing accepts connections there');
   });
 
-  it('`chat migrate` exits with code 1 and the same explanation', async () => {
+  it('`chat migrate` exits with code 69 (EX_UNAVAILABLE) and the same explanation', async () => {
     const migrate = await runNode(CLI, ['migrate'], { DATABASE_URL: closedUrl }, root);
-    expect(migrate.code).toBe(1);
+    expect(migrate.code).toBe(69);
     expect(migrate.output).toContain('(from DATABASE_URL)');
     expect(migrate.output).toContain('nothing accepts connections there');
   });

@@ -33,12 +33,35 @@ commands:
   audit export <sessionId> --format json|csv   every event of the session with its metadata
   audit verify <sessionId>                     recompute the hash chain (exit 1 when broken)
 
+exit status: 1 broken hash chain, 64 usage, 65 no such session, 69 database or event store
+unreachable, 70 migration failed or unexpected error, 75 rebuild running, 78 configuration
+
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
 EVENTSTORE_CONNECTION_STRING is set.`;
 
 /** A mistake in the command line; the message says what is wrong. */
 class UsageError extends Error {}
+
+/**
+ * The exit statuses, from sysexits.h where one fits, so that a script tells a broken chain from an
+ * outage (the README lists them).
+ */
+const EXIT = {
+  /** `audit verify`: the hash chain is broken. */
+  broken: 1,
+  usage: 64,
+  /** EX_DATAERR: no such session, or no such point in its history. */
+  noData: 65,
+  /** EX_UNAVAILABLE: the database or the event store cannot be reached. */
+  unavailable: 69,
+  /** EX_SOFTWARE: a migration failed, or an error nobody expected (its stack trace is printed). */
+  software: 70,
+  /** EX_TEMPFAIL: another rebuild is running; try again later. */
+  tryAgain: 75,
+  /** EX_CONFIG: a setting cannot be used. */
+  config: 78,
+} as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -139,7 +162,7 @@ async function audit(config: Config, args: string[], options: { revision?: strin
       return run(async (store) => {
         const verdict = verifySession(await sessionHistory(store, id));
         console.log(verdict.ok ? `hash chain of ${id}: intact` : `hash chain of ${id}: BROKEN at revision ${verdict.brokenAtRevision}`);
-        if (!verdict.ok) process.exitCode = 1;
+        if (!verdict.ok) process.exitCode = EXIT.broken;
       });
     default:
       throw new UsageError(`unknown audit command "${action ?? ''}": replay, export or verify`);
@@ -226,19 +249,28 @@ class ProgressLine {
   }
 }
 
+/** The exit status of an error said in one line; undefined for an unexpected error. */
+function exitStatusOf(error: unknown): number | undefined {
+  if (error instanceof ConfigError) return EXIT.config;
+  if (error instanceof DatabaseUnreachable) return EXIT.unavailable;
+  if (error instanceof SessionNotFound || error instanceof PointOutOfRange) return EXIT.noData;
+  if (error instanceof RebuildInProgress) return EXIT.tryAgain;
+  if (error instanceof MigrationFailed) return EXIT.software;
+  return undefined;
+}
+
 try {
   await main(process.argv.slice(2));
 } catch (error) {
+  const status = exitStatusOf(error);
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exitCode = 64;
-  } else if (
-    error instanceof ConfigError || error instanceof MigrationFailed || error instanceof DatabaseUnreachable ||
-    error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof RebuildInProgress
-  ) {
-    console.error(error.message);
-    process.exitCode = 1;
+    process.exitCode = EXIT.usage;
+  } else if (status !== undefined) {
+    console.error((error as Error).message);
+    process.exitCode = status;
   } else {
-    throw error;
+    console.error(error);
+    process.exitCode = EXIT.software;
   }
 }
