@@ -77,5 +77,53 @@ describe('the chat command line', () => {
 
     const misconfigured = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: url, LOG_LEVEL: 'info' }, tmpdir());
     expect(misconfigured).toEqual({ code: 78, output: 'LOG_LEVEL must be one of error, warn, log, debug, verbose, got "info"\n' });
+
+    const esdb = `esdb://127.0.0.1:${await freePort()}?tls=false`;
+    const noEventStore = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: url, EVENTSTORE_CONNECTION_STRING: esdb }, tmpdir());
+    expect(noEventStore).toEqual({ code: 69, output: expect.stringMatching(/^EventStoreDB unavailable: [^\n]*\n$/) });
+  });
+
+  it('refuses in one line to replay a history that lacks a revision, with the status of a broken chain', async () => {
+    await pool.query(sql.unsafe`ALTER TABLE events DISABLE TRIGGER USER`);
+    await pool.query(sql.unsafe`DELETE FROM events WHERE stream_name = ${`chat_session-${sessionId}`} AND revision = 1`);
+    await pool.query(sql.unsafe`ALTER TABLE events ENABLE TRIGGER USER`);
+    expect(await chat('audit', 'replay', sessionId)).toEqual({
+      code: 1,
+      output: `the stored history of session ${sessionId} lacks revision 1: it cannot be replayed (see …/verify)\n`,
+    });
+    expect(await chat('audit', 'verify', sessionId)).toMatchObject({ code: 1, output: `hash chain of ${sessionId}: BROKEN at revision 1\n` });
+  });
+});
+
+describe('the chat command line on a database it cannot use as it is', () => {
+  it('says in one line that a database not migrated yet needs `npm run chat -- migrate`', async () => {
+    const { url, drop } = await createTestDatabase({ migrated: false });
+    try {
+      for (const args of [['audit', 'verify', randomUUID()], ['projections', 'status']]) {
+        expect(await runNode(CLI, args, { DATABASE_URL: url }, tmpdir())).toEqual({
+          code: 78,
+          output: expect.stringMatching(/^relation "\w+" does not exist: the database is not migrated; run `npm run chat -- migrate`[^\n]*\n$/),
+        });
+      }
+    } finally {
+      await drop();
+    }
+  });
+
+  it('stops a rebuild at an event the projection cannot apply, and says which in one line', async () => {
+    const { url, drop } = await createTestDatabase();
+    const pool = await createDatabasePool(url);
+    try {
+      const neverOpened = randomUUID();
+      const event = { eventId: randomUUID(), type: 'AgentJoined', data: { sessionId: neverOpened, agentId: 'a', agentName: 'A' }, metadata: { occurredAt: new Date().toISOString() } };
+      await new PostgresEventStore(pool).appendToStream(`chat_session-${neverOpened}`, [event], { expectedRevision: 'no_stream' });
+      const rebuild = await runNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url }, tmpdir());
+      expect(rebuild.code).toBe(65);
+      expect(rebuild.output).not.toMatch(/^\s+at /m);
+      expect(rebuild.output).toMatch(new RegExp(`\\n[^\\n]*event ${event.eventId} \\(AgentJoined, [^\\n]* cannot be applied: [^\\n]*was never opened[^\\n]*\\n$`));
+    } finally {
+      await pool.end();
+      await drop();
+    }
   });
 });

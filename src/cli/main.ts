@@ -4,8 +4,10 @@ import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
 import { lockHolder } from '../../read-models/locks.js';
+import { EventNotApplicable } from '../../read-models/projection.js';
 import { type RebuildProgress, RebuildInProgress, rebuildProjection } from '../../read-models/rebuild.js';
 import {
+  HistoryBroken,
   type HistoryPoint,
   historyAsCsv,
   PointOutOfRange,
@@ -16,10 +18,10 @@ import {
 } from '../audit/session-audit.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { MigrationFailed, migrate } from '../database/migrations.js';
+import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
-import type { EventStore, LogPosition } from '../event-store/event-store.js';
+import { type EventStore, EventStoreUnavailable, type LogPosition } from '../event-store/event-store.js';
 import { openEventStore } from '../event-store/configured-event-store.js';
 
 const USAGE = `usage: npm run chat -- <command>
@@ -33,8 +35,9 @@ commands:
   audit export <sessionId> --format json|csv   every event of the session with its metadata
   audit verify <sessionId>                     recompute the hash chain (exit 1 when broken)
 
-exit status: 1 broken hash chain, 64 usage, 65 no such session, 69 database or event store
-unreachable, 70 migration failed or unexpected error, 75 rebuild running, 78 configuration
+exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
+applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
+75 rebuild running, 78 configuration or database not migrated
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
@@ -48,18 +51,18 @@ class UsageError extends Error {}
  * outage (the README lists them).
  */
 const EXIT = {
-  /** `audit verify`: the hash chain is broken. */
+  /** The session's stored history is broken: its hash chain (`verify`), or a revision (`replay`). */
   broken: 1,
   usage: 64,
-  /** EX_DATAERR: no such session, or no such point in its history. */
-  noData: 65,
+  /** EX_DATAERR: no such session or point in its history; an event a projection cannot apply. */
+  dataError: 65,
   /** EX_UNAVAILABLE: the database or the event store cannot be reached. */
   unavailable: 69,
   /** EX_SOFTWARE: a migration failed, or an error nobody expected (its stack trace is printed). */
   software: 70,
   /** EX_TEMPFAIL: another rebuild is running; try again later. */
   tryAgain: 75,
-  /** EX_CONFIG: a setting cannot be used. */
+  /** EX_CONFIG: a setting cannot be used, or the database is not migrated. */
   config: 78,
 } as const;
 
@@ -127,8 +130,9 @@ async function projections(config: Config, args: string[]): Promise<void> {
     return withEventStore(config, async (store, database) => {
       for (const projection of chosen) {
         const bar = new ProgressLine(`rebuilding ${projection.name}`);
-        const result = await rebuildProjection({ databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress) });
-        bar.done(`rebuilt ${projection.name}: ${result.eventsProjected.toLocaleString('en-US')} events, swapped in at ${positionText(result.checkpoint)}`);
+        const result = await rebuildProjection({ databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress) })
+          .finally(() => bar.end());
+        console.log(`rebuilt ${projection.name}: ${result.eventsProjected.toLocaleString('en-US')} events, swapped in at ${positionText(result.checkpoint)}`);
       }
     });
   }
@@ -203,13 +207,18 @@ async function withDatabase(config: Config, work: (url: string) => Promise<void>
   }
 }
 
-/** Runs `work` with the configured event store and the database (a pool of the CLI's own). */
+/**
+ * Runs `work` with the configured event store and the database (a pool of the CLI's own).
+ * @throws {NotMigrated} when the database lacks a table `work` reads.
+ */
 async function withEventStore(config: Config, work: (store: EventStore, database: { url: string; pool: DatabasePool }) => Promise<void>): Promise<void> {
   return withDatabase(config, async (url) => {
     const pool = await createDatabasePool(url, { maximumPoolSize: 2, applicationName: 'parley-cli' });
     const store = await openEventStore(config, pool);
     try {
-      await work(store, { url, pool });
+      await work(store, { url, pool }).catch((error: unknown) => {
+        throw explainNotMigrated(error);
+      });
     } finally {
       await store.close();
       await pool.end();
@@ -243,17 +252,18 @@ class ProgressLine {
     }
   }
 
-  done(message: string): void {
+  /** Ends the bar's line on a terminal, so that what follows (the outcome) has its own. */
+  end(): void {
     if (process.stderr.isTTY) process.stderr.write('\n');
-    console.log(message);
   }
 }
 
 /** The exit status of an error said in one line; undefined for an unexpected error. */
 function exitStatusOf(error: unknown): number | undefined {
-  if (error instanceof ConfigError) return EXIT.config;
-  if (error instanceof DatabaseUnreachable) return EXIT.unavailable;
-  if (error instanceof SessionNotFound || error instanceof PointOutOfRange) return EXIT.noData;
+  if (error instanceof ConfigError || error instanceof NotMigrated) return EXIT.config;
+  if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
+  if (error instanceof HistoryBroken) return EXIT.broken;
+  if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;
   if (error instanceof RebuildInProgress) return EXIT.tryAgain;
   if (error instanceof MigrationFailed) return EXIT.software;
   return undefined;

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { errorCodeOf } from './connection-loss.js';
 
 /** The `migrations/` folder at the top of the project (from `src/` and from `dist/src/`). */
 export const MIGRATIONS_DIR = fileURLToPath(
@@ -14,6 +15,23 @@ export class MigrationFailed extends Error {
   constructor(readonly file: string, cause: unknown) {
     super(`migration ${file} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/** The database lacks a table the migrations create: nobody has migrated it yet. */
+export class NotMigrated extends Error {
+  override readonly name = 'NotMigrated';
+}
+
+/**
+ * A query's error as a {@link NotMigrated} saying how to migrate, when PostgreSQL says a table
+ * does not exist (SQLSTATE 42P01, undefined_table); other errors are returned as they are.
+ */
+export function explainNotMigrated(error: unknown): unknown {
+  if (errorCodeOf(error) !== '42P01') return error;
+  return new NotMigrated(
+    `${(error as Error).message}: the database is not migrated; run \`npm run chat -- migrate\` (npm start does too)`,
+    { cause: error },
+  );
 }
 
 const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
