@@ -102,6 +102,21 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toMatchObject({ jwtSecret: undefined, jwtIssuer: undefined, jwtAudience: undefined });
   });
 
+  it('takes a DATABASE_URL of either PostgreSQL scheme, and a PORT of 0 (any free port)', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://parley@db/parley' }).databaseUrl).toBe('postgresql://parley@db/parley');
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  it.each([
+    ['not a url', 'got one that does not parse'],
+    ['mysql://parley:secret@db/parley', 'got a mysql: URL'],
+    ['db:5432/parley', 'got a db: URL'],
+  ])('refuses DATABASE_URL=%s, naming the variable but not the value, which may hold a password', (value, said) => {
+    const error = errorOf({ DATABASE_URL: value });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(`DATABASE_URL must be a postgres:// or postgresql:// URL, ${said}`);
+  });
+
   it('refuses EVENT_STORE=eventstoredb without a connection string, naming the missing variable', () => {
     const error = errorOf({ EVENT_STORE: 'eventstoredb' });
     expect(error).toBeInstanceOf(ConfigError);
@@ -117,6 +132,7 @@ describe('loadConfig', () => {
     ['PORT', '1e3'],
     ['PORT', '0x1f90'],
     ['EMBEDDED_POSTGRES_PORT', 'five'],
+    ['EMBEDDED_POSTGRES_PORT', '0'],
     ['LOG_LEVEL', 'info'],
     ['LOG_LEVEL', 'LOG'],
     ['STOMP_MAX_FRAME_BYTES', '64k'],

@@ -99,14 +99,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (jwtJwksUrl && !(URL.canParse(jwtJwksUrl) && ['http:', 'https:'].includes(new URL(jwtJwksUrl).protocol))) {
     throw new ConfigError(`JWT_JWKS_URL must be an http or https URL, got "${jwtJwksUrl}"`);
   }
-  const databaseUrl = nonEmpty(env.DATABASE_URL);
+  const databaseUrl = postgresUrl(env, 'DATABASE_URL');
   const devTokens = flag(env, 'DEV_TOKENS') ?? (!databaseUrl && !jwtSecret && !jwtJwksUrl);
   if (devTokens && jwtJwksUrl) throw new ConfigError('DEV_TOKENS=1 needs a JWT_SECRET to sign with, not a JWT_JWKS_URL');
   return {
     port: portNumber(env, 'PORT', 3000),
     databaseUrl,
     dataDir: nonEmpty(env.DATA_DIR) ?? '.data',
-    embeddedPostgresPort: portNumber(env, 'EMBEDDED_POSTGRES_PORT', 5488),
+    // PostgreSQL takes no port 0 (any free one), which the HTTP server does.
+    embeddedPostgresPort: portNumber(env, 'EMBEDDED_POSTGRES_PORT', 5488, 1),
     eventStore,
     eventStoreConnectionString,
     jwtSecret,
@@ -135,15 +136,27 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function portNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function portNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const value = nonEmpty(env[name]);
   if (value === undefined) return fallback;
   // Digits only: Number() would also take "1e3" or "0x1f90" as ports.
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    throw new ConfigError(`${name} must be a port number (0-65535), got "${value}"`);
+  if (!(port >= min && port <= 65535)) {
+    throw new ConfigError(`${name} must be a port number (${min}-65535), got "${value}"`);
   }
   return port;
+}
+
+/** A PostgreSQL connection URL; the value is not repeated in the error: it may hold a password. */
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value)) throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL, got one that does not parse`);
+  const { protocol } = new URL(value);
+  if (!['postgres:', 'postgresql:'].includes(protocol)) {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL, got a ${protocol} URL`);
+  }
+  return value;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, range: { min: number; max: number }): number {

@@ -77,6 +77,8 @@ describe('the chat command line', () => {
 
     const misconfigured = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: url, LOG_LEVEL: 'info' }, tmpdir());
     expect(misconfigured).toEqual({ code: 78, output: 'LOG_LEVEL must be one of error, warn, log, debug, verbose, got "info"\n' });
+    expect(await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: 'not a url' }, tmpdir()))
+      .toEqual({ code: 78, output: 'DATABASE_URL must be a postgres:// or postgresql:// URL, got one that does not parse\n' });
 
     const esdb = `esdb://127.0.0.1:${await freePort()}?tls=false`;
     const noEventStore = await runNode(CLI, ['audit', 'verify', sessionId], { DATABASE_URL: url, EVENTSTORE_CONNECTION_STRING: esdb }, tmpdir());

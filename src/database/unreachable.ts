@@ -9,7 +9,10 @@ export class DatabaseUnreachable extends Error {
  */
 export function explainUnreachable(error: unknown, url: string, embedded: boolean): unknown {
   const code = (error as { code?: string }).code;
-  const where = `PostgreSQL at ${new URL(url).host} (${embedded ? 'embedded, data in DATA_DIR' : 'from DATABASE_URL'})`;
+  // loadConfig refuses a DATABASE_URL that does not parse; should one come here all the same,
+  // the explanation goes without the host rather than hide the failure behind a TypeError.
+  const host = URL.canParse(url) ? ` at ${new URL(url).host}` : '';
+  const where = `PostgreSQL${host} (${embedded ? 'embedded, data in DATA_DIR' : 'from DATABASE_URL'})`;
   const checks: Record<string, string> = {
     ECONNREFUSED: 'nothing accepts connections there: is the server running, and are the host and port of DATABASE_URL right?',
     ENOTFOUND: 'the host name does not resolve: check the host of DATABASE_URL.',
