@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
-import { CLI, runNode } from './processes.js';
+import { CLI, runNode, scratchFolder } from './processes.js';
 import { startWriteSide } from './write-side.js';
 
 /** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
@@ -98,6 +100,20 @@ describe('the chat command line', () => {
 });
 
 describe('the chat command line on a database it cannot use as it is', () => {
+  it('refuses to read an embedded database that is not there, naming its folder, and makes none', async () => {
+    const scratch = await scratchFolder('parley-cli-');
+    try {
+      expect(await runNode(CLI, ['projections', 'status'], {}, scratch.path)).toEqual({
+        code: 78,
+        output: `no embedded database in ${join(scratch.path, '.data')}: set DATA_DIR to the server's (or DATABASE_URL), ` +
+          'or run the server or `npm run chat -- migrate` first\n',
+      });
+      expect(await readdir(scratch.path)).toEqual([]);
+    } finally {
+      await scratch.remove();
+    }
+  });
+
   it('says in one line that a database not migrated yet needs `npm run chat -- migrate`', async () => {
     const { url, drop } = await createTestDatabase({ migrated: false });
     try {

@@ -17,7 +17,7 @@ import {
   verifySession,
 } from '../audit/session-audit.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
@@ -37,7 +37,7 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, 78 configuration or database not migrated
+75 rebuild running, 78 configuration, or a database not migrated or not in DATA_DIR
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
@@ -62,7 +62,7 @@ const EXIT = {
   software: 70,
   /** EX_TEMPFAIL: another rebuild is running; try again later. */
   tryAgain: 75,
-  /** EX_CONFIG: a setting cannot be used, or the database is not migrated. */
+  /** EX_CONFIG: a setting cannot be used; the database is not migrated, or not in DATA_DIR. */
   config: 78,
 } as const;
 
@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'migrate':
       expectArguments(rest, 0, 'migrate');
-      return withDatabase(config, async (url) => {
+      return withDatabase(config, { create: true }, async (url) => {
         const applied = await migrate(url);
         console.log(applied.length === 0 ? 'migrations: up to date' : `migrations applied: ${applied.join(', ')}`);
       });
@@ -193,13 +193,17 @@ function expectArguments(rest: string[], count: number, command: string): void {
   if (rest.length > count) throw new UsageError(`${command}: unexpected arguments: ${rest.join(' ')}`);
 }
 
-/** Runs `work` against the configured database, starting the embedded one if nobody runs it. */
-async function withDatabase(config: Config, work: (url: string) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` against the configured database, starting the embedded one if nobody runs it.
+ * @throws {NoEmbeddedDatabase} when DATA_DIR holds none and `create` is false: a command that only
+ * reads would answer from a new, empty cluster, made in whatever folder it was run from.
+ */
+async function withDatabase(config: Config, { create }: { create: boolean }, work: (url: string) => Promise<void>): Promise<void> {
   const explained = (url: string) => work(url).catch((error: unknown) => {
     throw explainUnreachable(error, url, config.databaseUrl === undefined);
   });
   if (config.databaseUrl) return explained(config.databaseUrl);
-  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, create });
   try {
     await explained(embedded.url);
   } finally {
@@ -212,7 +216,7 @@ async function withDatabase(config: Config, work: (url: string) => Promise<void>
  * @throws {NotMigrated} when the database lacks a table `work` reads.
  */
 async function withEventStore(config: Config, work: (store: EventStore, database: { url: string; pool: DatabasePool }) => Promise<void>): Promise<void> {
-  return withDatabase(config, async (url) => {
+  return withDatabase(config, { create: false }, async (url) => {
     const pool = await createDatabasePool(url, { maximumPoolSize: 2, applicationName: 'parley-cli' });
     const store = await openEventStore(config, pool);
     try {
@@ -260,7 +264,7 @@ class ProgressLine {
 
 /** The exit status of an error said in one line; undefined for an unexpected error. */
 function exitStatusOf(error: unknown): number | undefined {
-  if (error instanceof ConfigError || error instanceof NotMigrated) return EXIT.config;
+  if (error instanceof ConfigError || error instanceof NotMigrated || error instanceof NoEmbeddedDatabase) return EXIT.config;
   if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
   if (error instanceof HistoryBroken) return EXIT.broken;
   if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;

@@ -33,6 +33,19 @@ export interface EmbeddedPostgresOptions {
   readonly dataDir: string;
   readonly port: number;
   readonly log?: (line: string) => void;
+  /** False: a `dataDir` holding no cluster is an error rather than initialised (default true). */
+  readonly create?: boolean;
+}
+
+/** `dataDir` holds no cluster, and the caller did not ask for one to be made. */
+export class NoEmbeddedDatabase extends Error {
+  override readonly name = 'NoEmbeddedDatabase';
+  constructor(readonly dataDir: string) {
+    super(
+      `no embedded database in ${dataDir}: set DATA_DIR to the server's (or DATABASE_URL), ` +
+        'or run the server or `npm run chat -- migrate` first',
+    );
+  }
 }
 
 const USER = 'postgres';
@@ -41,12 +54,14 @@ const USER = 'postgres';
  * Starts the cluster in `dataDir` (initialising it on first use), or attaches to it when a live
  * process of ours already runs it. A server left behind by a crashed owner is adopted; a
  * `postmaster.pid` naming a dead process or a process that is not PostgreSQL is removed.
+ * @throws {NoEmbeddedDatabase} when `dataDir` holds no cluster and `create` is false.
  * @throws {Error} naming the log file when the server does not start.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dataDir = resolve(options.dataDir);
   const cluster = join(dataDir, 'pg');
   const log = options.log ?? (() => {});
+  if (options.create === false && !(await exists(join(cluster, 'PG_VERSION')))) throw new NoEmbeddedDatabase(dataDir);
   const bin = await binaries();
   const osUser = await runAsUser();
   await mkdir(dataDir, { recursive: true });
