@@ -64,8 +64,9 @@ export interface ProjectionStatus {
  * Exactly one process projects each projection: the one holding its leader lock, a session
  * advisory lock on a connection of its own. Others retry every second or two, so when the holder
  * dies (its connection closes, the lock with it) another takes over within seconds, from the
- * stored checkpoint; when its host is cut off, within some 30 s (`HOLDER_PROBES`). The batches go through the lock's connection too: a holder that lost its
- * connection has lost its lock and cannot commit anything either.
+ * stored checkpoint; when its host is cut off, within some 30 s (`HOLDER_PROBES`). The batches
+ * go through the lock's connection too: a holder that lost its connection has lost its lock and
+ * cannot commit anything either.
  *
  * A lost database or event store is logged and retried with back-off; an event that cannot be
  * applied stops its projection (`failed`), with the checkpoint right before that event.

@@ -439,7 +439,8 @@ class GroupCommit {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new EventStoreUnavailable(`PostgreSQL event store: no answer to an append within ${this.commitTimeoutMs} ms; whether it was stored is not known`));
+        const waited = `no answer to an append within ${this.commitTimeoutMs} ms`;
+        reject(new EventStoreUnavailable(`PostgreSQL event store: ${waited}; whether it was stored is not known`));
         // Should it commit after all, the subscriptions are told as of any other append.
         commit.then((rows) => {
           if (rows.some((row) => row.outcome === 'appended')) this.wrote();
