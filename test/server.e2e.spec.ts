@@ -240,6 +240,26 @@ describe('the server with a generated JWT secret too short to sign with', () => 
   });
 });
 
+describe('the server attached to an embedded PostgreSQL another process started', () => {
+  it('keeps its database when that process leaves first, and stops it when it leaves last', async () => {
+    // This test's process plays a command of `chat` that started the database, the server attaching to it.
+    const dataDir = join(root, 'shared');
+    const settings = { DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+    const command = await startEmbeddedPostgres({ dataDir, port: Number(settings.EMBEDDED_POSTGRES_PORT) });
+    const server = start(settings);
+    await ready(server, Number(settings.PORT));
+    expect(server.output()).toContain('attaching to the embedded PostgreSQL already running');
+
+    await command.stop(); // the command is done
+    const health = await fetch(`http://127.0.0.1:${settings.PORT}/health/ready`, { signal: AbortSignal.timeout(5_000) });
+    expect(health.status).toBe(200);
+
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(server.output()).toContain('embedded PostgreSQL stopped');
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+});
+
 describe('the server on PORT=0', () => {
   it('listens on a free port, and the log names that one', async () => {
     const database = await createTestDatabase();

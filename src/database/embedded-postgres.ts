@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, readFile, readlink, realpath, rm, stat, writeFile 
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
@@ -19,13 +20,19 @@ const run = promisify(execFile);
  * Layout of the folder: `pg/` (the cluster, and its `postgres.log`), `password` (generated at
  * initialisation, readable by us only) and `owner.pid` (the process that stops the server: its id
  * and start time).
+ *
+ * Whoever leaves the server last stops it: its owner, unless other processes still use it (the
+ * owner then gives up `owner.pid`), or the last of those, once no owner is left.
  */
 export interface EmbeddedPostgres {
   /** A connection string to the server's `postgres` database. */
   readonly url: string;
   /** False when another live process started the server and will stop it. */
   readonly owned: boolean;
-  /** Stops the server if we own it; a no-op otherwise. */
+  /**
+   * Stops the server, unless another process still uses it or (attached) its owner is alive to
+   * stop it. Close our own connections first: any open then counts as another process's.
+   */
   stop(): Promise<void>;
 }
 
@@ -73,10 +80,25 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const password = (await readFile(join(dataDir, 'password'), 'utf8')).trim();
   const urlFor = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
+  const stopServer = async () => {
+    await pgCtl(bin.pgCtl, osUser, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', cluster]);
+    await rm(join(dataDir, 'owner.pid'), { force: true });
+    log('embedded PostgreSQL stopped');
+  };
   const running = await runningServer(cluster);
   if (running && (await ownerAlive(dataDir))) {
     log(`attaching to the embedded PostgreSQL already running on port ${running.port}`);
-    return { url: urlFor(running.port), owned: false, stop: async () => {} };
+    const url = urlFor(running.port);
+    return {
+      url,
+      owned: false,
+      // The owner stops it, unless it left it to the processes still using it (or died): then
+      // the last of them does.
+      stop: async () => {
+        if ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0) return;
+        await stopServer();
+      },
+    };
   }
   let port = options.port;
   if (running) {
@@ -107,15 +129,38 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     log(`embedded PostgreSQL started on port ${port}, data in ${cluster}`);
   }
   await writeFile(join(dataDir, 'owner.pid'), `${await processIdentity(process.pid)}\n`);
+  const url = urlFor(port);
   return {
-    url: urlFor(port),
+    url,
     owned: true,
+    // Another process may have attached meanwhile (the server, started while a command ran):
+    // its database stays up, and the last process to leave it stops it.
     stop: async () => {
-      await pgCtl(bin.pgCtl, osUser, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', cluster]);
+      const others = await othersConnected(url);
+      if (others === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
-      log('embedded PostgreSQL stopped');
+      log(`embedded PostgreSQL left running: ${others} connection(s) of other processes use it, the last to leave stops it`);
     },
   };
+}
+
+/**
+ * The connections to the server other than the one asking, each a process's that still uses it:
+ * those of the asking process are closed by then. 0 when the server does not answer.
+ */
+async function othersConnected(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ others: number }>(
+      `SELECT count(*)::int AS others FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    return rows[0]?.others ?? 0;
+  } catch {
+    return 0;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 async function binaries(): Promise<{ initdb: string; pgCtl: string }> {
