@@ -40,7 +40,7 @@ export async function freshEmbeddedDatabase(port = 54329): Promise<BenchDatabase
   let statistics: pg.Client | undefined;
   const stop = stopOnInterrupt(async () => {
     await statistics?.end();
-    await (await starting.catch(() => undefined))?.stop();
+    await (await starting.catch(() => undefined))?.stop({ force: true }); // a throwaway cluster
     await rm(dataDir, { recursive: true, force: true });
   });
   try {

@@ -1,27 +1,15 @@
 import { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { Server, Socket } from 'node:net';
-import pg from 'pg';
 import type { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 
 export default async function globalTeardown(globalConfig: { openHandlesTimeout: number }): Promise<void> {
   const server = (globalThis as { parleyTestPostgres?: EmbeddedPostgres }).parleyTestPostgres;
-  // The run is over: a connection still open is a test's leftover, which would keep the server up.
-  if (server) await disconnectEveryone(server.url);
-  await server?.stop();
+  // The run is over: a connection still open is a test's leftover, not a reason to keep it up.
+  await server?.stop({ force: true });
   const dataDir = process.env.PARLEY_TEST_DATA_DIR;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   nameWhatKeepsJestAlive(globalConfig.openHandlesTimeout);
-}
-
-async function disconnectEveryone(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`);
-  } finally {
-    await client.end();
-  }
 }
 
 /**

@@ -32,8 +32,9 @@ export interface EmbeddedPostgres {
   /**
    * Stops the server, unless another process still uses it or (attached) its owner is alive to
    * stop it. Close our own connections first: any open then counts as another process's.
+   * `force`: stops it all the same (fast shutdown: the connections open are closed).
    */
-  stop(): Promise<void>;
+  stop(options?: { force?: boolean }): Promise<void>;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -94,8 +95,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       owned: false,
       // The owner stops it, unless it left it to the processes still using it (or died): then
       // the last of them does.
-      stop: async () => {
-        if ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0) return;
+      stop: async ({ force = false } = {}) => {
+        if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0)) return;
         await stopServer();
       },
     };
@@ -135,8 +136,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     owned: true,
     // Another process may have attached meanwhile (the server, started while a command ran):
     // its database stays up, and the last process to leave it stops it.
-    stop: async () => {
-      const others = await othersConnected(url);
+    stop: async ({ force = false } = {}) => {
+      const others = force ? 0 : await othersConnected(url);
       if (others === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
       log(`embedded PostgreSQL left running: ${others} connection(s) of other processes use it, the last to leave stops it`);

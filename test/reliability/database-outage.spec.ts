@@ -52,7 +52,7 @@ describe('reliability: the database lost under traffic', () => {
     await Promise.all(clients.map((client) => client.close()));
     await node?.stop();
     await proxy?.close();
-    await postgres?.stop().catch(() => {});
+    await postgres?.stop({ force: true }).catch(() => {});
     if (folder) {
       await stopPostgresUnder(folder.path);
       expect(await postgresProcessesUnder(folder.path)).toEqual([]);
@@ -158,7 +158,7 @@ describe('reliability: the database lost under traffic', () => {
   });
 
   it('PostgreSQL stopped (fast shutdown) and started again', async () => {
-    await outage('PostgreSQL restarted', () => postgres.stop(), async () => {
+    await outage('PostgreSQL restarted', () => postgres.stop({ force: true }), async () => {
       postgres = await startEmbeddedPostgres({ dataDir: join(folder.path, 'postgres'), port: postgresPort });
     });
   });
