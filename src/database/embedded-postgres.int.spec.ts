@@ -1,5 +1,10 @@
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { testServerUrl } from '../../test/database.js';
+import { freePort } from '../../test/global-setup.js';
+import { postgresProcessesUnder, postgresReachableFolder } from '../../test/processes.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 describe('the embedded PostgreSQL', () => {
   // The test run's server is started by startEmbeddedPostgres (test/global-setup.ts).
@@ -24,5 +29,18 @@ describe('the embedded PostgreSQL', () => {
     // checksums, writes the whole page into the WAL when it is the page's first change since the
     // last checkpoint.
     expect(await setting('data_checksums')).toBe('on');
+  });
+
+  it('takes a stop of a server stopped already (by hand, or by another process) as done, forgetting its owner', async () => {
+    const dataDir = await postgresReachableFolder('parley-embedded-');
+    try {
+      const server = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+      await server.stop({ force: true });
+      expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+      await expect(server.stop()).resolves.toBeUndefined();
+      await expect(access(join(dataDir, 'owner.pid'))).rejects.toThrow();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

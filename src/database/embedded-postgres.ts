@@ -82,9 +82,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const urlFor = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
   const stopServer = async () => {
-    await pgCtl(bin.pgCtl, osUser, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', cluster]);
+    // Stopped already (by hand, or it died): nothing to do but forget its owner.
+    if (await runningServer(cluster)) {
+      await pgCtl(bin.pgCtl, osUser, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', cluster]);
+      log('embedded PostgreSQL stopped');
+    }
     await rm(join(dataDir, 'owner.pid'), { force: true });
-    log('embedded PostgreSQL stopped');
   };
   const running = await runningServer(cluster);
   if (running && (await ownerAlive(dataDir))) {
