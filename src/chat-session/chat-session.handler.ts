@@ -99,11 +99,13 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
    * this node's fails. So a refusal or a no-op decided on it is decided again on the stream as it
    * stands (a read of the events after the cached revision, most often none): a customer on one
    * node marks read a message the agent sent through another, say, or an agent joins a session
-   * that another node's agent has just left.
+   * that another node's agent has just left. A snapshot read from the store is decided on once.
    */
   private async decideOnLatest(command: ChatSessionCommand, fresh: boolean): Promise<{ current: SessionSnapshot; events: ChatSessionEvent[] }> {
-    const current = await this.sessions.load(command.data.sessionId, { fresh });
-    if (fresh) return { current, events: decide(command, current.state) };
+    const { sessionId } = command.data;
+    const fromMemory = !fresh && this.sessions.holds(sessionId);
+    const current = await this.sessions.load(sessionId, { fresh });
+    if (!fromMemory) return { current, events: decide(command, current.state) };
     try {
       const events = decide(command, current.state);
       if (events.length > 0) return { current, events };

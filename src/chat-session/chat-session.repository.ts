@@ -44,6 +44,11 @@ export class ChatSessionRepository {
     });
   }
 
+  /** Whether `load` would answer from memory rather than from the event store. */
+  holds(sessionId: string): boolean {
+    return this.cache.has(sessionId);
+  }
+
   async load(sessionId: string, options: { fresh?: boolean } = {}): Promise<SessionSnapshot> {
     const cached = this.cache.get(sessionId);
     if (cached && !options.fresh) return cached;
