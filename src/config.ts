@@ -30,7 +30,7 @@ export interface Config {
   readonly maxOpenSessionsPerCustomer: number;
   /**
    * How much the write side's cache of open sessions holds, in message ids
-   * (`SESSION_CACHE_MESSAGE_IDS`, 500000: some 13 – 18 MB). Sessions in use beyond it are read
+   * (`SESSION_CACHE_MESSAGE_IDS`, 500000: some 15 – 21 MB). Sessions in use beyond it are read
    * from the event store at each command.
    */
   readonly sessionCacheMessageIds: number;

@@ -47,6 +47,10 @@ const sent = (messageId: string, senderType: ParticipantType = 'user', body = 'H
   type: 'ChatMessageSent',
   data: { sessionId, messageId, senderId: senderType === 'user' ? customerId : agentId, senderType, body },
 });
+const sentBy = (agent: string, messageId: string, body = 'Hello'): ChatSessionEvent => ({
+  type: 'ChatMessageSent',
+  data: { sessionId, messageId, senderId: agent, senderType: 'agent', body },
+});
 const read = (readerType: ParticipantType, upToMessageId: string): ChatSessionEvent => ({
   type: 'MessagesRead',
   data: { sessionId, readerId: readerType === 'user' ? customerId : agentId, readerType, upToMessageId },
@@ -160,11 +164,30 @@ describe('SendChatMessage', () => {
     });
   });
 
-  it('is an idempotent success for a message id already stored', () =>
-    given(opened, sent(m1)).when(sendBy(customerId, 'user', 'Hello again')).then());
+  it('is an idempotent success for a message already stored, its body trimmed or not', () => {
+    given(opened, sent(m1)).when(sendBy(customerId, 'user')).then();
+    given(opened, sent(m1)).when(sendBy(customerId, 'user', ' Hello\n')).then();
+  });
 
-  it('is an idempotent success for a message id stored before the session closed', () =>
+  it('is an idempotent success for a message stored before the session closed', () =>
     given(opened, sent(m1), closed).when(sendBy(customerId, 'user')).then());
+
+  it('refuses another message under a stored message’s id, which would be acknowledged and never stored', () => {
+    const taken = 'this message id belongs to another message; send it with an id of its own';
+    given(opened, sent(m1)).when(sendBy(customerId, 'user', 'Hello again')).thenRejects('INVALID_MESSAGE', taken);
+    given(opened, joined(), sent(m1)).when(sendBy(agentId, 'agent')).thenRejects('INVALID_MESSAGE', taken);
+    given(opened, sent(m1), closed).when(sendBy(customerId, 'user', 'Hello again')).thenRejects('INVALID_MESSAGE', taken);
+    const withAttachment: ChatSessionCommand = {
+      type: 'SendChatMessage',
+      data: { sessionId, messageId: m1, senderId: customerId, senderType: 'user', body: 'Hello', attachmentUrl: 'https://x.test/a.png' },
+    };
+    given(opened, sent(m1)).when(withAttachment).thenRejects('INVALID_MESSAGE', taken);
+  });
+
+  it('refuses a message under the id of one another agent sent', () =>
+    given(opened, joined(otherAgentId), sentBy(otherAgentId, m1), left(otherAgentId), joined())
+      .when(sendBy(agentId, 'agent'))
+      .thenRejects('INVALID_MESSAGE'));
 
   it('refuses a session that does not exist', () =>
     given().when(sendBy(customerId, 'user')).thenRejects('NOT_A_PARTICIPANT'));

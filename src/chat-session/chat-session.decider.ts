@@ -14,15 +14,18 @@ import type {
   SendChatMessage,
 } from './chat-session.commands.js';
 import { ChatSessionRejected } from './chat-session.errors.js';
-import type { ChatSessionEvent, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
-import { MessageIds } from './message-ids.js';
+import type { ChatMessageSent, ChatSessionEvent, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
+import { MessageIds, tagOf } from './message-ids.js';
 import { characterCount, hasVisibleText, isWellFormedText } from './text.js';
 
 /** What every opened session keeps, whatever its status. */
 type SessionFacts = {
   readonly sessionId: string;
   readonly customerId: string;
-  /** Every message id in order: to answer a repeated send, and to order read receipts. */
+  /**
+   * Every message id in order, tagged with its message (`contentTag`): to answer a repeated send,
+   * and to order read receipts.
+   */
   readonly messageIds: MessageIds;
   /** Per reader type, the index in `messageIds` of the last message read; -1 when none. */
   readonly lastReadIndex: Readonly<Record<ParticipantType, number>>;
@@ -93,7 +96,7 @@ export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSe
     case 'AgentLeft':
       return { ...factsOf(state), status: 'waiting' };
     case 'ChatMessageSent':
-      return { ...state, messageIds: state.messageIds.append(event.data.messageId) };
+      return { ...state, messageIds: state.messageIds.append(event.data.messageId, contentTag(event.data)) };
     case 'MessagesRead':
       return { ...state, lastReadIndex: readAfter(state, event.data) };
     case 'ChatSessionClosed':
@@ -136,14 +139,19 @@ function leave({ agentId }: LeaveChatSession['data'], state: ChatSessionState): 
 
 function send(data: SendChatMessage['data'], state: ChatSessionState): ChatSessionEvent[] {
   const session = participantSession(state, data.senderId, data.senderType);
-  // A retry of a stored message succeeds whatever happened since, the session's closing included.
-  if (session.messageIds.has(data.messageId)) return [];
-  if (session.status === 'closed') throw sessionClosed();
+  const { messageId, senderId, senderType, attachmentUrl } = data;
   const body = data.body.trim();
+  const stored = session.messageIds.indexOf(messageId);
+  if (stored !== -1) {
+    // A retry of a stored message succeeds whatever happened since, the session's closing
+    // included; another message under its id would be acknowledged and never stored.
+    if (session.messageIds.tagAt(stored) === contentTag({ senderId, senderType, body, attachmentUrl })) return [];
+    throw new ChatSessionRejected('INVALID_MESSAGE', 'this message id belongs to another message; send it with an id of its own');
+  }
+  if (session.status === 'closed') throw sessionClosed();
   if (!isValidBody(body)) {
     throw new ChatSessionRejected('INVALID_MESSAGE', `a message is 1 to ${MAX_BODY_CHARACTERS} characters of text`);
   }
-  const { messageId, senderId, senderType, attachmentUrl } = data;
   const extra = optional('attachmentUrl', attachmentUrl);
   return [{ type: 'ChatMessageSent', data: { sessionId: session.sessionId, messageId, senderId, senderType, body, ...extra } }];
 }
@@ -191,6 +199,11 @@ function participantSession(state: ChatSessionState, id: string, type: Participa
 
 function assignedAgentOf(session: Session): string | undefined {
   return session.status === 'waiting' ? undefined : session.agentId;
+}
+
+/** What tells one message from another: its sender, its (trimmed) body and its attachment. */
+function contentTag({ senderId, senderType, body, attachmentUrl }: Omit<ChatMessageSent['data'], 'sessionId' | 'messageId'>): number {
+  return attachmentUrl === undefined ? tagOf(senderType, senderId, body) : tagOf(senderType, senderId, body, attachmentUrl);
 }
 
 function isValidBody(trimmed: string): boolean {

@@ -25,8 +25,8 @@ const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, las
  *
  * The cache holds open sessions only, bounded in message ids (a session's state holds every one,
  * for idempotent sends) plus one per session. At the default bound of 500,000
- * (`SESSION_CACHE_MESSAGE_IDS`), the ids take some 13 MB for a thousand sessions of 500 messages
- * and 18 MB for ten thousand of 50, outside the JavaScript heap (`message-ids.ts`). A session
+ * (`SESSION_CACHE_MESSAGE_IDS`), the ids take some 15 MB for a thousand sessions of 500 messages
+ * and 21 MB for ten thousand of 50, outside the JavaScript heap (`message-ids.ts`). A session
  * pushed out is read from the event store, whole, at its next command. When the open sessions in
  * use hold more than the bound and take turns, the one pushed out is always the next one used, and
  * every command reads its session's whole stream: at 50,000 ids, a thousand sessions of 50

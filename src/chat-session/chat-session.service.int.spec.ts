@@ -90,6 +90,20 @@ describe('chat session commands, end to end on PostgreSQL', () => {
     expect((await stored(sessionId)).map((e) => e.type)).toEqual(['ChatSessionOpened', 'ChatMessageSent']);
   });
 
+  it('refuses another message under a stored message’s id, through a node whose cache has not seen it as well', async () => {
+    const sessionId = await open();
+    const [nodeA, nodeB] = [service, await node(new PostgresEventStore(pool), pool)];
+    await nodeA.submit({ kind: 'join', sessionId, payload: {}, actor: agent }); // node A caches the session
+    const messageId = randomUUID();
+    await nodeB.submit({ kind: 'messages', sessionId, payload: { messageId, body: 'My car broke down' }, actor: customer });
+
+    expect(await rejectionOf(nodeA.submit({ kind: 'messages', sessionId, payload: { messageId, body: 'On my way' }, actor: agent }))).toBe('INVALID_MESSAGE');
+    expect(await rejectionOf(nodeA.submit({ kind: 'messages', sessionId, payload: { messageId, body: 'It is a Fiat' }, actor: customer }))).toBe('INVALID_MESSAGE');
+    expect(await nodeA.submit({ kind: 'messages', sessionId, payload: { messageId, body: 'My car broke down' }, actor: customer })).toMatchObject({ appended: 0 });
+    const messages = (await stored(sessionId)).filter((e) => e.type === 'ChatMessageSent');
+    expect(messages.map((e) => e.data)).toEqual([expect.objectContaining({ messageId, senderType: 'user', body: 'My car broke down' })]);
+  });
+
   it('keeps every message when two nodes with their own caches write one session at once', async () => {
     const sessionId = await open();
     // Another node: its own cache, and its own event store (appends grouped apart from this one's).
