@@ -13,7 +13,7 @@ import { MonotonicClock } from './rate-limit.js';
 import { SessionAccess } from './session-access.js';
 import { eventStoreReader } from './session-events.js';
 import { type ConnectionServices, SLOW_CONSUMER, StompConnection } from './stomp-connection.js';
-import { WebSocketTransport } from './websocket-transport.js';
+import { type WebSocketRefusal, WebSocketTransport } from './websocket-transport.js';
 
 /** Where the STOMP endpoint listens, on the HTTP server's own port. */
 export const STOMP_PATH = '/stomp';
@@ -72,17 +72,21 @@ export class StompGateway implements OnApplicationBootstrap, BeforeApplicationSh
     if (!httpServer) return; // an application context without HTTP: no endpoint to serve
     await this.feed.start();
     this.adapter = new StompWsAdapter(httpServer);
-    const { maxFrameBytes } = this.services.settings;
     this.server = this.adapter.create(0, {
       path: STOMP_PATH,
       handleProtocols: selectSubProtocol,
       // Frames over the limit get a STOMP ERROR from the parser; a WebSocket message far beyond
-      // it is refused by ws itself (close 1009) before it is buffered.
-      maxPayload: Math.max(4 * maxFrameBytes, 1024 * 1024),
+      // it is refused by ws itself before it is buffered (and gets its ERROR from `accept`).
+      maxPayload: this.maxPayload,
       perMessageDeflate: false,
     }) as WebSocketServer;
     this.adapter.bindClientConnect(this.server, (socket: WebSocket, request: IncomingMessage) => this.accept(socket, request));
     this.logger.log(`STOMP over WebSocket at ${STOMP_PATH}`);
+  }
+
+  /** The largest WebSocket message ws takes, in bytes: four frames of the largest, 1 MiB at least. */
+  private get maxPayload(): number {
+    return Math.max(4 * this.services.settings.maxFrameBytes, 1024 * 1024);
   }
 
   /** For `/metrics`: the connections dropped so far for not reading what they were sent. */
@@ -110,6 +114,22 @@ export class StompGateway implements OnApplicationBootstrap, BeforeApplicationSh
     await this.feed.stop();
   }
 
+  /** The ERROR's message and body, and the close code, for what ws refused. */
+  private violationOf(refusal: WebSocketRefusal): { message: string; detail: string; closeCode: number } {
+    switch (refusal) {
+      case 'too large': {
+        const detail = `a WebSocket message may hold ${this.maxPayload} bytes, a frame ${this.services.settings.maxFrameBytes}`;
+        return { message: 'message too large', detail, closeCode: 1009 };
+      }
+      case 'too many parts':
+        return { message: 'message in too many parts', detail: 'a WebSocket message came in more fragments than the server takes', closeCode: 1008 };
+      case 'not UTF-8':
+        return { message: 'malformed frame', detail: 'a text WebSocket message must be UTF-8', closeCode: 1007 };
+      case 'bad framing':
+        return { message: 'malformed frame', detail: 'the WebSocket framing is broken (RFC 6455)', closeCode: 1002 };
+    }
+  }
+
   /** Waits for every connection's frames under way, at most {@link shutdownGraceMs}. */
   private async finishFramesUnderWay(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -126,7 +146,13 @@ export class StompGateway implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
-    const connection = new StompConnection(new WebSocketTransport(socket, request.socket), this.services);
+    const transport = new WebSocketTransport(socket, request.socket);
+    const connection = new StompConnection(transport, this.services);
+    // A protocol violation like any other (DESIGN.md): an ERROR, then the close ws would make.
+    transport.onRefusal((refusal) => {
+      const { message, detail, closeCode } = this.violationOf(refusal);
+      connection.fail(message, detail, undefined, closeCode);
+    });
     this.connections.add(connection);
     socket.on('message', (data: Buffer) => connection.receive(data));
     socket.once('close', () => {

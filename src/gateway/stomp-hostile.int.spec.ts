@@ -66,6 +66,9 @@ describe('STOMP gateway under hostile input', () => {
     return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
   }
 
+  /** Writes `bytes` to the socket's connection as they are: ws checks what it sends itself. */
+  const writeToWire = (socket: WebSocket, bytes: Buffer) => (socket as unknown as { _socket: { write(data: Buffer): void } })._socket.write(bytes);
+
   const frame = (command: string, headers: Record<string, string> = {}, body = '') =>
     `${command}\n${Object.entries(headers).map(([name, value]) => `${name}:${value}\n`).join('')}\n${body}\0`;
 
@@ -145,10 +148,13 @@ describe('STOMP gateway under hostile input', () => {
     expect((await errorThenClose(raw)).error).toContain('message:frame exceeds 65536 bytes');
   });
 
-  it('a 10 MiB WebSocket message: refused by the WebSocket layer before it is buffered (close 1009)', async () => {
+  it('a 10 MiB WebSocket message: refused before it is buffered, with an ERROR, then close 1009', async () => {
     const raw = await connected();
     raw.socket.send(frame('SEND', { destination: `/app/chat/${sessionId}/messages` }, 'z'.repeat(10 * 1024 * 1024)));
-    expect((await raw.closed()).code).toBe(1009);
+    const { error, closed } = await errorThenClose(raw);
+    expect(error).toContain('message:message too large\n');
+    expect(error).toContain('a WebSocket message may hold 1048576 bytes, a frame 65536');
+    expect(closed.code).toBe(1009);
   });
 
   it('10,000 headers: ERROR, then close', async () => {
@@ -158,14 +164,35 @@ describe('STOMP gateway under hostile input', () => {
     expect((await errorThenClose(raw)).error).toContain('message:too many headers');
   });
 
-  it('a text message that is not UTF-8: closed by the WebSocket layer (1007)', async () => {
+  it('a text message that is not UTF-8: ERROR, then close 1007', async () => {
     const raw = await connected();
-    // ws checks what it sends; write the invalid text frame to the wire directly.
     const payload = Buffer.from([0xc3, 0x28]);
     const mask = Buffer.from([1, 2, 3, 4]);
     const masked = payload.map((byte, i) => byte ^ mask[i % 4]!);
-    (raw.socket as unknown as { _socket: { write(data: Buffer): void } })._socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
-    expect((await raw.closed()).code).toBe(1007);
+    writeToWire(raw.socket, Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+    const { error, closed } = await errorThenClose(raw);
+    expect(error).toContain('message:malformed frame\n');
+    expect(error).toContain('a text WebSocket message must be UTF-8');
+    expect(closed.code).toBe(1007);
+  });
+
+  it('a WebSocket message in 20,000 fragments, more than ws buffers for one: ERROR, then close 1008', async () => {
+    const raw = await connected();
+    // Fragments of one byte each, masked with zeros: a text frame, then continuations, none final.
+    const fragment = (opcode: number) => Buffer.from([opcode, 0x81, 0, 0, 0, 0, 0x78]);
+    const fragments = Buffer.concat([fragment(0x01), ...Array.from({ length: 19_999 }, () => fragment(0x00))]);
+    writeToWire(raw.socket, fragments);
+    const { error, closed } = await errorThenClose(raw);
+    expect(error).toContain('message:message in too many parts\n');
+    expect(closed.code).toBe(1008);
+  });
+
+  it('a frame that breaks the WebSocket framing (unmasked, as only a server may send): ERROR, then close 1002', async () => {
+    const raw = await connected();
+    writeToWire(raw.socket, Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    const { error, closed } = await errorThenClose(raw);
+    expect(error).toContain('message:malformed frame\n');
+    expect(closed.code).toBe(1002);
   });
 
   it('a client that sends nothing after CONNECT is dropped after twice the heart-beat period', async () => {

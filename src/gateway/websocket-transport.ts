@@ -1,6 +1,18 @@
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { StompTransport } from './stomp-connection.js';
+
+/** What ws refused of what a client sent, and the close code it closes the socket with. */
+export type WebSocketRefusal =
+  /** A message over `maxPayload` (1009). */
+  | 'too large'
+  /** A message in more fragments, or chunks, than ws buffers for one (1008). */
+  | 'too many parts'
+  /** A text message that is not UTF-8 (1007). */
+  | 'not UTF-8'
+  /** Any other break of the WebSocket framing (1002): an unmasked frame, a bad opcode, … */
+  | 'bad framing';
 
 /** How long a peer has to finish the closing handshake before its socket is cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -57,5 +69,31 @@ export class WebSocketTransport implements StompTransport {
 
   resume(): void {
     this.socket.resume();
+  }
+
+  /**
+   * Calls `listener` when ws refuses what the client sent, while the socket is still open: ws
+   * closes it right after, and whatever the client is to be told must be sent before. ws tells
+   * of a refusal only with its receiver's `error` event, which its own socket emits after that
+   * close; the receiver is not public (`_receiver`, ws 8), hence the check.
+   */
+  onRefusal(listener: (refusal: WebSocketRefusal) => void): void {
+    const receiver = (this.socket as unknown as { _receiver?: EventEmitter })._receiver;
+    if (receiver === undefined) throw new Error('ws no longer keeps its receiver in `_receiver`: the gateway cannot answer what ws refuses');
+    receiver.prependListener('error', (error: Error & { code?: string }) => listener(refusalOf(error.code)));
+  }
+}
+
+function refusalOf(code: string | undefined): WebSocketRefusal {
+  switch (code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return 'too large';
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 'too many parts';
+    case 'WS_ERR_INVALID_UTF8':
+      return 'not UTF-8';
+    default:
+      return 'bad framing';
   }
 }
