@@ -134,6 +134,13 @@ describe('LeaveChatSession', () => {
 
   it('refuses when no agent is assigned', () => given(opened).when(leaveBy(agentId)).thenRejects('NOT_A_PARTICIPANT'));
 
+  it('is an idempotent success for the agent who left last, while no agent has joined since', () => {
+    given(opened, joined(), left()).when(leaveBy(agentId)).then();
+    given(opened, joined(), left()).when(leaveBy(otherAgentId)).thenRejects('NOT_A_PARTICIPANT');
+    given(opened, joined(), left(), joined(otherAgentId), left(otherAgentId)).when(leaveBy(agentId)).thenRejects('NOT_A_PARTICIPANT');
+    given(opened, joined(), left(), joined(otherAgentId)).when(leaveBy(agentId)).thenRejects('NOT_A_PARTICIPANT');
+  });
+
   it('refuses a session that does not exist', () => given().when(leaveBy(agentId)).thenRejects('NOT_A_PARTICIPANT'));
 
   it('refuses the assigned agent once the session is closed', () =>

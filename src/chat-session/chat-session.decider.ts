@@ -35,12 +35,13 @@ type SessionFacts = {
 export type SessionRating = { readonly rating: Rating; readonly comment?: string };
 
 /**
- * A session as far as deciding needs it. `waiting`: no agent; `active`: one assigned agent;
- * `closed`: final, keeps the agent assigned at closing (who may still send read receipts).
+ * A session as far as deciding needs it. `waiting`: no agent (`leftBy`: the agent who left last,
+ * whose leave again is a no-op); `active`: one assigned agent; `closed`: final, keeps the agent
+ * assigned at closing (who may still send read receipts).
  */
 export type ChatSessionState =
   | { readonly status: 'none' }
-  | (SessionFacts & { readonly status: 'waiting' })
+  | (SessionFacts & { readonly status: 'waiting'; readonly leftBy?: string })
   | (SessionFacts & { readonly status: 'active'; readonly agentId: string })
   | (SessionFacts & { readonly status: 'closed'; readonly agentId?: string; readonly rating?: SessionRating });
 
@@ -94,7 +95,7 @@ export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSe
     case 'AgentJoined':
       return { ...factsOf(state), status: 'active', agentId: event.data.agentId };
     case 'AgentLeft':
-      return { ...factsOf(state), status: 'waiting' };
+      return { ...factsOf(state), status: 'waiting', leftBy: event.data.agentId };
     case 'ChatMessageSent':
       return { ...state, messageIds: state.messageIds.append(event.data.messageId, contentTag(event.data)) };
     case 'MessagesRead':
@@ -132,6 +133,8 @@ function join({ agentId, agentName }: JoinChatSession['data'], state: ChatSessio
 }
 
 function leave({ agentId }: LeaveChatSession['data'], state: ChatSessionState): ChatSessionEvent[] {
+  // Left already, and no agent since: a retry (after an UNAVAILABLE that may have stored it).
+  if (state.status === 'waiting' && state.leftBy === agentId) return [];
   const session = participantSession(state, agentId, 'agent');
   if (session.status === 'closed') throw sessionClosed();
   return [{ type: 'AgentLeft', data: { sessionId: session.sessionId, agentId } }];
