@@ -131,3 +131,61 @@ describe("another node's appends, in the whole app", () => {
     }
   });
 });
+
+describe("the live feed's inbox, after a truncated notice it could not read", () => {
+  it('is told of that event too, when the same batch announced a later event of the session', async () => {
+    const database = await createTestDatabase();
+    const pool = await createDatabasePool(database.url);
+    const other = new pg.Client({ connectionString: database.url });
+    const sessionId = randomUUID();
+    const event = (revision: bigint, body: string): RecordedEvent => ({
+      streamName: `${CHAT_SESSION_CATEGORY}-${sessionId}`,
+      eventId: randomUUID(),
+      type: 'ChatMessageSent',
+      revision,
+      position: 40n + revision,
+      logPosition: { commit: 100n, prepare: 40n + revision },
+      data: { body },
+      metadata: { occurredAt: '2026-12-07T16:00:00.000Z' },
+      createdAt: new Date(),
+    });
+    const long = event(3n, 'x'.repeat(9_000));
+    const next = event(4n, 'short');
+    let announcedUpTo = START;
+    const told: SessionEvent[] = [];
+    const feed = new LiveFeed({
+      databaseUrl: database.url,
+      pool,
+      reader: { read: async () => { throw new Error('the store is down'); } },
+      log: { readAll: async ({ after = START } = {}) => [long, next].filter((e) => compareLogPositions(e.logPosition, after) > 0) },
+      announcedUpTo: async () => announcedUpTo,
+    });
+    try {
+      await other.connect();
+      await feed.start();
+      feed.watchInbox({ projected: (e) => told.push(e) });
+
+      // One batch announces both: revision 3 too large for its notice (its read fails), then revision 4 in full.
+      announcedUpTo = next.logPosition;
+      const head = (e: RecordedEvent) => ({
+        sessionId, revision: String(e.revision), type: e.type, eventId: e.eventId, position: String(e.position),
+        logPosition: { commit: String(e.logPosition.commit), prepare: String(e.logPosition.prepare) },
+      });
+      await other.query('BEGIN');
+      await other.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ ...head(long), truncated: true })]);
+      await other.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, JSON.stringify({ ...head(next), data: next.data, metadata: next.metadata })]);
+      await other.query('COMMIT');
+
+      // Revision 3 (a new message: the inbox's preview, its unread count) is in the log and was
+      // announced: the catch-up after the reconnection tells it, then revision 4, in order.
+      await waitFor('revision 3 told to the inbox', () => told.some((e) => e.revision === 3n), 10_000);
+      await waitFor('revision 4 told to the inbox', () => told.some((e) => e.revision === 4n), 10_000);
+      expect(told.map((e) => e.revision)).toEqual([3n, 4n]);
+    } finally {
+      await feed.stop();
+      await other.end();
+      await pool.end();
+      await database.drop();
+    }
+  });
+});

@@ -310,6 +310,9 @@ export class LiveFeed {
     const event = notice.data.truncated ? await this.#readTruncated(notice.data.sessionId, revision) : fromNotice(notice.data);
     for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
     if (event === undefined) return this.#missedByInbox();
+    // Once the inbox has missed an event, the catch-up after the reconnection tells it this one
+    // too, after the one missed: told now, it would stand in for both (`#tellInbox`).
+    if (this.#inboxMissed) return;
     this.#tellInbox(event);
     const { logPosition } = notice.data;
     if (logPosition !== undefined) this.#heard({ commit: BigInt(logPosition.commit), prepare: BigInt(logPosition.prepare) });
