@@ -11,6 +11,9 @@ import { type Runtime, startRuntime } from './runtime.js';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
+/** sysexits.h's status for a setting that cannot be used, as the command line exits too. */
+const EX_CONFIG = 78;
+
 /**
  * Starts Parley: the database (embedded unless DATABASE_URL is set), the migrations, the event
  * store, then the HTTP server. SIGINT or SIGTERM stops the server first and the database last:
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     bootLogger.error(`configuration: ${error.message}`);
-    process.exit(2);
+    process.exit(EX_CONFIG);
   }
   const logger = new ConsoleLogger('Parley', { logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1) });
   // Signals are ours from the start: a Ctrl-C while the database starts must not leave it running.

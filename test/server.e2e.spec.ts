@@ -276,6 +276,20 @@ describe('the server on PORT=0', () => {
   });
 });
 
+describe('the server and the command line on a setting they cannot use', () => {
+  it('both exit with code 78 (EX_CONFIG), naming the variable, and start no database', async () => {
+    const settings = { LOG_LEVEL: 'info', DATA_DIR: join(root, 'misconfigured'), PORT: String(await freePort()) };
+    const server = start(settings);
+    expect(await exitOf(server, 20_000)).toEqual({ code: 78, signal: null });
+    expect(server.output()).toContain('configuration: LOG_LEVEL must be one of error, warn, log, debug, verbose, got "info"');
+
+    expect(await runNode(CLI, ['migrate'], settings, root)).toEqual({
+      code: 78, output: 'LOG_LEVEL must be one of error, warn, log, debug, verbose, got "info"\n',
+    });
+    expect(await postgresProcessesUnder(settings.DATA_DIR)).toEqual([]);
+  });
+});
+
 describe('the server and the command line on an unreachable DATABASE_URL', () => {
   let closedUrl: string;
 
