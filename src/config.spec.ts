@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       embeddedPostgresPort: 5488,
       eventStore: 'postgres',
       eventStoreConnectionString: undefined,
-      logLevel: 'log',
+      logLevel: undefined,
     }));
   });
 

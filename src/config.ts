@@ -20,7 +20,11 @@ export interface Config {
    * `DATABASE_URL`) with no JWT secret or JWKS URL configured, the mode for trying Parley out.
    */
   readonly devTokens: boolean;
-  readonly logLevel: LogLevel;
+  /**
+   * What is logged (`LOG_LEVEL`); unset: `log` in the server, `warn` in the command line, whose
+   * output is what it was asked for rather than a log.
+   */
+  readonly logLevel: LogLevel | undefined;
   /** The STOMP gateway's limits and timing (DESIGN.md, "STOMP contract"). */
   readonly stomp: StompSettings;
   /**
@@ -76,7 +80,15 @@ export interface RateLimit {
   readonly burst: number;
 }
 
-export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+/** The values of `LOG_LEVEL`, each logging what those before it log, and more. */
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The levels a logger set to `level` prints: it and those before it in {@link LOG_LEVELS}. */
+export function levelsUpTo(level: LogLevel): LogLevel[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
+}
 
 /** A setting that cannot be used; the message names the variable. */
 export class ConfigError extends Error {
@@ -115,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtIssuer: nonEmpty(env.JWT_ISSUER),
     jwtAudience: nonEmpty(env.JWT_AUDIENCE),
     devTokens,
-    logLevel: oneOf(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const) ?? 'log',
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS),
     stomp: {
       maxFrameBytes: integer(env, 'STOMP_MAX_FRAME_BYTES', 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
       heartbeatMs: integer(env, 'STOMP_HEARTBEAT_MS', 10_000, { min: 0, max: 3_600_000 }),

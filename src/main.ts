@@ -3,13 +3,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConsoleLogger } from '@nestjs/common';
 import { createApp } from './app.module.js';
-import { ConfigError, type LogLevel, loadConfig } from './config.js';
+import { ConfigError, levelsUpTo, loadConfig } from './config.js';
 import { MigrationFailed } from './database/migrations.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
 import { tuneGarbageCollection } from './garbage-collection.js';
 import { type Runtime, startRuntime } from './runtime.js';
-
-const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 /** sysexits.h's status for a setting that cannot be used, as the command line exits too. */
 const EX_CONFIG = 78;
@@ -32,7 +30,7 @@ async function main(): Promise<void> {
     bootLogger.error(`configuration: ${error.message}`);
     process.exit(EX_CONFIG);
   }
-  const logger = new ConsoleLogger('Parley', { logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1) });
+  const logger = new ConsoleLogger('Parley', { logLevels: levelsUpTo(config.logLevel ?? 'log') });
   // Signals are ours from the start: a Ctrl-C while the database starts must not leave it running.
   let stop: ((signal: string) => Promise<void>) | undefined;
   let stopRequested: string | undefined;

@@ -7,7 +7,7 @@ import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
-import { CLI, runNode, scratchFolder } from './processes.js';
+import { CLI, runNode, scratchFolder, startNode } from './processes.js';
 import { startWriteSide } from './write-side.js';
 
 /** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
@@ -45,6 +45,20 @@ describe('the chat command line', () => {
     expect(await pool.oneFirst(sql.unsafe`SELECT session_status FROM chat_sessions WHERE session_id = ${sessionId}`)).toBe('active');
 
     expect((await chat('projections', 'status')).output).toMatch(/lag\s+0 events/);
+  });
+
+  it('logs at LOG_LEVEL (warnings and errors only when unset), on stderr: stdout holds the result alone', async () => {
+    const rebuild = async (settings: Record<string, string>) => {
+      const run = startNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url, ...settings }, tmpdir());
+      expect(await run.exited).toEqual({ code: 0, signal: null });
+      expect(run.stdout()).toMatch(/^rebuilt chat: 3 events, swapped in at commit \d+, prepare \d+\n$/);
+      return run.output();
+    };
+    const building = /LOG \[Rebuild:chat\] building chat_sessions__rebuild, chat_messages__rebuild from the log\n/;
+
+    expect(await rebuild({ LOG_LEVEL: 'log' })).toMatch(building);
+    expect(await rebuild({ LOG_LEVEL: 'error' })).not.toMatch(building);
+    expect(await rebuild({})).not.toMatch(building);
   });
 
   it('refuses an unknown projection, naming the ones there are', async () => {

@@ -21,6 +21,8 @@ export interface NodeProcess {
   readonly child: ChildProcess;
   /** stdout and stderr so far, interleaved. */
   output(): string;
+  /** stdout alone so far. */
+  stdout(): string;
   /** Settles when the process has exited (and been reaped). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves once the output contains `text`. @throws when the process exits first or time runs out. */
@@ -33,9 +35,13 @@ export function startNode(script: string, args: string[], settings: Record<strin
   for (const name of APP_VARIABLES) delete env[name];
   const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const collect = (chunk: Buffer) => void (output += chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, ''));
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  let stdout = '';
+  const colourless = (chunk: Buffer) => chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += colourless(chunk);
+    stdout += colourless(chunk);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => void (output += colourless(chunk)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // 'close' rather than 'exit': the output is complete by then.
     child.once('close', (code, signal) => resolve({ code, signal }));
@@ -45,6 +51,7 @@ export function startNode(script: string, args: string[], settings: Record<strin
   const started: NodeProcess = {
     child,
     output: () => output,
+    stdout: () => stdout,
     exited,
     waitForOutput: async (text, timeoutMs = 30_000) => {
       await waitFor(`"${text}" in the output of ${script}`, () => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { ConsoleLogger, Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import type { DatabasePool } from 'slonik';
 import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
@@ -16,7 +17,7 @@ import {
   SessionNotFound,
   verifySession,
 } from '../audit/session-audit.js';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, levelsUpTo, loadConfig } from '../config.js';
 import { NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { createDatabasePool } from '../database/pool.js';
@@ -41,7 +42,8 @@ applied, 69 database or event store unreachable, 70 migration failed or unexpect
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
-EVENTSTORE_CONNECTION_STRING is set.`;
+EVENTSTORE_CONNECTION_STRING is set. Logs go to stderr, warnings and errors only unless LOG_LEVEL
+says otherwise.`;
 
 /** A mistake in the command line; the message says what is wrong. */
 class UsageError extends Error {}
@@ -68,6 +70,21 @@ const EXIT = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The command line's own log lines (the embedded database's); the modules it runs have theirs. */
+const logger = new Logger('chat');
+
+/**
+ * Nest's console logger with every level on stderr, where Nest writes all but errors to stdout:
+ * the command's stdout holds its output alone (an export, say).
+ */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(
+    messages: unknown[], context?: string, logLevel?: NestLogLevel, _stream?: 'stdout' | 'stderr', errorStack?: unknown, params?: Record<string, unknown>,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack, params);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -84,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig();
+  Logger.overrideLogger(new StderrLogger({ logLevels: levelsUpTo(config.logLevel ?? 'warn') }));
   const [command, ...rest] = positionals;
   switch (command) {
     case 'migrate':
@@ -203,7 +221,9 @@ async function withDatabase(config: Config, { create }: { create: boolean }, wor
     throw explainUnreachable(error, url, config.databaseUrl === undefined);
   });
   if (config.databaseUrl) return explained(config.databaseUrl);
-  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, create });
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.dataDir, port: config.embeddedPostgresPort, create, log: (line) => logger.log(line),
+  });
   try {
     await explained(embedded.url);
   } finally {
