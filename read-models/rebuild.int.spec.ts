@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { createTestDatabase } from '../test/database.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
-import { readCheckpoint } from './checkpoints.js';
+import { readCheckpoint, readSwaps } from './checkpoints.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
 import {
@@ -197,6 +198,33 @@ describe('rebuilding the chat projection', () => {
     await caughtUp();
     expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(await chatProjectedFromScratch(log));
     expect(await names()).toEqual(relations.map((r) => `${r.table}:${r.relname}`));
+  });
+
+  it('stops at its signal before its swap commits, even one with nothing left to project, the live tables as they were', async () => {
+    await appendConversations(5);
+    live.start();
+    await caughtUp();
+    const [contents, swaps] = [await tableContents(log.pool, CHAT_TABLES), await readSwaps(log.pool, chatProjection.name)];
+    const stopping = new AbortController();
+    const waitsToSwap = async () => log.pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
+      SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+        WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'parley-rebuild-chat') AS waiting`);
+    // The projection's write lock, held here: the rebuild, caught up, waits for it to swap.
+    const holder = new pg.Client({ connectionString: log.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('parley.projection.write:chat', 0))`);
+    const rebuilt = rebuildProjection({ databaseUrl: log.url, store: log.store, projection: chatProjection, signal: stopping.signal });
+    try {
+      await eventually(waitsToSwap, Boolean, { what: 'the rebuild waiting to swap' });
+      stopping.abort(new Error('stopped'));
+    } finally {
+      await holder.end();
+    }
+
+    await expect(rebuilt).rejects.toBe(stopping.signal.reason);
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(contents);
+    expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
   it('refuses to run beside another rebuild of the same projection', async () => {

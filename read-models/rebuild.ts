@@ -34,6 +34,11 @@ export interface RebuildOptions {
   readonly lockTimeoutMs?: number;
   /** How many times the swap is tried (default 5). */
   readonly swapAttempts?: number;
+  /**
+   * Aborted: the rebuild stops after the batch under way and throws the signal's reason, before
+   * its swap commits (the live tables untouched); the log's count stops too.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface RebuildResult {
@@ -77,7 +82,8 @@ const LOCK_NOT_AVAILABLE = '55P03';
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
  *
  * The live tables answer queries throughout; the swap holds them for as long as its renames
- * take. A rebuild that fails or is killed leaves them as they were, and can be run again.
+ * take. A rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and its
+ * fresh tables behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
  */
@@ -110,7 +116,7 @@ class Rebuild {
     this.logger = new Logger(`Rebuild:${this.projection.name}`);
     this.fresh = Object.fromEntries(Object.entries(this.projection.tables).map(([role, table]) => [role, rebuildTableOf(table)]));
     this.batchSize = options.batchSize ?? 5000;
-    const count = options.countEvents ?? (() => countEvents(options.store, this.projection.category, this.batchSize));
+    const count = options.countEvents ?? (() => countEvents(options.store, this.projection.category, this.batchSize, options.signal));
     this.reports = new ProgressReports(count(), options.onProgress);
   }
 
@@ -135,6 +141,7 @@ class Rebuild {
   private async catchUp(): Promise<void> {
     const pages = new ReadAhead((after) => this.readPage(after));
     for (;;) {
+      this.throwIfStopped();
       const page = await pages.pageAfter(this.position);
       const live = await readCheckpoint(this.connection, this.projection.name);
       const projectedLive = page.filter((event) => compareLogPositions(event.logPosition, live) <= 0);
@@ -145,7 +152,6 @@ class Rebuild {
       this.position = lastPositionOf(projectedLive);
       this.done += events.length;
       this.reports.report(this.done);
-      this.reports.throwIfFailed();
     }
   }
 
@@ -171,15 +177,22 @@ class Rebuild {
         await notifyProjected(transaction, applied.projected.filter((event) => compareLogPositions(event.logPosition, live) > 0));
         done += events.length;
         outsideTransaction(() => this.reports.report(done));
-        this.reports.throwIfFailed();
+        this.throwIfStopped();
       }
       await this.reports.settle();
+      this.throwIfStopped();
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
     });
     this.logger.log(`swapped in after ${result.eventsProjected} events`);
     return result;
+  }
+
+  /** @throws the signal's reason once it is aborted, or what a progress report or the count threw. */
+  private throwIfStopped(): void {
+    this.options.signal?.throwIfAborted();
+    this.reports.throwIfFailed();
   }
 
   /**
@@ -202,10 +215,14 @@ function lastPositionOf(events: readonly RecordedEvent[]): LogPosition {
   return last.logPosition;
 }
 
-/** How many events of a category the log holds, by reading it through (unfiltered, as the rebuild reads it). */
-async function countEvents(store: EventStore, category: string, pageSize: number): Promise<number> {
+/**
+ * How many events of a category the log holds, by reading it through (unfiltered, as the rebuild reads it).
+ * @throws the signal's reason once it is aborted.
+ */
+async function countEvents(store: EventStore, category: string, pageSize: number, signal?: AbortSignal): Promise<number> {
   let count = 0;
   for (let page = await store.readAll({ maxCount: pageSize }); page.length > 0; ) {
+    signal?.throwIfAborted();
     count += page.filter((event) => categoryOf(event.streamName) === category).length;
     page = await store.readAll({ after: lastPositionOf(page), maxCount: pageSize });
   }

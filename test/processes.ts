@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /** The project's root, whose `dist/` holds the compiled server and command line. */
 export const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../..' : '..', import.meta.url));
@@ -124,6 +125,21 @@ export async function postgresProcessesUnder(dir: string): Promise<number[]> {
     if (argv[0]?.endsWith('postgres') && argv.some((arg) => arg.startsWith(dir))) found.push(Number(pid));
   }
   return found;
+}
+
+/**
+ * Runs `work` with a connection of its own, closed after, to the `postgres` database of the
+ * embedded PostgreSQL of `dataDir` running on `port`.
+ */
+export async function withEmbeddedClient<T>(dataDir: string, port: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const password = (await readFile(join(dataDir, 'password'), 'utf8')).trim();
+  const client = new pg.Client({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres` });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Stops (fast shutdown, then SIGKILL) the PostgreSQL servers whose command line names a path under `dir`. */

@@ -6,7 +6,7 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
 import {
-  CLI, type NodeProcess, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
+  CLI, type NodeProcess, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor, withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET } from './stomp-app.js';
 
@@ -74,18 +74,7 @@ describe('the server on its embedded PostgreSQL', () => {
   let livePostmasterPid: string;
 
   /** Runs `work` with a client of the embedded server's `postgres` database. */
-  async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const password = (await readFile(join(dataDir, 'password'), 'utf8')).trim();
-    const client = new pg.Client({
-      connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${settings.EMBEDDED_POSTGRES_PORT}/postgres`,
-    });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
+  const withClient = <T>(work: (client: pg.Client) => Promise<T>) => withEmbeddedClient(dataDir, settings.EMBEDDED_POSTGRES_PORT!, work);
   const notes = () => withClient(async (client) => (await client.query<{ note: string }>('SELECT note FROM scratch ORDER BY id')).rows.map((r) => r.note));
   const postgresLeft = () => postgresProcessesUnder(dataDir);
 

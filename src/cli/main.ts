@@ -24,6 +24,7 @@ import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition } from '../event-store/event-store.js';
 import { openEventStore } from '../event-store/configured-event-store.js';
+import { onStopSignal, signalExitStatus, type StopSignal } from '../stop-signals.js';
 
 const USAGE = `usage: npm run chat -- <command>
 
@@ -38,7 +39,8 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, 78 configuration, or a database not migrated or not in DATA_DIR
+75 rebuild running, 78 configuration, or a database not migrated or not in DATA_DIR,
+130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
@@ -47,6 +49,21 @@ says otherwise.`;
 
 /** A mistake in the command line; the message says what is wrong. */
 class UsageError extends Error {}
+
+/** The command was stopped by a signal; a line on stderr said so when the signal came. */
+class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor(readonly signal: StopSignal) {
+    super(`stopped by ${signal}`);
+  }
+}
+
+/**
+ * Aborted by SIGINT or SIGTERM. A rebuild then stops after its batch under way, before its swap;
+ * the other commands finish first. Either way, what the command started is stopped after, as at
+ * its normal end.
+ */
+const interruption = new AbortController();
 
 /**
  * The exit statuses, from sysexits.h where one fits, so that a script tells a broken chain from an
@@ -148,8 +165,9 @@ async function projections(config: Config, args: string[]): Promise<void> {
     return withEventStore(config, async (store, database) => {
       for (const projection of chosen) {
         const bar = new ProgressLine(`rebuilding ${projection.name}`);
-        const result = await rebuildProjection({ databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress) })
-          .finally(() => bar.end());
+        const result = await rebuildProjection({
+          databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress), signal: interruption.signal,
+        }).finally(() => bar.end());
         console.log(`rebuilt ${projection.name}: ${result.eventsProjected.toLocaleString('en-US')} events, swapped in at ${positionText(result.checkpoint)}`);
       }
     });
@@ -225,6 +243,7 @@ async function withDatabase(config: Config, { create }: { create: boolean }, wor
     dataDir: config.dataDir, port: config.embeddedPostgresPort, create, log: (line) => logger.log(line),
   });
   try {
+    interruption.signal.throwIfAborted(); // a Ctrl-C while it started
     await explained(embedded.url);
   } finally {
     await embedded.stop();
@@ -293,9 +312,8 @@ function exitStatusOf(error: unknown): number | undefined {
   return undefined;
 }
 
-try {
-  await main(process.argv.slice(2));
-} catch (error) {
+/** Says in one line what went wrong (with the usage, or the stack trace of the unexpected), and sets the exit status. */
+function reportFailure(error: unknown): void {
   const status = exitStatusOf(error);
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
@@ -308,3 +326,17 @@ try {
     process.exitCode = EXIT.software;
   }
 }
+
+onStopSignal((signal) => {
+  // On a terminal, off the line of the progress bar or of the ^C the terminal echoes.
+  console.error(`${process.stderr.isTTY ? '\n' : ''}${signal}: stopping (again to exit at once)`);
+  interruption.abort(new Interrupted(signal));
+});
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof Interrupted)) reportFailure(error);
+}
+// Interrupted, the command exits as the signal would have ended it, whatever it had done by then.
+const { reason } = interruption.signal;
+if (reason instanceof Interrupted) process.exitCode = signalExitStatus(reason.signal);
