@@ -8,6 +8,7 @@ import { MigrationFailed } from './database/migrations.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
 import { tuneGarbageCollection } from './garbage-collection.js';
 import { type Runtime, startRuntime } from './runtime.js';
+import { onStopSignal, type StopSignal } from './stop-signals.js';
 
 /** sysexits.h's status for a setting that cannot be used, as the command line exits too. */
 const EX_CONFIG = 78;
@@ -17,7 +18,8 @@ const EX_CONFIG = 78;
  * store, then the HTTP server. SIGINT or SIGTERM stops the server first and the database last:
  * new HTTP requests get 503 and new WebSockets are refused, the commands under way finish (for
  * at most SHUTDOWN_GRACE_MS), every STOMP client gets an ERROR and is disconnected, then the
- * projections, the pool and the database stop.
+ * projections, the pool and the database stop. Another signal, a second or more after the first,
+ * exits at once, as the command line does (`stop-signals.ts`).
  */
 async function main(): Promise<void> {
   tuneGarbageCollection();
@@ -32,16 +34,13 @@ async function main(): Promise<void> {
   }
   const logger = new ConsoleLogger('Parley', { logLevels: levelsUpTo(config.logLevel ?? 'log') });
   // Signals are ours from the start: a Ctrl-C while the database starts must not leave it running.
-  let stop: ((signal: string) => Promise<void>) | undefined;
-  let stopRequested: string | undefined;
-  const onSignal = (signal: string) => {
+  let stop: ((signal: StopSignal) => Promise<void>) | undefined;
+  let stopRequested: StopSignal | undefined;
+  onStopSignal((signal) => {
     if (stop) return void stop(signal);
-    if (stopRequested) process.exit(130); // a second signal while starting: give up now
     stopRequested = signal;
-    logger.log(`${signal}: stopping once started`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    logger.log(`${signal}: stopping once started (again to exit at once)`);
+  });
   let runtime: Runtime;
   try {
     runtime = await startRuntime(config, (line) => logger.log(line));
@@ -59,11 +58,8 @@ async function main(): Promise<void> {
     await runtime.close();
     process.exit(1);
   }
-  let stopping = false;
-  stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: stopping`);
+  stop = async (signal) => {
+    logger.log(`${signal}: stopping (again to exit at once)`);
     await app.close();
     await runtime.close();
     process.exit(0);

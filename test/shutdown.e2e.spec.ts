@@ -5,7 +5,9 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamNameOf } from '../src/chat-session/chat-session.events.js';
 import { freePort } from './global-setup.js';
-import { type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor } from './processes.js';
+import {
+  type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor, withEmbeddedClient,
+} from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
 
@@ -84,4 +86,71 @@ describe('the server on SIGTERM with STOMP commands in flight', () => {
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
     await client.disconnect();
   });
+});
+
+/**
+ * A second SIGINT while the server stops, as a user presses Ctrl-C again when the first does not
+ * seem to end it: it exits at once. A repeat within the second, as `npm start` delivers one Ctrl-C
+ * when bash runs the script, is the same request.
+ */
+describe('the server on a second signal', () => {
+  let root: string;
+  let server: NodeProcess | undefined;
+
+  beforeAll(async () => {
+    root = await postgresReachableFolder('parley-second-signal-e2e-');
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    await server?.exited;
+    await stopPostgresUnder(root);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('exits at once on one a second after the first, whose stop waits for the projection, and leaves the database to the next server', async () => {
+    const dataDir = join(root, 'data');
+    const port = await freePort();
+    const settings = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()), JWT_SECRET: TEST_JWT_SECRET };
+    const projectionWaitsForLock = () => withEmbeddedClient(dataDir, settings.EMBEDDED_POSTGRES_PORT, async (client) => {
+      const { rows } = await client.query<{ waiting: boolean }>(`
+        SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+          WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'parley-projection-chat') AS waiting`);
+      return rows[0]!.waiting;
+    });
+    server = startNode(SERVER, [], settings, root);
+    await server.waitForOutput(`listening on http://localhost:${port}`, 45_000);
+    const stopping = server;
+
+    // The projection's write lock, held here: its next batch waits for it, and the server's stop for that batch.
+    await withEmbeddedClient(dataDir, settings.EMBEDDED_POSTGRES_PORT, async (holder) => {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('parley.projection.write:chat', 0))`);
+      const client = await StompTestClient.connect(`ws://127.0.0.1:${port}/stomp`, await testToken(`customer-${randomUUID()}`, 'customer'));
+      expect(await client.send('/app/chat/open', { sessionId: randomUUID(), subject: 'Stuck in projection' })).toEqual({ ok: true });
+      await waitFor('the projection to wait for the write lock', projectionWaitsForLock);
+
+      stopping.child.kill('SIGINT');
+      const firstSignal = performance.now();
+      await stopping.waitForOutput('SIGINT: stopping');
+      stopping.child.kill('SIGINT'); // npm's copy of the same Ctrl-C
+      // The wait is the behaviour under test: a repeat within a second is taken for the same Ctrl-C.
+      await waitFor('a second since the first signal', async () => performance.now() - firstSignal > 1_100 && (await projectionWaitsForLock()));
+      expect(stopping.child.exitCode).toBeNull();
+      stopping.child.kill('SIGINT');
+
+      expect(await exitWithin(stopping, 5_000)).toEqual({ code: 130, signal: null });
+      // Gone without its stop, whose projection batch still waits.
+      expect(await projectionWaitsForLock()).toBe(true);
+      await client.disconnect();
+      await holder.query('ROLLBACK');
+    });
+    expect(await postgresProcessesUnder(dataDir)).not.toEqual([]);
+
+    server = startNode(SERVER, [], settings, root);
+    await server.waitForOutput('adopting the embedded PostgreSQL left running', 45_000);
+    await server.waitForOutput(`listening on http://localhost:${port}`, 45_000);
+    server.child.kill('SIGINT');
+    expect(await exitWithin(server, 30_000)).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  }, 120_000);
 });
