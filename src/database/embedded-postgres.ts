@@ -109,27 +109,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     log(`adopting the embedded PostgreSQL left running on port ${running.port} (pid ${running.pid})`);
     port = running.port;
   } else {
-    await rm(join(cluster, 'postmaster.pid'), { force: true });
-    // wal_init_zero=off: until its checkpoints recycle old WAL segments, a cluster writes each
-    // new 16 MB segment full of zeros first, and the commits that need it wait: under load, a
-    // stall of some 50 ms at every segment (bench/NOTES.md, 2026-12-05).
-    // autovacuum_naptime=10s, not 60: after a checkpoint, the first change to a page goes into the
-    // WAL whole, and autovacuum marking a page all-visible is such a change (the cluster has data
-    // checksums). Its first visit to the log after a checkpoint wrote a minute of new pages whole,
-    // 36 MB of WAL in a third of a second, and the commits behind it waited (up to some 250 ms);
-    // ten seconds of pages wrote 2 MB or less at 1,000 messages/s (bench/NOTES.md, 2026-12-07).
-    await pgCtl(bin.pgCtl, osUser, [
-      'start', '-w', '-t', '60', '-D', cluster, '-l', join(cluster, 'postgres.log'),
-      '-o',
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c wal_init_zero=off ` +
-        '-c autovacuum_naptime=10s',
-    ]).catch((error: unknown) => {
-      throw new Error(
-        `embedded PostgreSQL did not start on port ${port}; see ${join(cluster, 'postgres.log')} ` +
-          `(is the port taken? set EMBEDDED_POSTGRES_PORT)`,
-        { cause: error },
-      );
-    });
+    await startServer(bin.pgCtl, osUser, cluster, port);
     log(`embedded PostgreSQL started on port ${port}, data in ${cluster}`);
   }
   await writeFile(join(dataDir, 'owner.pid'), `${await processIdentity(process.pid)}\n`);
@@ -146,6 +126,31 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       log(`embedded PostgreSQL left running: ${others} connection(s) of other processes use it, the last to leave stops it`);
     },
   };
+}
+
+/** @throws {Error} naming the log file when the server does not start. */
+async function startServer(pgCtlPath: string, osUser: OsUser, cluster: string, port: number): Promise<void> {
+  await rm(join(cluster, 'postmaster.pid'), { force: true });
+  // wal_init_zero=off: until its checkpoints recycle old WAL segments, a cluster writes each
+  // new 16 MB segment full of zeros first, and the commits that need it wait: under load, a
+  // stall of some 50 ms at every segment (bench/NOTES.md, 2026-12-05).
+  // autovacuum_naptime=10s, not 60: after a checkpoint, the first change to a page goes into the
+  // WAL whole, and autovacuum marking a page all-visible is such a change (the cluster has data
+  // checksums). Its first visit to the log after a checkpoint wrote a minute of new pages whole,
+  // 36 MB of WAL in a third of a second, and the commits behind it waited (up to some 250 ms);
+  // ten seconds of pages wrote 2 MB or less at 1,000 messages/s (bench/NOTES.md, 2026-12-07).
+  await pgCtl(pgCtlPath, osUser, [
+    'start', '-w', '-t', '60', '-D', cluster, '-l', join(cluster, 'postgres.log'),
+    '-o',
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c wal_init_zero=off ` +
+      '-c autovacuum_naptime=10s',
+  ]).catch((error: unknown) => {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${port}; see ${join(cluster, 'postgres.log')} ` +
+        `(is the port taken? set EMBEDDED_POSTGRES_PORT)`,
+      { cause: error },
+    );
+  });
 }
 
 /**
