@@ -1,12 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
 import {
-  CLI, type NodeProcess, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor, withEmbeddedClient,
+  CLI, type NodeProcess, ROOT, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
+  withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET } from './stomp-app.js';
 
@@ -246,6 +248,41 @@ describe('the server attached to an embedded PostgreSQL another process started'
     expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('embedded PostgreSQL stopped');
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+});
+
+describe('processes sharing the embedded PostgreSQL', () => {
+  /** A node process running `code`, an ES module, with `embedded` bound to dist's module of the embedded PostgreSQL. */
+  function withEmbeddedModule(code: string): NodeProcess {
+    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'database', 'embedded-postgres.js')).href;
+    return track(startNode('--input-type=module', ['-e', `const embedded = await import(${JSON.stringify(module)});\n${code}`], {}, ROOT));
+  }
+
+  it('keeps it running for a process that attached, when the one that started it leaves before that process has connected', async () => {
+    const dataDir = join(root, 'attached');
+    const port = await freePort();
+    const owner = await startEmbeddedPostgres({ dataDir, port }); // this test's process started it
+    // It attaches, says so, and on SIGUSR2 queries the database, then leaves.
+    const user = withEmbeddedModule(`
+      const { default: pg } = await import('pg');
+      const database = await embedded.startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, port: ${port} });
+      console.log(database.owned ? 'started' : 'attached');
+      await new Promise((resolve) => process.once('SIGUSR2', resolve));
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      await client.query('SELECT 1');
+      await client.end();
+      console.log('queried');
+      await database.stop();`);
+    await user.waitForOutput('attached');
+
+    await owner.stop();
+    expect(await postgresProcessesUnder(dataDir)).toHaveLength(1);
+
+    user.child.kill('SIGUSR2');
+    expect(await exitOf(user, 30_000)).toEqual({ code: 0, signal: null });
+    expect(user.output()).toBe('attached\nqueried\n');
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]); // the last to leave stopped it
   });
 });
 

@@ -31,7 +31,8 @@ export interface EmbeddedPostgres {
   readonly owned: boolean;
   /**
    * Stops the server, unless another process still uses it or (attached) its owner is alive to
-   * stop it. Close our own connections first: any open then counts as another process's.
+   * stop it. Close our own connections first: any open then counts as another process's (a
+   * process holds one from its start to its stop, which this closes).
    * `force`: stops it all the same (fast shutdown: the connections open are closed).
    */
   stop(options?: { force?: boolean }): Promise<void>;
@@ -93,12 +94,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (running && (await ownerAlive(dataDir))) {
     log(`attaching to the embedded PostgreSQL already running on port ${running.port}`);
     const url = urlFor(running.port);
+    const place = await holdPlace(url, log);
     return {
       url,
       owned: false,
       // The owner stops it, unless it left it to the processes still using it (or died): then
       // the last of them does.
       stop: async ({ force = false } = {}) => {
+        await place.end();
         if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0)) return;
         await stopServer();
       },
@@ -112,14 +115,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await startServer(bin.pgCtl, osUser, cluster, port);
     log(`embedded PostgreSQL started on port ${port}, data in ${cluster}`);
   }
-  await writeFile(join(dataDir, 'owner.pid'), `${await processIdentity(process.pid)}\n`);
   const url = urlFor(port);
+  const place = await holdPlace(url, log);
+  await writeFile(join(dataDir, 'owner.pid'), `${await processIdentity(process.pid)}\n`);
   return {
     url,
     owned: true,
     // Another process may have attached meanwhile (the server, started while a command ran):
     // its database stays up, and the last process to leave it stops it.
     stop: async ({ force = false } = {}) => {
+      await place.end();
       const others = force ? 0 : await othersConnected(url);
       if (others === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
@@ -151,6 +156,20 @@ async function startServer(pgCtlPath: string, osUser: OsUser, cluster: string, p
       { cause: error },
     );
   });
+}
+
+/**
+ * A connection held from the start to the stop, by which the other processes count this one among
+ * those using the server as soon as it has started or attached to it, before it has connected:
+ * the owner leaving in between would otherwise stop the server under it.
+ */
+async function holdPlace(url: string, log: (line: string) => void): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'parley: using the embedded PostgreSQL' });
+  // Lost when the server is stopped under us (by hand, or by a forced stop): should it be started
+  // again, this process goes uncounted but for its other connections.
+  client.on('error', (error) => log(`lost the connection that counts this process as using the embedded PostgreSQL: ${error.message}`));
+  await client.connect();
+  return client;
 }
 
 /**
