@@ -5,6 +5,7 @@ import { ConsoleLogger } from '@nestjs/common';
 import { createApp } from './app.module.js';
 import { ConfigError, levelsUpTo, loadConfig } from './config.js';
 import { MigrationFailed } from './database/migrations.js';
+import { LockHeld } from './database/process-lock.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
 import { tuneGarbageCollection } from './garbage-collection.js';
 import { type Runtime, startRuntime } from './runtime.js';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   try {
     runtime = await startRuntime(config, (line) => logger.log(line));
   } catch (error) {
-    const known = error instanceof DatabaseUnreachable || error instanceof MigrationFailed;
+    const known = error instanceof DatabaseUnreachable || error instanceof MigrationFailed || error instanceof LockHeld;
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
     process.exit(1);
   }

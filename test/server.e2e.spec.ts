@@ -1,9 +1,9 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { lockEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
 import {
@@ -283,6 +283,54 @@ describe('processes sharing the embedded PostgreSQL', () => {
     expect(await exitOf(user, 30_000)).toEqual({ code: 0, signal: null });
     expect(user.output()).toBe('attached\nqueried\n');
     expect(await postgresProcessesUnder(dataDir)).toEqual([]); // the last to leave stopped it
+  });
+
+  it('lets three commands started at once on a fresh DATA_DIR all succeed, the last stopping the PostgreSQL', async () => {
+    const dataDir = join(root, 'three-at-once');
+    const settings = { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+    const runs = await Promise.all([1, 2, 3].map(() => runNode(CLI, ['migrate'], settings, root, 60_000)));
+
+    expect(runs.map((run) => run.code)).toEqual([0, 0, 0]);
+    expect(runs.filter((run) => run.output.startsWith('migrations applied: '))).toHaveLength(1);
+    expect(runs.filter((run) => run.output === 'migrations: up to date\n')).toHaveLength(2);
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+    expect(await readdir(dataDir)).not.toContain('postgres.lock');
+  });
+
+  it('has a server and two commands started at once on a fresh DATA_DIR share one PostgreSQL', async () => {
+    const dataDir = join(root, 'server-and-commands');
+    await mkdir(dataDir);
+    const settings = { DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+    // Held by this test's process until the server waits for it: whichever goes first then, the
+    // server keeps the PostgreSQL up until it stops, so that nobody need start a second one.
+    const release = await lockEmbeddedPostgres(dataDir);
+    const server = start(settings);
+    const commands = [1, 2].map(() => runNode(CLI, ['migrate'], settings, root, 60_000));
+    await server.waitForOutput(`waiting for process ${process.pid}, which is starting or stopping the embedded PostgreSQL`).finally(release);
+
+    expect((await Promise.all(commands)).map((command) => command.code)).toEqual([0, 0]);
+    await ready(server, Number(settings.PORT));
+    expect(await postgresProcessesUnder(dataDir)).toHaveLength(1);
+    const log = await readFile(join(dataDir, 'pg', 'postgres.log'), 'utf8');
+    expect(log.match(/database system is ready to accept connections/g)).toHaveLength(1);
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+
+  it('takes over the lock of a process that died while starting or stopping the PostgreSQL', async () => {
+    const dataDir = join(root, 'stale-lock');
+    await mkdir(dataDir);
+    const holder = withEmbeddedModule(`
+      await embedded.lockEmbeddedPostgres(${JSON.stringify(dataDir)});
+      console.log('locked');
+      setInterval(() => {}, 60_000);`);
+    await holder.waitForOutput('locked');
+    holder.child.kill('SIGKILL');
+    await holder.exited;
+
+    const migrate = await runNode(CLI, ['migrate'], { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()) }, root, 20_000);
+    expect(migrate).toEqual({ code: 0, output: expect.stringContaining('migrations applied: ') });
+    expect(await readdir(dataDir)).not.toContain('postgres.lock');
   });
 });
 

@@ -20,6 +20,7 @@ import {
 import { type Config, ConfigError, levelsUpTo, loadConfig } from '../config.js';
 import { NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
+import { LockHeld } from '../database/process-lock.js';
 import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition } from '../event-store/event-store.js';
@@ -39,7 +40,8 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, 78 configuration, or a database not migrated or not in DATA_DIR,
+75 rebuild running, or another process starting or stopping the embedded database for minutes,
+78 configuration, or a database not migrated or not in DATA_DIR,
 130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
@@ -79,7 +81,10 @@ const EXIT = {
   unavailable: 69,
   /** EX_SOFTWARE: a migration failed, or an error nobody expected (its stack trace is printed). */
   software: 70,
-  /** EX_TEMPFAIL: another rebuild is running; try again later. */
+  /**
+   * EX_TEMPFAIL: another rebuild is running, or another process has been starting or stopping the
+   * embedded database for minutes; try again later.
+   */
   tryAgain: 75,
   /** EX_CONFIG: a setting cannot be used; the database is not migrated, or not in DATA_DIR. */
   config: 78,
@@ -307,7 +312,7 @@ function exitStatusOf(error: unknown): number | undefined {
   if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
   if (error instanceof HistoryBroken) return EXIT.broken;
   if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;
-  if (error instanceof RebuildInProgress) return EXIT.tryAgain;
+  if (error instanceof RebuildInProgress || error instanceof LockHeld) return EXIT.tryAgain;
   if (error instanceof MigrationFailed) return EXIT.software;
   return undefined;
 }

@@ -5,6 +5,7 @@ import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { acquireProcessLock, processIdentity } from './process-lock.js';
 
 const run = promisify(execFile);
 
@@ -18,8 +19,8 @@ const run = promisify(execFile);
  * we stop it ourselves, last.
  *
  * Layout of the folder: `pg/` (the cluster, and its `postgres.log`), `password` (generated at
- * initialisation, readable by us only) and `owner.pid` (the process that stops the server: its id
- * and start time).
+ * initialisation, readable by us only), `owner.pid` (the process that stops the server: its id
+ * and start time) and, while a process starts or stops the server, `postgres.lock`.
  *
  * Whoever leaves the server last stops it: its owner, unless other processes still use it (the
  * owner then gives up `owner.pid`), or the last of those, once no owner is left.
@@ -62,20 +63,51 @@ const USER = 'postgres';
 /**
  * Starts the cluster in `dataDir` (initialising it on first use), or attaches to it when a live
  * process of ours already runs it. A server left behind by a crashed owner is adopted; a
- * `postmaster.pid` naming a dead process or a process that is not PostgreSQL is removed.
+ * `postmaster.pid` naming a dead process or a process that is not PostgreSQL is removed. Processes
+ * starting at once take turns (`postgres.lock`): the first starts the server, or initialises the
+ * cluster first, and the others then attach to it.
  * @throws {NoEmbeddedDatabase} when `dataDir` holds no cluster and `create` is false.
+ * @throws {LockHeld} when another process has been starting or stopping the server for minutes.
  * @throws {Error} naming the log file when the server does not start.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dataDir = resolve(options.dataDir);
-  const cluster = join(dataDir, 'pg');
   const log = options.log ?? (() => {});
-  if (options.create === false && !(await exists(join(cluster, 'PG_VERSION')))) throw new NoEmbeddedDatabase(dataDir);
+  // No folder made, nor a lock in it, for a command that would find no database there.
+  if (options.create === false && !(await exists(dataDir))) throw new NoEmbeddedDatabase(dataDir);
   const bin = await binaries();
   const osUser = await runAsUser();
   await mkdir(dataDir, { recursive: true });
+  const release = await lockEmbeddedPostgres(dataDir, log);
+  try {
+    return await startLocked({ ...options, dataDir, log }, bin, osUser);
+  } finally {
+    await release();
+  }
+}
 
+/**
+ * Waits for the other processes starting or stopping the server in `dataDir` (or initialising
+ * its cluster), then keeps them waiting until the returned function is called.
+ * @throws {LockHeld} when one of them takes minutes.
+ */
+export function lockEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<() => Promise<void>> {
+  return acquireProcessLock(join(resolve(dataDir), 'postgres.lock'), {
+    // Longer than pg_ctl is given to start or to stop the server (60 s), after an initdb.
+    waitMs: 180_000,
+    onWait: (holder) => log(`waiting for process ${holder}, which is starting or stopping the embedded PostgreSQL`),
+  });
+}
+
+async function startLocked(
+  options: EmbeddedPostgresOptions & { dataDir: string; log: (line: string) => void },
+  bin: { initdb: string; pgCtl: string },
+  osUser: OsUser,
+): Promise<EmbeddedPostgres> {
+  const { dataDir, log } = options;
+  const cluster = join(dataDir, 'pg');
   if (!(await exists(join(cluster, 'PG_VERSION')))) {
+    if (options.create === false) throw new NoEmbeddedDatabase(dataDir);
     log(`initialising a new PostgreSQL cluster in ${cluster}`);
     await initialise(bin.initdb, dataDir, cluster, osUser);
   }
@@ -90,6 +122,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     await rm(join(dataDir, 'owner.pid'), { force: true });
   };
+  // A stop decides, and acts, while no other process starts or stops the server.
+  const locked = (stop: EmbeddedPostgres['stop']): EmbeddedPostgres['stop'] => async (stopOptions) => {
+    const release = await lockEmbeddedPostgres(dataDir, log);
+    try {
+      await stop(stopOptions);
+    } finally {
+      await release();
+    }
+  };
   const running = await runningServer(cluster);
   if (running && (await ownerAlive(dataDir))) {
     log(`attaching to the embedded PostgreSQL already running on port ${running.port}`);
@@ -100,11 +141,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       owned: false,
       // The owner stops it, unless it left it to the processes still using it (or died): then
       // the last of them does.
-      stop: async ({ force = false } = {}) => {
+      stop: locked(async ({ force = false } = {}) => {
         await place.end();
         if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0)) return;
         await stopServer();
-      },
+      }),
     };
   }
   let port = options.port;
@@ -123,13 +164,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     owned: true,
     // Another process may have attached meanwhile (the server, started while a command ran):
     // its database stays up, and the last process to leave it stops it.
-    stop: async ({ force = false } = {}) => {
+    stop: locked(async ({ force = false } = {}) => {
       await place.end();
       const others = force ? 0 : await othersConnected(url);
       if (others === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
       log(`embedded PostgreSQL left running: ${others} connection(s) of other processes use it, the last to leave stops it`);
-    },
+    }),
   };
 }
 
@@ -285,18 +326,6 @@ async function ownerAlive(dataDir: string): Promise<boolean> {
   const pid = Number(recorded.split(' ')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   return (await processIdentity(pid)) === recorded;
-}
-
-/**
- * A live process as `owner.pid` records it: its id and its start time, which a process that
- * reuses the id after the owner died does not share. Undefined for a dead (or zombie) process.
- */
-async function processIdentity(pid: number): Promise<string | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  // proc(5): after "pid (comm) " come the state (field 3) and, at field 22, the start time.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (stat === '' || fields[0] === 'Z') return undefined;
-  return `${pid} ${fields[19]}`;
 }
 
 async function exists(path: string): Promise<boolean> {
