@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ConsoleLogger } from '@nestjs/common';
 import { createApp } from './app.module.js';
 import { ConfigError, levelsUpTo, loadConfig } from './config.js';
+import { DataDirUnreachable } from './database/embedded-postgres.js';
 import { MigrationFailed } from './database/migrations.js';
 import { LockHeld } from './database/process-lock.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
@@ -46,9 +47,10 @@ async function main(): Promise<void> {
   try {
     runtime = await startRuntime(config, (line) => logger.log(line));
   } catch (error) {
-    const known = error instanceof DatabaseUnreachable || error instanceof MigrationFailed || error instanceof LockHeld;
+    const known = error instanceof DatabaseUnreachable || error instanceof DataDirUnreachable || error instanceof MigrationFailed ||
+      error instanceof LockHeld;
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
-    process.exit(1);
+    process.exit(error instanceof DataDirUnreachable ? EX_CONFIG : 1);
   }
   let app: Awaited<ReturnType<typeof createApp>>;
   try {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatabasePool, sql } from 'slonik';
@@ -123,6 +123,23 @@ describe('the chat command line on a database it cannot use as it is', () => {
           'or run the server or `npm run chat -- migrate` first\n',
       });
       expect(await readdir(scratch.path)).toEqual([]);
+    } finally {
+      await scratch.remove();
+    }
+  });
+
+  // Only run as root does PostgreSQL run as another user (the postgres user), as on these machines.
+  (process.getuid?.() === 0 ? it : it.skip)('run as root, refuses in one line a DATA_DIR under a folder the postgres user cannot enter, naming it', async () => {
+    const scratch = await scratchFolder('parley-cli-');
+    try {
+      const closed = join(scratch.path, 'closed');
+      await mkdir(closed, { mode: 0o700 });
+      const dataDir = join(closed, 'data');
+      expect(await runNode(CLI, ['migrate'], { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()) }, scratch.path)).toEqual({
+        code: 78,
+        output: `DATA_DIR ${dataDir} cannot hold the embedded PostgreSQL: as Parley runs as root, PostgreSQL runs as the postgres ` +
+          `user, who cannot enter ${closed} (mode 700); set DATA_DIR to a folder that user can reach, or let it in (chmod o+x ${closed})\n`,
+      });
     } finally {
       await scratch.remove();
     }

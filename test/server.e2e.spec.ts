@@ -231,6 +231,21 @@ describe('the server with a generated JWT secret too short to sign with', () => 
   });
 });
 
+describe('the server run as root on a DATA_DIR the postgres user cannot reach', () => {
+  // Only run as root does PostgreSQL run as another user (the postgres user), as on these machines.
+  (process.getuid?.() === 0 ? it : it.skip)('exits with code 78, saying in one line which folder that user cannot enter and what to do', async () => {
+    const closed = join(root, 'closed');
+    await mkdir(closed, { mode: 0o700 });
+    const dataDir = join(closed, 'data');
+    const server = start({ DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) });
+    expect(await exitOf(server, 30_000)).toEqual({ code: 78, signal: null });
+    expect(server.output()).toContain(`ERROR [Parley] DATA_DIR ${dataDir} cannot hold the embedded PostgreSQL: as Parley runs as ` +
+      `root, PostgreSQL runs as the postgres user, who cannot enter ${closed} (mode 700); set DATA_DIR to a folder that user ` +
+      `can reach, or let it in (chmod o+x ${closed})\n`);
+    expect(server.output()).not.toMatch(/^\s+at /m); // no stack trace
+  });
+});
+
 describe('the server attached to an embedded PostgreSQL another process started', () => {
   it('keeps its database when that process leaves first, and stops it when it leaves last', async () => {
     // This test's process plays a command of `chat` that started the database, the server attaching to it.

@@ -18,7 +18,7 @@ import {
   verifySession,
 } from '../audit/session-audit.js';
 import { type Config, ConfigError, levelsUpTo, loadConfig } from '../config.js';
-import { NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { DataDirUnreachable, NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { LockHeld } from '../database/process-lock.js';
 import { createDatabasePool } from '../database/pool.js';
@@ -308,7 +308,9 @@ class ProgressLine {
 
 /** The exit status of an error said in one line; undefined for an unexpected error. */
 function exitStatusOf(error: unknown): number | undefined {
-  if (error instanceof ConfigError || error instanceof NotMigrated || error instanceof NoEmbeddedDatabase) return EXIT.config;
+  if (error instanceof ConfigError || error instanceof NotMigrated || error instanceof NoEmbeddedDatabase || error instanceof DataDirUnreachable) {
+    return EXIT.config;
+  }
   if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
   if (error instanceof HistoryBroken) return EXIT.broken;
   if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { arch, platform, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { acquireProcessLock, processIdentity } from './process-lock.js';
@@ -58,6 +58,21 @@ export class NoEmbeddedDatabase extends Error {
   }
 }
 
+/**
+ * We run as root, so PostgreSQL runs as the `postgres` user, who cannot enter `folder`, on the way
+ * to `dataDir` (or `dataDir` itself).
+ */
+export class DataDirUnreachable extends Error {
+  override readonly name = 'DataDirUnreachable';
+  constructor(readonly dataDir: string, readonly folder: string, mode: number) {
+    super(
+      `DATA_DIR ${dataDir} cannot hold the embedded PostgreSQL: as Parley runs as root, PostgreSQL runs as the ${USER} ` +
+        `user, who cannot enter ${folder} (mode ${(mode & 0o777).toString(8)}); set DATA_DIR to a folder that user can ` +
+        `reach, or let it in (chmod o+x ${folder})`,
+    );
+  }
+}
+
 const USER = 'postgres';
 
 /**
@@ -67,6 +82,7 @@ const USER = 'postgres';
  * starting at once take turns (`postgres.lock`): the first starts the server, or initialises the
  * cluster first, and the others then attach to it.
  * @throws {NoEmbeddedDatabase} when `dataDir` holds no cluster and `create` is false.
+ * @throws {DataDirUnreachable} when, run as root, the `postgres` user cannot reach `dataDir`.
  * @throws {LockHeld} when another process has been starting or stopping the server for minutes.
  * @throws {Error} naming the log file when the server does not start.
  */
@@ -78,6 +94,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const bin = await binaries();
   const osUser = await runAsUser();
   await mkdir(dataDir, { recursive: true });
+  await expectReachable(dataDir, osUser);
   const release = await lockEmbeddedPostgres(dataDir, log);
   try {
     return await startLocked({ ...options, dataDir, log }, bin, osUser);
@@ -257,6 +274,20 @@ async function runAsUser(): Promise<OsUser> {
     await run('useradd', ['--system', '-g', USER, USER]);
     return id();
   }
+}
+
+/**
+ * @throws {DataDirUnreachable} naming the first folder on the way to `dataDir` that `user` cannot
+ * enter: asked of `user` itself, as initdb and the server will run, so that its groups and any
+ * access control lists count as they will for them.
+ */
+async function expectReachable(dataDir: string, user: OsUser): Promise<void> {
+  if (user.uid === undefined) return;
+  const folders = [dataDir];
+  while (folders[0] !== dirname(folders[0]!)) folders.unshift(dirname(folders[0]!));
+  const { stdout } = await run('sh', ['-c', 'for folder do test -x "$folder" || { echo "$folder"; exit; } done', 'sh', ...folders], user);
+  const folder = stdout.slice(0, -1);
+  if (folder !== '') throw new DataDirUnreachable(dataDir, folder, (await stat(folder)).mode);
 }
 
 async function initialise(initdb: string, dataDir: string, cluster: string, user: OsUser): Promise<void> {
