@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../../test/processes.js';
 import { acquireProcessLock, LockHeld } from './process-lock.js';
 
 // A lock held by another process, and one whose holder died, are tested with real processes in
@@ -24,7 +24,7 @@ describe('a lock between processes', () => {
       taken = true;
       return releaseNext;
     });
-    await sleep(300);
+    await waitFor('the next taker told who holds the lock', () => told.length > 0);
     expect(taken).toBe(false);
     expect(told).toEqual([process.pid]);
 
