@@ -1,10 +1,14 @@
+import { onStopSignal, signalExitStatus } from '../src/stop-signals.js';
+
 /**
  * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM) or crashes. Its embedded
  * PostgreSQL runs as a daemon of its own (`pg_ctl` starts it in a session of its own), which a
  * Ctrl-C in the terminal does not reach, and its temporary folders would stay behind: each
  * resource registers its stop here while it lives. On SIGINT or SIGTERM they are stopped, the
  * latest first, and the process exits as the signal would have ended it (130, 143); a second
- * signal exits at once. An uncaught error stops them too, then exits 1.
+ * signal, a second or more after the first, exits at once (`src/stop-signals.ts`: one sooner is
+ * the same Ctrl-C, which `npm run` passes on to a benchmark the terminal signals too). An uncaught
+ * error stops them too, then exits 1.
  */
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
@@ -26,14 +30,11 @@ export function stopOnInterrupt(run: () => Promise<void>): () => Promise<void> {
 
 /** Installs the handlers of SIGINT, SIGTERM and uncaught errors (once, by `main`). */
 export function stopOnInterruptOrCrash(): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(code);
-      console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);
-      stopping = true;
-      void stopAllThenExit(code);
-    });
-  }
+  onStopSignal((signal) => {
+    console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);
+    stopping = true;
+    void stopAllThenExit(signalExitStatus(signal));
+  });
   const crashed = (error: unknown) => {
     // Once stopping, the benchmark's own errors are the stop's doing (its server going away
     // under its clients): the stops go on.
