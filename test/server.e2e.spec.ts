@@ -146,7 +146,7 @@ describe('the server on its embedded PostgreSQL', () => {
     await ready(server, port);
     expect(await stop(server, 'SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
     // The id of the dead server, recorded as the owner of the database, now names a live process.
-    const squatter = track(startNode(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], {}, root));
+    const squatter = track(startNode('-e', ['setInterval(() => {}, 60_000)'], {}, root));
     const ownerFile = join(dataDir, 'owner.pid');
     await writeFile(ownerFile, (await readFile(ownerFile, 'utf8')).replace(/^\d+/, String(squatter.child.pid)));
 
@@ -154,6 +154,8 @@ describe('the server on its embedded PostgreSQL', () => {
     await ready(server, port);
     expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
     expect(await postgresLeft()).toEqual([]);
+    // Alive throughout: the server was not fooled by a live process of the owner's id.
+    expect([squatter.child.exitCode, squatter.child.signalCode]).toEqual([null, null]);
     squatter.child.kill('SIGKILL');
   });
 
