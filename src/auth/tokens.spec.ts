@@ -142,4 +142,35 @@ describe('token verification with a JWKS URL', () => {
     expect(refused).toBeInstanceOf(TokenKeysUnavailable);
     expect((refused as Error).message).toBe('the signing keys could not be fetched from JWT_JWKS_URL');
   });
+
+  it('accepts a token without kid signed by one of two keys of the same kind (a key set during a rotation)', async () => {
+    const [old, current] = await Promise.all([generateKeyPair('ES256', { extractable: true }), generateKeyPair('ES256', { extractable: true })]);
+    const keys = [{ ...(await exportJWK(old.publicKey)), alg: 'ES256', use: 'sig' }, { ...(await exportJWK(current.publicKey)), alg: 'ES256', use: 'sig' }];
+    const rotating = createServer((request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })));
+    await new Promise<void>((resolve) => rotating.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(rotating.address() as AddressInfo).port}/jwks.json`;
+      const verifier = await TokenService.create({ jwtSecret: undefined, jwtJwksUrl: url, devTokens: false, dataDir: '/nonexistent' });
+      const token = await new SignJWT({ role: 'agent' }).setProtectedHeader({ alg: 'ES256' }).setSubject('agent-1').setExpirationTime('1h').sign(current.privateKey);
+      const outcome = await verifier.verify(token).then((verified) => verified.principal, (error: unknown) => (error as Error).message);
+      expect(outcome).toEqual({ id: 'agent-1', role: 'agent' });
+    } finally {
+      await new Promise((resolve) => rotating.close(resolve));
+    }
+  });
+
+  it('tells a key set whose server answers an error status (503, as an identity provider down behind its proxy) from a bad token', async () => {
+    const down = createServer((request, response) => response.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable'));
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(down.address() as AddressInfo).port}/jwks.json`;
+      const keyless = await TokenService.create({ jwtSecret: undefined, jwtJwksUrl: url, devTokens: false, dataDir: '/nonexistent' });
+      const refused = await keyless.verify(await signWith(signingKey, 'ES256')).catch((error: unknown) => error);
+      expect({ kind: (refused as Error).name, message: (refused as Error).message }).toEqual({
+        kind: 'TokenKeysUnavailable', message: 'the signing keys could not be fetched from JWT_JWKS_URL',
+      });
+    } finally {
+      await new Promise((resolve) => down.close(resolve));
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, type JWTVerifyOptions, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult, jwtVerify, SignJWT } from 'jose';
 import { isWellFormedText } from '../chat-session/text.js';
 
 export const ROLES = ['customer', 'agent', 'auditor'] as const;
@@ -95,13 +95,10 @@ export class TokenService {
   async verify(token: string): Promise<VerifiedToken> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, this.options));
+      ({ payload } = await this.verifySignature(token));
     } catch (error) {
-      // Not the token's fault: the key set is unreachable, slow, or not a key set.
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
-        throw new TokenKeysUnavailable('the signing keys could not be fetched from JWT_JWKS_URL', { cause: error });
-      }
-      throw new InvalidToken(reasonOf(error), { cause: error });
+      if (keysUnavailable(error)) throw new TokenKeysUnavailable('the signing keys could not be fetched from JWT_JWKS_URL', { cause: error });
+      throw new InvalidToken(reasonOf(error as errors.JOSEError), { cause: error });
     }
     const { sub, role, name, exp } = payload;
     if (typeof sub !== 'string' || sub.trim() === '') throw new InvalidToken('the token has no subject (sub)');
@@ -113,6 +110,27 @@ export class TokenService {
       principal: { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) },
       validUntil: (exp! + CLOCK_TOLERANCE_S) * 1000, // required above
     };
+  }
+
+  /**
+   * The token's claims, once its signature verifies with a key of the key set. A token without a
+   * `kid` matches every key of its type: during a rotation, where the key set holds the old key
+   * and the new, each is tried (as jose's documentation has it), not the token refused.
+   */
+  private async verifySignature(token: string): Promise<JWTVerifyResult> {
+    try {
+      return await jwtVerify(token, this.key as Uint8Array, this.options);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
+      for await (const key of error as errors.JWKSMultipleMatchingKeys & AsyncIterable<CryptoKey>) {
+        try {
+          return await jwtVerify(token, key, this.options);
+        } catch (tried) {
+          if (!(tried instanceof errors.JWSSignatureVerificationFailed)) throw tried;
+        }
+      }
+      throw new errors.JWSSignatureVerificationFailed();
+    }
   }
 
   /**
@@ -130,6 +148,16 @@ export class TokenService {
       .setExpirationTime(DEV_TOKEN_LIFETIME)
       .sign(this.key);
   }
+}
+
+/**
+ * Whether a failed verification is not the token's fault: the key set is unreachable, slow, not a
+ * key set, answered with another status than 200 OK or with something that is not JSON (jose's
+ * plain `JOSEError`, which only its fetch of a key set throws).
+ */
+function keysUnavailable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error.code === errors.JOSEError.code;
 }
 
 function reasonOf(error: errors.JOSEError): string {
