@@ -6,13 +6,13 @@ const sessionId = '5d0f3f9e-2a57-4b8e-9a43-0d5e1c1f2a10';
 const m1 = '0b8e4b0e-5c1e-4d37-9d55-8d8a3f1b2c01';
 const m2 = '0b8e4b0e-5c1e-4d37-9d55-8d8a3f1b2c02';
 
-/** A stored history: each event stamped a minute after the previous one, chained. */
-function history(events: ChatSessionEvent[]): AuditedEvent[] {
+/** A stored history, chained: each event stamped at 09:00 and its minute (by default, its revision). */
+function history(events: ChatSessionEvent[], minutes = events.map((_, revision) => revision)): AuditedEvent[] {
   let prevHash = GENESIS_HASH;
   return events.map((event, revision) => {
     const [stamped] = stampEvents([event], {
       prevHash,
-      occurredAt: new Date(Date.UTC(2026, 10, 24, 9, revision)).toISOString(),
+      occurredAt: new Date(Date.UTC(2026, 10, 24, 9, minutes[revision]!)).toISOString(),
       actor: { id: 'someone', role: 'customer' },
       correlationId: `corr-${revision}`,
       causationId: `cmd-${revision}`,
@@ -46,6 +46,14 @@ describe('the session as it was', () => {
   it('at an instant: the events that occurred at or before it', () => {
     expect(sessionAt(sessionId, conversation, { at: new Date('2026-11-24T09:01:00Z') })).toMatchObject({ revision: 1, status: 'active' });
     expect(sessionAt(sessionId, conversation, { at: new Date('2026-11-24T09:00:59Z') })).toMatchObject({ revision: 0, status: 'waiting', agentId: null });
+  });
+
+  it('at an instant: never an event that occurred after it, though a later revision occurred before it', () => {
+    // Revision 3 was decided at 09:02, before revision 2 (09:03), and appended after it: its
+    // command lost the race for the stream and was decided again, keeping its time.
+    const raced = history(conversation.slice(0, 4).map(({ type, data }) => ({ type, data }) as ChatSessionEvent), [0, 1, 3, 2]);
+    expect(sessionAt(sessionId, raced, { at: new Date('2026-11-24T09:02:30Z') })).toMatchObject({ revision: 1, transcript: [] });
+    expect(sessionAt(sessionId, raced, { at: new Date('2026-11-24T09:03:00Z') })).toMatchObject({ revision: 3 });
   });
 
   it('now, with its rating, when no point is given', () => {

@@ -66,8 +66,8 @@ export async function sessionHistory(store: EventStore, sessionId: string): Prom
 
 /**
  * The session rebuilt by replaying its events, with the write side's own `evolve`, up to a
- * revision, or up to an instant (events that occurred at or before it); the whole history when
- * no point is given.
+ * revision, or up to an instant (the events that occurred at or before it, up to the first that
+ * occurred after it); the whole history when no point is given.
  * @throws {PointOutOfRange} for a revision past the last one or an instant before the first event.
  * @throws {HistoryBroken} when a revision is missing, or the first event is not the opening.
  */
@@ -82,7 +82,10 @@ export function sessionAt(sessionId: string, history: readonly AuditedEvent[], p
     if (point.revision < 0 || point.revision > last) throw new PointOutOfRange(`revision must be from 0 to ${last}`);
     upTo = point.revision;
   } else if ('at' in point) {
-    upTo = history.findLastIndex((event) => Date.parse(occurredAt(event)) <= point.at.getTime());
+    // Up to the first event stamped after the instant: times follow revisions but for a command
+    // that waited for the stream (another node's append first, say), stamped when it came in.
+    const after = history.findIndex((event) => Date.parse(occurredAt(event)) > point.at.getTime());
+    upTo = after === -1 ? last : after - 1;
     if (upTo < 0) throw new PointOutOfRange(`at must not be before the session opened (${occurredAt(history[0]!)})`);
   }
   const replayed = history.slice(0, upTo + 1);
