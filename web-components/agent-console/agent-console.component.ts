@@ -16,6 +16,17 @@ import styles from './agent-console.styles.js';
 
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
+/**
+ * How many pages of 100 the inbox reads of the waiting chats, and of the active ones: past
+ * 2,000 of either, it lists the newest 2,000 and says that more exist (the list, newest first,
+ * cannot start from the oldest).
+ */
+const LISTED_PAGES = 20;
+const CUT_LIST_NOTES: Record<SessionStatus, string> = {
+  waiting: `More than ${LISTED_PAGES * 100} chats are waiting: the ${LISTED_PAGES * 100} that came in last are listed, not those waiting longest.`,
+  active: `More than ${LISTED_PAGES * 100} chats are active: the ${LISTED_PAGES * 100} that started last are listed.`,
+  closed: '',
+};
 const SECTION_TITLES: Record<SessionStatus, string> = { waiting: 'Waiting', active: 'Active', closed: 'Closed' };
 
 type PerSession<T> = Readonly<Record<string, T>>;
@@ -66,6 +77,8 @@ export class AgentConsole extends LitElement {
   @state() private outbox: readonly OutboxEntry[] = [];
   @state() private announcement = '';
   @state() private loadError = '';
+  /** The lists read only in part ({@link LISTED_PAGES}). */
+  @state() private cutLists: Partial<Record<SessionStatus, boolean>> = {};
   @state() private now = Date.now();
 
   #connection: ChatConnection | undefined;
@@ -176,6 +189,7 @@ export class AgentConsole extends LitElement {
     this.#claims = undefined;
     clearInterval(this.#clock);
     this.inbox = {};
+    this.cutLists = {};
     this.conversations = {};
     this.tabs = [];
     this.activeTab = undefined;
@@ -184,17 +198,33 @@ export class AgentConsole extends LitElement {
   async #loadInbox(): Promise<void> {
     const api = this.#api;
     if (!api) return;
+    const before = this.inbox;
     try {
-      const pages = await Promise.all([
-        api.get<Page<SessionView>>('/api/sessions?status=waiting&limit=100'),
-        api.get<Page<SessionView>>('/api/sessions?status=active&limit=100'),
+      // Every chat waiting or active (who waited longest is on the last page: newest first); the recent closed ones.
+      const [waiting, active, closed] = await Promise.all([
+        api.getAll<SessionView>('/api/sessions?status=waiting', LISTED_PAGES),
+        api.getAll<SessionView>('/api/sessions?status=active', LISTED_PAGES),
         api.get<Page<SessionView>>('/api/sessions?status=closed&limit=30'),
       ]);
       if (api !== this.#api) return;
-      this.inbox = pages.flatMap((page) => page.items).reduce((inbox, view) => mergeView(inbox, view), this.inbox);
+      const views = [...waiting.items, ...active.items, ...closed.items];
+      this.inbox = views.reduce((inbox, view) => mergeView(inbox, view), this.inbox);
+      this.cutLists = { waiting: !waiting.complete, active: !active.complete };
       this.loadError = '';
+      if (waiting.complete && active.complete) this.#rereadUnlisted(before, new Set(views.map((view) => view.sessionId)));
     } catch (error) {
       this.#httpFailed(error, 'The list of chats could not be loaded');
+    }
+  }
+
+  /**
+   * After a reconnect: a chat the inbox held as waiting or active, in neither full list now, and
+   * with no news since the lists were asked for, changed while the console was offline (most
+   * likely closed, past the recent closed ones listed). Read it again rather than show it as it was.
+   */
+  #rereadUnlisted(before: Inbox, listed: ReadonlySet<string>): void {
+    for (const item of Object.values(before)) {
+      if (item.status !== 'closed' && !listed.has(item.sessionId) && this.inbox[item.sessionId] === item) this.#readSession(item.sessionId);
     }
   }
 
@@ -432,7 +462,10 @@ export class AgentConsole extends LitElement {
       <nav class="inbox" part="inbox" aria-label="Inbox">
         <div class="who">Signed in as <strong>${this.#claims?.name ?? this.agentId}</strong></div>
         ${(['waiting', 'active', 'closed'] as const).map((status) => html`
-          <h2 id="section-${status}">${SECTION_TITLES[status]} (${lists[status].length})</h2>
+          <h2 id="section-${status}">${SECTION_TITLES[status]} (${lists[status].length}${this.cutLists[status] ? '+' : ''})</h2>
+          ${this.cutLists[status]
+            ? html`<p class="empty" role="note">${CUT_LIST_NOTES[status]}</p>`
+            : nothing}
           ${lists[status].length === 0
             ? html`<p class="empty">None</p>`
             : html`<ul aria-labelledby="section-${status}">${lists[status].map((item) => html`<li>${this.#renderItem(item)}</li>`)}</ul>`}

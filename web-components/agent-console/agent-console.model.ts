@@ -58,7 +58,7 @@ export function skipsRevisions(inbox: Inbox, event: SessionEventMessage): boolea
 
 /**
  * The inbox after a `/topic/inbox` event; `unknown` when the event is about a session it does
- * not hold (opened before the list was read, past its first page): fetch that session.
+ * not hold (one of the closed chats older than those listed, or past a list's bound): fetch that session.
  */
 export function applyInboxEvent(inbox: Inbox, event: SessionEventMessage): Inbox | 'unknown' {
   const { data } = event;

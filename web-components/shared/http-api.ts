@@ -1,3 +1,5 @@
+import type { Page } from './protocol.js';
+
 /** The server refused the token (401): the host page has to supply another one. */
 export class AuthRequired extends Error {
   override readonly name = 'AuthRequired';
@@ -33,6 +35,24 @@ export class HttpApi {
     if (response.status === 401) throw new AuthRequired(String(body?.message ?? 'the token was refused'));
     if (!response.ok) throw new HttpError(response.status, String(body?.message ?? response.statusText));
     return body as T;
+  }
+
+  /**
+   * Every item of a paged list (`{items, nextCursor}`, 100 a page) from `path`, following
+   * `nextCursor`, up to `maxPages` pages; `complete` is false when the list goes on past them.
+   * @throws as {@link get}.
+   */
+  async getAll<T>(path: string, maxPages: number): Promise<{ items: T[]; complete: boolean }> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < maxPages; pages += 1) {
+      const query = `${path.includes('?') ? '&' : '?'}limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page: Page<T> = await this.get<Page<T>>(`${path}${query}`);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+      if (cursor === null) return { items, complete: true };
+    }
+    return { items, complete: false };
   }
 }
 
