@@ -60,6 +60,14 @@ describe('the agent inbox', () => {
     expect(mergeView(inbox, view(S1, 3), { recount: true })).toBe(inbox);
   });
 
+  it("previews a message as the server's row does: one line, 120 characters, an emoji across the cut kept whole", () => {
+    const opened = apply({}, event('ChatSessionOpened', S1, 0, { customerId: 'c1', subject: 'Scratch' }));
+    const body = `${'a'.repeat(10)}\n\n  ${'b'.repeat(108)}🚗🚗 and more`;
+    const inbox = apply(opened, event('ChatMessageSent', S1, 1, { senderType: 'user', body }));
+    expect(inbox[S1]!.lastMessagePreview).toBe(`${'a'.repeat(10)} ${'b'.repeat(108)}🚗`);
+    expect(apply(opened, event('ChatMessageSent', S1, 1, { senderType: 'user', body: ' Hi\tthere ' }))[S1]!.lastMessagePreview).toBe(' Hi there ');
+  });
+
   it('says when an event is about a session it does not hold', () => {
     expect(applyInboxEvent({}, event('ChatMessageSent', S2, 3, { senderType: 'user', body: 'x' }))).toBe('unknown');
   });

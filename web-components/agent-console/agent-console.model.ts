@@ -1,4 +1,5 @@
 import type { SessionEventMessage, SessionStatus, SessionView } from '../shared/protocol.js';
+import { firstCodePoints } from '../shared/text.js';
 
 /** A session as the inbox lists it. */
 export interface InboxItem {
@@ -96,7 +97,7 @@ export function applyInboxEvent(inbox: Inbox, event: SessionEventMessage): Inbox
         [item.sessionId]: {
           ...next,
           lastMessageAt: event.occurredAt,
-          lastMessagePreview: String(data.body ?? '').slice(0, 140),
+          lastMessagePreview: previewOf(String(data.body ?? '')),
           unread: data.senderType === 'user' ? item.unread + 1 : item.unread,
         },
       };
@@ -107,6 +108,15 @@ export function applyInboxEvent(inbox: Inbox, event: SessionEventMessage): Inbox
     default:
       return { ...inbox, [item.sessionId]: next };
   }
+}
+
+/**
+ * A message's preview as the server stores it in `lastMessagePreview`
+ * (read-models/chat-sessions.projector.ts): white space runs become one space, and the first
+ * 120 code points are kept. The same rule, so that the list read after a reload shows the same text.
+ */
+export function previewOf(body: string): string {
+  return firstCodePoints(body.replace(/\s+/g, ' '), 120);
 }
 
 /** The inbox in three lists: waiting (oldest first: who waited longest), active (mine first), closed (latest first). */

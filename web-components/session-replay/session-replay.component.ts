@@ -5,6 +5,7 @@ import { dateTime } from '../shared/format.js';
 import { verifyChain } from '../shared/hash-chain.js';
 import { AuthRequired, HttpApi, HttpError, serverUrl } from '../shared/http-api.js';
 import { type AuditedEvent, type ChainVerdict, fromAudited, type SessionEventMessage } from '../shared/protocol.js';
+import { shortened } from '../shared/text.js';
 import { transcript } from '../shared/transcript.js';
 import styles from './session-replay.styles.js';
 
@@ -281,10 +282,8 @@ function summary(event: AuditedEvent): string {
       return `: ${String(data.subject ?? '')}`;
     case 'AgentJoined':
       return `: ${String(data.agentName ?? data.agentId ?? '')}`;
-    case 'ChatMessageSent': {
-      const body = String(data.body ?? '');
-      return `: “${body.length > 60 ? `${body.slice(0, 60)}…` : body}”`;
-    }
+    case 'ChatMessageSent':
+      return `: “${shortened(String(data.body ?? ''), 60)}”`;
     case 'ChatSessionRated':
       return `: ${String(data.rating)}/5`;
     case 'ChatSessionClosed':

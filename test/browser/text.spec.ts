@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
+import { buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil } from './harness.js';
+
+/** A lone UTF-16 surrogate: half an emoji, drawn as a replacement glyph. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Messages whose text is not plain ASCII, as each component shows it. */
+describe('text beyond ASCII in the components', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let stomp: string;
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    browser = await launchBrowser();
+    stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A session of a new customer, with one message of the customer's; its id. */
+  async function sessionWith(subject: string, body: string): Promise<string> {
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId, subject })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body })).toEqual({ ok: true });
+      return sessionId;
+    } finally {
+      await customer.disconnect();
+    }
+  }
+
+  it("shows an emoji whole in the replay's timeline when the summary of a long message is cut at it", async () => {
+    const body = `${'a'.repeat(59)}🚗 was scratched on the left rear door when I picked it up`;
+    const sessionId = await sessionWith('Emoji in the timeline', body);
+
+    const { page } = await openPage(browser.context, `${app.url}/auditor?session=${sessionId}`);
+    await signedIn(page, 'session-replay');
+    const summary = page.locator('session-replay .event[data-revision="1"] .type');
+    await summary.waitFor();
+    const text = (await summary.textContent()) ?? '';
+    expect(text.startsWith(`Message sent: “${'a'.repeat(59)}`)).toBe(true);
+    expect(text).not.toMatch(LONE_SURROGATE);
+    await page.close();
+  });
+
+  it("previews a message live in the agent console's inbox as the server does: an emoji whole, the same text after a reload", async () => {
+    const { page } = await openPage(browser.context, `${app.url}/agent`);
+    await signedIn(page, 'agent-console');
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const sessionId = randomUUID();
+    const preview = page.locator(`agent-console .item[data-session-id="${sessionId}"] .preview`);
+    let live = '';
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Emoji in the preview' })).toEqual({ ok: true });
+      // Listed from /topic/inbox before the message comes: its preview is then the console's own.
+      await expectText(page.locator(`agent-console .item[data-session-id="${sessionId}"] .subject`), 'Emoji in the preview');
+      // White space runs become one space: the 120th character is the first car, whose second
+      // UTF-16 unit is the 121st (and its halves would fall across a cut at 140 units of the raw text).
+      const body = `${'b'.repeat(10)} \n\n\t  ${'c'.repeat(108)}🚗🚗 ${'d'.repeat(4)}\n${'e'.repeat(20)}`;
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body })).toEqual({ ok: true });
+      await preview.waitFor();
+      live = (await preview.textContent()) ?? '';
+    } finally {
+      await customer.disconnect();
+    }
+    expect(live).not.toMatch(LONE_SURROGATE);
+    expect(live).toBe(`${'b'.repeat(10)} ${'c'.repeat(108)}🚗`);
+    const token = await app.token('agent-check', 'agent');
+    let stored: string | null = null;
+    await waitUntil(async () => (stored = (await app.get<{ lastMessagePreview: string | null }>(`/api/sessions/${sessionId}`, token)).lastMessagePreview) !== null);
+    expect(stored).toBe(live);
+    await page.reload();
+    await signedIn(page, 'agent-console');
+    await expectText(preview, live);
+    await page.close();
+  });
+
+});
