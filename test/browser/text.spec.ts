@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BrowserContext } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
-import { buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil } from './harness.js';
+import { buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil } from './harness.js';
 
 /** A lone UTF-16 surrogate: half an emoji, drawn as a replacement glyph. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -84,4 +84,28 @@ describe('text beyond ASCII in the components', () => {
     await page.close();
   });
 
+  it('lays out a right-to-left message right to left in the widget: its final "!" at its left end', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Arabic');
+    const arabic = 'السيارة جاهزة!'; // "The car is ready!"
+    await customerSends(page, arabic);
+    const bubble = widget.locator('li.own .bubble', { hasText: 'السيارة' });
+    await expectAttribute(widget.locator('li.own', { hasText: 'السيارة' }), 'data-delivery', 'stored');
+
+    // Where the first letter (logically) and the final "!" are drawn.
+    const [first, bang] = await bubble.evaluate((element) => {
+      const text = element.firstChild?.nodeType === Node.TEXT_NODE ? element.firstChild : [...element.childNodes].find((node) => node.nodeType === Node.TEXT_NODE)!;
+      const at = (index: number) => {
+        const range = document.createRange();
+        range.setStart(text, index);
+        range.setEnd(text, index + 1);
+        return range.getBoundingClientRect().left;
+      };
+      const content = text.textContent!;
+      return [at(content.indexOf('ا')), at(content.lastIndexOf('!'))];
+    });
+    expect(bang).toBeLessThan(first);
+    await page.close();
+  });
 });

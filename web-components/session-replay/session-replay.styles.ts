@@ -42,7 +42,8 @@ export default [
     .event.broken { border-color: var(--_danger); }
     .facts { margin: 0 1em; display: grid; grid-template-columns: auto 1fr; gap: 0.2em 0.8em; font-size: 0.9em; }
     .facts dt { color: var(--_muted); }
-    .facts dd { margin: 0; }
+    /* A subject, an agent's name, a rating's comment: each in its own direction (shared/styles.ts). */
+    .facts dd { margin: 0; unicode-bidi: plaintext; text-align: start; }
     .message { padding: 1em; color: var(--_muted); }
   `,
 ];

@@ -50,6 +50,12 @@ export const baseStyles = css`
   .line.other { align-self: flex-start; align-items: flex-start; }
   .line.system { align-self: center; max-width: 100%; color: var(--_muted); font-size: 0.85em; text-align: center; }
   .bubble { padding: 0.45em 0.75em; border-radius: var(--_radius); white-space: pre-wrap; overflow-wrap: anywhere; }
+  /*
+   * What people wrote takes its direction from its own first strong letter, each paragraph of it,
+   * not from the page's: an Arabic or Hebrew message reads right to left (its final "!" at its
+   * left end) in a left-to-right page, and an English one left to right in a right-to-left page.
+   */
+  .bubble, .subject, .preview { unicode-bidi: plaintext; text-align: start; }
   .own .bubble { background: var(--_accent); color: var(--_accent-contrast); border-end-end-radius: 4px; }
   .other .bubble { background: var(--_surface-alt); color: var(--_text); border-end-start-radius: 4px; }
   .failed .bubble { background: var(--_surface); color: var(--_text); border: 1px dashed var(--_danger); }
