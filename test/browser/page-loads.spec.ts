@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
+import {
+  bubbles, buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
+} from './harness.js';
+
+/** Keeps, in the page, the detail of each of `names` the widget fires from then on (as `window.told`). */
+function recordTold(names: string[]): void {
+  const told: Record<string, unknown[]> = {};
+  Object.assign(window, { told });
+  for (const name of names) {
+    told[name] = [];
+    document.addEventListener(name, (event) => told[name]!.push((event as CustomEvent).detail));
+  }
+}
+
+function told(page: Page): Promise<Record<string, unknown[]>> {
+  return page.evaluate(() => (window as unknown as { told: Record<string, unknown[]> }).told);
+}
+
+/** The widget across later page loads: what it tells its host page again, and what it must not. */
+describe('the widget at a later page load', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+  }, 120_000);
+
+  // A browser, and so a customer, of each test's own: a chat one test leaves saved is not the next one's.
+  beforeEach(async () => {
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    await browser?.close();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('tells the host page of a chat closed and rated once, not again at every later page load', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Rated once');
+    await customerSends(page, 'Thanks for the help.');
+    await widget.getByRole('button', { name: 'End chat' }).click();
+    await widget.locator('label[for="star-5"]').click();
+    await widget.getByRole('button', { name: 'Send rating' }).click();
+    await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+
+    // The customer goes on to another page of the site.
+    await page.addInitScript(recordTold, ['chat-session-closed', 'chat-session-rated']);
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+    expect(await told(page)).toEqual({ 'chat-session-closed': [], 'chat-session-rated': [] });
+    await page.close();
+  });
+
+  it('resuming an open chat found on the server (nothing saved in this browser), neither tells nor announces its old messages as new', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Resumed elsewhere');
+    await customerSends(page, 'Is my car ready?');
+    const sessionId = JSON.parse((await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1])) ?? '{}').sessionId as string;
+    const agent = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
+    try {
+      expect(await agent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+      expect(await agent.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'Yes, it is ready.' })).toEqual({ ok: true });
+    } finally {
+      await agent.disconnect();
+    }
+    await widget.locator('li.other', { hasText: 'Yes, it is ready.' }).waitFor();
+
+    // The same customer on another device: the chat's page loads with nothing of it stored.
+    await page.evaluate(() => {
+      for (const key of Object.keys(localStorage)) if (key.startsWith('parley-chat:')) localStorage.removeItem(key);
+    });
+    await page.addInitScript(recordTold, ['chat-message-received']);
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await waitUntil(async () => (await bubbles(widget)).join('|') === 'Is my car ready?|Yes, it is ready.', async () => JSON.stringify(await bubbles(widget)));
+    await expectText(widget.locator('li.system').last(), 'Ada joined the chat.');
+    expect(await told(page)).toEqual({ 'chat-message-received': [] });
+    await page.close();
+  });
+
+  it("keeps the chat of one tab saved when another tab of the same customer, opened before it, reconnects", async () => {
+    // Two tabs of the site; the customer starts a chat in the second one opened.
+    const { page: idle } = await openPage(browser.context, `${app.url}/`);
+    await signedIn(idle, 'chat-widget');
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Two tabs');
+    await customerSends(page, 'Where do I return the car?');
+    const sessionId = JSON.parse((await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1])) ?? '{}').sessionId as string;
+    const agent = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
+    try {
+      expect(await agent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+      expect(await agent.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'At the airport desk.' })).toEqual({ ok: true });
+      expect(await agent.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+    } finally {
+      await agent.disconnect();
+    }
+    await expectText(widget.locator('legend'), 'How was your chat?');
+
+    // The idle tab gets a fresh token (its host page renews it), and connects again with it.
+    const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
+    const fresh = await app.token(sub, 'customer', name);
+    await idle.locator('chat-widget').evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), fresh);
+    await waitUntil(async () => (await idle.locator('chat-widget').evaluate((element) => (element as HTMLElement & { token: string }).token)) === fresh);
+
+    // The customer goes on to another page of the site in the chat's tab: the chat waits for its rating.
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await waitUntil(async () => (await bubbles(widget)).length > 0 || (await widget.locator('#subject').count()) > 0);
+    expect(await widget.locator('#subject').count()).toBe(0);
+    await expectText(widget.locator('legend'), 'How was your chat?');
+    await idle.close();
+    await page.close();
+  });
+});
