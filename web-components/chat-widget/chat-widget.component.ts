@@ -33,8 +33,8 @@ const TYPING_SHOWN_MS = 6_000;
  * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of the customer.
  * @event chat-message-received - `{sessionId, messageId, body, senderId}`: an agent wrote (once: not again when a later page load replays the chat).
  * @event chat-message-failed - `{sessionId, messageId, code, reason}`: the server refused a message for good.
- * @event chat-session-closed - `{sessionId, closedBy}`.
- * @event chat-session-rated - `{sessionId, rating, comment}`.
+ * @event chat-session-closed - `{sessionId, closedBy}` (once, as `chat-message-received`).
+ * @event chat-session-rated - `{sessionId, rating, comment}` (once, as `chat-message-received`).
  * @event chat-connection-change - `{state}`: `connecting`, `online`, `offline`, `auth-required`, `stopped`.
  * @event chat-show - The panel opened.
  * @event chat-hide - The panel closed.
@@ -313,11 +313,13 @@ export class ChatWidget extends LitElement {
         break;
       case 'ChatSessionClosed':
         this.agentTyping = false;
-        this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
-        if (news) this.#announce('The chat was closed. You can rate it now.');
+        if (news) {
+          this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
+          this.#announce('The chat was closed. You can rate it now.');
+        }
         break;
       case 'ChatSessionRated':
-        this.#emit('chat-session-rated', { sessionId: event.sessionId, rating: data.rating, comment: data.comment });
+        if (news) this.#emit('chat-session-rated', { sessionId: event.sessionId, rating: data.rating, comment: data.comment });
         break;
     }
   }
