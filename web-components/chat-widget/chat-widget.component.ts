@@ -236,7 +236,8 @@ export class ChatWidget extends LitElement {
     try {
       const page = await new HttpApi(serverUrl(this.server), () => this.token).get<Page<SessionView>>('/api/sessions?limit=5');
       const open = page.items.find((session) => session.status !== 'closed');
-      if (open && connection === this.#connection && this.sessionId === undefined) this.#adopt(open.sessionId);
+      // What the row holds was there before this page: history, as for a chat saved in this browser.
+      if (open && connection === this.#connection && this.sessionId === undefined) this.#adopt(open.sessionId, open.revision);
     } catch {
       // Unreachable or refused: the connection's status says so; a new chat can still be started.
     }
