@@ -19,6 +19,24 @@ function told(page: Page): Promise<Record<string, unknown[]>> {
   return page.evaluate(() => (window as unknown as { told: Record<string, unknown[]> }).told);
 }
 
+/** The id of the chat the widget saved in the page's storage. */
+async function savedSessionId(page: Page): Promise<string> {
+  const saved = await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1]);
+  return (JSON.parse(saved ?? '{}') as { sessionId: string }).sessionId;
+}
+
+/** An agent, Ada, takes the chat and writes `body`; with `close`, then closes it. */
+async function agentAnswers(app: TestApp, sessionId: string, body: string, close = false): Promise<void> {
+  const agent = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
+  try {
+    expect(await agent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+    expect(await agent.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body })).toEqual({ ok: true });
+    if (close) expect(await agent.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+  } finally {
+    await agent.disconnect();
+  }
+}
+
 /** The widget across later page loads: what it tells its host page again, and what it must not. */
 describe('the widget at a later page load', () => {
   let app: TestApp;
@@ -68,14 +86,8 @@ describe('the widget at a later page load', () => {
     const widget = page.locator('chat-widget');
     await startChat(page, 'Resumed elsewhere');
     await customerSends(page, 'Is my car ready?');
-    const sessionId = JSON.parse((await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1])) ?? '{}').sessionId as string;
-    const agent = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
-    try {
-      expect(await agent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
-      expect(await agent.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'Yes, it is ready.' })).toEqual({ ok: true });
-    } finally {
-      await agent.disconnect();
-    }
+    const sessionId = await savedSessionId(page);
+    await agentAnswers(app, sessionId, 'Yes, it is ready.');
     await widget.locator('li.other', { hasText: 'Yes, it is ready.' }).waitFor();
 
     // The same customer on another device: the chat's page loads with nothing of it stored.
@@ -100,15 +112,8 @@ describe('the widget at a later page load', () => {
     const widget = page.locator('chat-widget');
     await startChat(page, 'Two tabs');
     await customerSends(page, 'Where do I return the car?');
-    const sessionId = JSON.parse((await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('parley-chat:'))?.[1])) ?? '{}').sessionId as string;
-    const agent = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
-    try {
-      expect(await agent.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
-      expect(await agent.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'At the airport desk.' })).toEqual({ ok: true });
-      expect(await agent.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
-    } finally {
-      await agent.disconnect();
-    }
+    const sessionId = await savedSessionId(page);
+    await agentAnswers(app, sessionId, 'At the airport desk.', true);
     await expectText(widget.locator('legend'), 'How was your chat?');
 
     // The idle tab gets a fresh token (its host page renews it), and connects again with it.
@@ -125,6 +130,23 @@ describe('the widget at a later page load', () => {
     expect(await widget.locator('#subject').count()).toBe(0);
     await expectText(widget.locator('legend'), 'How was your chat?');
     await idle.close();
+    await page.close();
+  });
+
+  it('shows the chat started in one tab in the other tabs of the same customer, and what the agent writes there too', async () => {
+    const { page: other } = await openPage(browser.context, `${app.url}/`);
+    await signedIn(other, 'chat-widget');
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    await startChat(page, 'Seen in both tabs');
+    await customerSends(page, 'Can I add a child seat?');
+    const sessionId = await savedSessionId(page);
+    const otherWidget = other.locator('chat-widget');
+    await otherWidget.locator('.launcher').click();
+    await waitUntil(async () => (await bubbles(otherWidget)).join('|') === 'Can I add a child seat?', async () => JSON.stringify(await bubbles(otherWidget)));
+    await agentAnswers(app, sessionId, 'Yes, one is booked.');
+    await otherWidget.locator('li.other', { hasText: 'Yes, one is booked.' }).waitFor();
+    expect(await otherWidget.locator('#subject').count()).toBe(0);
+    await other.close();
     await page.close();
   });
 });

@@ -18,7 +18,8 @@ const TYPING_SHOWN_MS = 6_000;
 /**
  * @summary The customer's live chat: a launcher button that opens a chat panel. The customer
  * names a subject, chats with an agent, ends the chat and rates it. Messages typed while offline
- * are sent when the connection is back; the open chat survives a page reload.
+ * are sent when the connection is back; the open chat survives a page reload, and the customer's
+ * other tabs of the site show it too.
  *
  * @attr server - The Parley server's base URL (`https://chat.example.com`); empty: this page's origin.
  * @attr token - A JWT of the customer (`role: customer`). When it expires or is refused, the
@@ -106,16 +107,21 @@ export class ChatWidget extends LitElement {
   #expiry: ReturnType<typeof setTimeout> | undefined;
   #readRequested = '';
   #onVisibility = () => this.#markRead();
+  #onStorage = (event: StorageEvent) => {
+    if (this.#identity && event.key === this.#identity.key) this.#follow(this.#identity.store.peek());
+  };
 
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.#onVisibility);
+    window.addEventListener('storage', this.#onStorage);
     if (this.#identity === undefined && this.hasUpdated) this.#configure();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.#onVisibility);
+    window.removeEventListener('storage', this.#onStorage);
     this.#teardown();
   }
 
@@ -243,8 +249,22 @@ export class ChatWidget extends LitElement {
     }
   }
 
+  /** Its opening is not stored yet: in this page's outbox, or in another tab's (saved). */
   #openingQueued(sessionId: string): boolean {
-    return this.outbox.some((entry) => entry.destination === destinations.open && entry.body.sessionId === sessionId);
+    const outboxes = [this.outbox, this.#identity?.store.peek().outbox ?? []];
+    return outboxes.some((outbox) => outbox.some((entry) => entry.destination === destinations.open && entry.body.sessionId === sessionId));
+  }
+
+  /**
+   * Another tab of this customer saved: this one shows the chat it started or took up, or none when
+   * it left it (one chat per customer, whichever tab it is in). The chat of a queued opening is
+   * watched once that tab has saved it stored.
+   */
+  #follow(saved: SavedChat): void {
+    if (saved.sessionId !== this.sessionId) this.#switchTo(saved.sessionId, saved.seenRevision);
+    else if (saved.sessionId && !this.#connection?.isWatching(saved.sessionId) && !this.#openingQueued(saved.sessionId)) {
+      this.#connection?.watchSession(saved.sessionId);
+    }
   }
 
   #save(): void {
@@ -254,15 +274,18 @@ export class ChatWidget extends LitElement {
 
   #forgetSession(): void {
     const sessionId = this.sessionId;
-    if (sessionId) {
-      this.#connection?.unwatchSession(sessionId);
-      this.#connection?.discard((entry) => entry.destination.includes(sessionId) || entry.body.sessionId === sessionId);
-    }
+    if (sessionId) this.#connection?.discard((entry) => entry.destination.includes(sessionId) || entry.body.sessionId === sessionId);
+    this.#switchTo(undefined);
+  }
+
+  /** Leaves the chat shown, if any, for `sessionId`'s (or none). */
+  #switchTo(sessionId: string | undefined, seenRevision = -1): void {
+    if (this.sessionId) this.#connection?.unwatchSession(this.sessionId);
     this.confirmed = [];
     this.failures = [];
     this.rating = 0;
     this.ratingSkipped = false;
-    this.#adopt(undefined);
+    this.#adopt(sessionId, seenRevision);
   }
 
   #watchExpiry(claims: TokenClaims): void {

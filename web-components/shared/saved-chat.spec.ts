@@ -59,4 +59,23 @@ describe('what the components keep in localStorage', () => {
     third.save({ sessionId: S, outbox: [] });
     expect(loadChat(storage, 'k').outbox).toEqual([]);
   });
+
+  it("never overwrites nor erases the chat another tab saved, but for a chat this tab takes up or leaves", () => {
+    const storage = memory();
+    const [idle, chatting] = [new ChatStore('k', () => storage), new ChatStore('k', () => storage)];
+    idle.load();
+    chatting.load();
+    chatting.save({ sessionId: S, outbox: [], seenRevision: 4 });
+    idle.save({ sessionId: undefined, outbox: [] }); // its outbox changed (it reconnected)
+    expect(loadChat(storage, 'k')).toEqual({ sessionId: S, outbox: [], seenRevision: 4 });
+
+    const other = '0b9f7f52-6a0e-4c39-8d7e-3c1f1f6b2a10';
+    idle.save({ sessionId: other, outbox: [], seenRevision: 1 }); // the customer starts a chat in it
+    chatting.save({ sessionId: S, outbox: [], seenRevision: 5 }); // still showing its own
+    expect(loadChat(storage, 'k')).toEqual({ sessionId: other, outbox: [], seenRevision: 1 });
+    chatting.save({ sessionId: undefined, outbox: [] }); // leaves its own: not the one saved
+    expect(loadChat(storage, 'k').sessionId).toBe(other);
+    idle.save({ sessionId: undefined, outbox: [] }); // leaves the one saved
+    expect(storage.items.size).toBe(0);
+  });
 });

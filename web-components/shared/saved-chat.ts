@@ -62,10 +62,14 @@ export function saveChat(storage: Pick<Storage, 'setItem' | 'removeItem'> | unde
  * under too. It writes its own outbox and keeps the entries another page saved that this page
  * never had: that page may have been closed with them unsent (offline), and they are sent at the
  * next load of any page. Whatever this page had and no longer has (stored, refused, discarded) is
- * not brought back.
+ * not brought back. Likewise the chat saved is replaced only when this page takes up another one,
+ * and removed only when it leaves the one saved: a page that merely saves its outbox (or has no
+ * chat) never overwrites, nor erases, the chat another page saved meanwhile.
  */
 export class ChatStore {
   readonly #had = new Set<string>();
+  /** The chat this page loaded or last saved. */
+  #sessionId: string | undefined;
 
   constructor(
     readonly key: string,
@@ -74,15 +78,30 @@ export class ChatStore {
 
   /** The saved chat; the entries of its outbox are this page's from now on. */
   load(): SavedChat {
-    const chat = loadChat(this.storage(), this.key);
+    const chat = this.peek();
     for (const entry of chat.outbox) this.#had.add(entry.id);
+    this.#sessionId = chat.sessionId;
     return chat;
+  }
+
+  /** The saved chat, as another page may have left it; nothing of it becomes this page's. */
+  peek(): SavedChat {
+    return loadChat(this.storage(), this.key);
   }
 
   save(chat: SavedChat): void {
     for (const entry of chat.outbox) this.#had.add(entry.id);
     const storage = this.storage();
-    const others = loadChat(storage, this.key).outbox.filter((entry) => !this.#had.has(entry.id));
-    saveChat(storage, this.key, { ...chat, outbox: [...chat.outbox, ...others] });
+    const saved = loadChat(storage, this.key);
+    const others = saved.outbox.filter((entry) => !this.#had.has(entry.id));
+    const left = chat.sessionId === undefined && saved.sessionId === this.#sessionId;
+    const taken = chat.sessionId !== undefined && chat.sessionId !== this.#sessionId;
+    const session = left || taken || saved.sessionId === chat.sessionId ? chat : saved;
+    this.#sessionId = chat.sessionId;
+    saveChat(storage, this.key, {
+      sessionId: session.sessionId,
+      outbox: [...chat.outbox, ...others],
+      ...(session.seenRevision === undefined ? {} : { seenRevision: session.seenRevision }),
+    });
   }
 }
