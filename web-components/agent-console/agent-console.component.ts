@@ -42,7 +42,7 @@ type PerSession<T> = Readonly<Record<string, T>>;
  * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
  * @event chat-session-joined - `{sessionId}`: this agent took the session.
  * @event chat-session-left - `{sessionId}`: this agent handed it back.
- * @event chat-session-closed - `{sessionId, closedBy}`.
+ * @event chat-session-closed - `{sessionId, closedBy}`: a chat open in a tab was closed (since it was opened).
  * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of this agent.
  * @event chat-message-received - `{sessionId, messageId, body, senderId}`: a customer wrote (in an open tab, since it was opened).
  * @event chat-message-failed - `{sessionId, messageId, code, reason}`.
@@ -272,7 +272,9 @@ export class AgentConsole extends LitElement {
         }
       }
     }
-    if (event.type === 'ChatSessionClosed') this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
+    if (event.type === 'ChatSessionClosed' && event.revision > (this.#historyUpTo[event.sessionId] ?? -1)) {
+      this.#emit('chat-session-closed', { sessionId: event.sessionId, closedBy: data.closedBy });
+    }
   }
 
   #onStored(entry: OutboxEntry): void {

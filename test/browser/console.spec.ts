@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
+import { buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil } from './harness.js';
+
+/** The agent console: its inbox, and what it tells its host page. */
+describe('the agent console', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  // More chats waiting than one page of `GET /api/sessions` holds: who has waited longest is
+  // first in line, and must be in the list.
+  it('lists every waiting chat, the oldest first, not only the 100 newest', async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const subjects = Array.from({ length: 102 }, (_, i) => (i === 0 ? 'Oldest waiting' : `Waiting ${i + 1}`));
+    // A customer may have 3 chats open at once: 34 customers, opened one after the other.
+    for (let first = 0; first < subjects.length; first += 3) {
+      const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+      try {
+        for (const subject of subjects.slice(first, first + 3)) {
+          expect(await customer.send('/app/chat/open', { sessionId: randomUUID(), subject })).toEqual({ ok: true });
+        }
+      } finally {
+        await customer.disconnect();
+      }
+    }
+    const token = await app.token('agent-check', 'agent');
+    type Sessions = { items: unknown[]; nextCursor: string | null };
+    await waitUntil(async () => {
+      const first = await app.get<Sessions>('/api/sessions?status=waiting&limit=100', token);
+      const rest = first.nextCursor ? await app.get<Sessions>(`/api/sessions?status=waiting&limit=100&cursor=${encodeURIComponent(first.nextCursor)}`, token) : { items: [] };
+      return first.items.length + rest.items.length === subjects.length;
+    }, undefined, 15_000);
+
+    const { page } = await openPage(browser.context, `${app.url}/agent`);
+    await signedIn(page, 'agent-console');
+    const console = page.locator('agent-console');
+    await expectText(console.locator('#section-waiting'), 'Waiting (102)');
+    expect(await console.locator('#section-waiting + ul .item .subject').first().textContent()).toBe('Oldest waiting');
+  }, 90_000);
+
+  it('tells its host page of a close once it happens, not when a tab replays one that happened before', async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const [closedBefore, closedLive] = [randomUUID(), randomUUID()];
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId: closedBefore, subject: 'Closed before' })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${closedBefore}/close`, {})).toEqual({ ok: true });
+      expect(await customer.send('/app/chat/open', { sessionId: closedLive, subject: 'Closed live' })).toEqual({ ok: true });
+
+      const { page } = await openPage(browser.context, `${app.url}/agent`);
+      await page.evaluate(() => {
+        const told: unknown[] = [];
+        Object.assign(window, { told });
+        document.addEventListener('chat-session-closed', (event) => told.push((event as CustomEvent).detail));
+      });
+      const closedTold = () => page.evaluate(() => (window as unknown as { told: { sessionId: string }[] }).told.map((detail) => detail.sessionId));
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      // Each tab opened, and its history replayed, in turn: the close before, then the live chat's opening.
+      for (const [sessionId, subject, lastLine] of [
+        [closedBefore, 'Closed before', 'The customer closed the chat.'],
+        [closedLive, 'Closed live', 'Chat opened: Closed live'],
+      ] as const) {
+        const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+        await expectText(item.locator('.subject'), subject);
+        await item.click();
+        await expectText(console.locator('.pane .line.system').last(), lastLine);
+      }
+
+      expect(await customer.send(`/app/chat/${closedLive}/close`, {})).toEqual({ ok: true });
+      await waitUntil(async () => (await closedTold()).length > 0);
+      expect(await closedTold()).toEqual([closedLive]);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  }, 90_000);
+});
