@@ -365,12 +365,13 @@ export class AgentConsole extends LitElement {
   /** Take, hand back or close a session; `chat-session-closed` follows from the session's event. */
   async #act(sessionId: string, action: 'join' | 'leave' | 'close'): Promise<void> {
     this.#setNotice(sessionId, '');
+    const destination = destinations.command(sessionId, action);
     try {
-      await this.#connection?.request(destinations.command(sessionId, action), {});
+      await this.#connection?.request(destination, {});
       if (action !== 'close') this.#emit(action === 'join' ? 'chat-session-joined' : 'chat-session-left', { sessionId });
       if (action === 'join') void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
     } catch (error) {
-      const reason = error instanceof RequestRefused ? describeRejection(error.code, error.message) : 'Not connected to the chat server; try again when the connection is back.';
+      const reason = error instanceof RequestRefused ? describeRejection(error.code, error.message, destination) : 'Not connected to the chat server; try again when the connection is back.';
       this.#setNotice(sessionId, reason);
     }
   }

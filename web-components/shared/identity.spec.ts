@@ -28,5 +28,8 @@ describe('token claims and ids', () => {
     expect(describeRejection('SOMETHING_NEW', 'no reason')).toBe('The chat server refused this: no reason.');
     expect(describeRejection('RATE_LIMITED', 'too many', '/app/chat/open')).toMatch(/^You already have as many open chats as allowed/);
     expect(describeRejection('RATE_LIMITED', 'too fast', '/app/chat/s1/messages')).toMatch(/^You are sending too fast/);
+    // Taking a chat: the refusal a second agent gets when another took it first.
+    expect(describeRejection('NOT_A_PARTICIPANT', 'the session is handled by another agent', '/app/chat/s1/join')).toBe('Another agent has taken this chat.');
+    expect(describeRejection('NOT_A_PARTICIPANT', 'not yours', '/app/chat/s1/leave')).toBe('You are not part of this conversation, so this was not sent.');
   });
 });

@@ -19,12 +19,19 @@ const OPEN_SENTENCES: Readonly<Record<string, string>> = {
   RATE_LIMITED: 'You already have as many open chats as allowed; end one before starting another.',
 };
 
+/** What an agent is told when the server refuses to let them take a chat, by rejection code. */
+const JOIN_SENTENCES: Readonly<Record<string, string>> = {
+  NOT_A_PARTICIPANT: 'Another agent has taken this chat.',
+  SESSION_CLOSED: 'This chat has been closed.',
+};
+
 /**
  * A sentence for a rejection code (and the server's own message for a code it does not know);
- * `destination`, when given, picks the sentence of a refused opening.
+ * `destination`, when given, picks the sentence of a refused opening or of a refused take.
  */
 export function describeRejection(code: string, serverMessage?: string, destination?: string): string {
-  const sentence = (destination === destinations.open ? OPEN_SENTENCES[code] : undefined) ?? SENTENCES[code];
+  const specific = destination === destinations.open ? OPEN_SENTENCES : destination?.endsWith('/join') ? JOIN_SENTENCES : {};
+  const sentence = specific[code] ?? SENTENCES[code];
   return sentence ?? (serverMessage ? `The chat server refused this: ${serverMessage}.` : 'The chat server refused this.');
 }
 
