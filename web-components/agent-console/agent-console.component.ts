@@ -36,7 +36,7 @@ type PerSession<T> = Readonly<Record<string, T>>;
  * counts, live), and tabs to chat in several sessions at once — take a waiting chat, answer,
  * hand it back, close it.
  *
- * @attr server - The Parley server's base URL; empty: this page's origin.
+ * @attr server - The Parley server's base URL, with the path it is served under if any; empty: this page's origin.
  * @attr token - A JWT of the agent (`role: agent`, `name` shown to customers).
  *
  * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.

@@ -21,7 +21,7 @@ const TYPING_SHOWN_MS = 6_000;
  * are sent when the connection is back; the open chat survives a page reload, and the customer's
  * other tabs of the site show it too.
  *
- * @attr server - The Parley server's base URL (`https://chat.example.com`); empty: this page's origin.
+ * @attr server - The Parley server's base URL (`https://chat.example.com`, or `https://example.com/chat` behind a proxy that serves it under `/chat/`); empty: this page's origin.
  * @attr token - A JWT of the customer (`role: customer`). When it expires or is refused, the
  *   widget fires `chat-auth-required`; set a new one and it reconnects.
  * @attr reservation-id - Sent with a new chat so that agents see which reservation it is about.

@@ -26,7 +26,7 @@ const EVENT_LABELS: Record<string, string> = {
  * where the browser has WebCrypto (https, or http on localhost), and set beside the server's
  * verdict (`…/verify`); when the two differ, it says so.
  *
- * @attr server - The Parley server's base URL; empty: this page's origin.
+ * @attr server - The Parley server's base URL, with the path it is served under if any; empty: this page's origin.
  * @attr token - A JWT of an auditor (or an agent).
  * @attr session-id - The session to replay.
  * @attr revision - The revision shown (default: the last one); follows the scrubber (reflected).

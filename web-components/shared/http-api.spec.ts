@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { HttpApi } from './http-api.js';
+import { HttpApi, serverUrl } from './http-api.js';
+import { stompUrl } from './protocol.js';
 
 /** A server of `total` numbered items, newest first, paged as `GET /api/sessions` pages them. */
 function pagedServer(total: number): { requests: string[] } {
@@ -43,5 +44,30 @@ describe('reading a paged list', () => {
   it('is complete when the last page is full and no cursor follows it', async () => {
     pagedServer(200);
     expect(await api.getAll<number>('/api/sessions?status=waiting', 2)).toMatchObject({ complete: true });
+  });
+});
+
+describe('the server a component is given', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('is reached at its root, or under the path it is served from behind a proxy', async () => {
+    const requests: string[] = [];
+    jest.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      requests.push(String(input));
+      return new Response('{}', { status: 200 });
+    });
+    for (const server of ['https://chat.example.com', 'https://chat.example.com/', 'https://example.com/support/chat', 'https://example.com/support/chat/?x=1']) {
+      await new HttpApi(serverUrl(server), () => 'token').get('/api/sessions?limit=5');
+    }
+    expect(requests).toEqual([
+      'https://chat.example.com/api/sessions?limit=5',
+      'https://chat.example.com/api/sessions?limit=5',
+      'https://example.com/support/chat/api/sessions?limit=5',
+      'https://example.com/support/chat/api/sessions?limit=5',
+    ]);
+    expect([stompUrl(serverUrl('https://chat.example.com')), stompUrl(serverUrl('http://example.com/support/chat'))]).toEqual([
+      'wss://chat.example.com/stomp',
+      'ws://example.com/support/chat/stomp',
+    ]);
   });
 });

@@ -24,11 +24,11 @@ export class HttpApi {
   ) {}
 
   /**
-   * GETs `path` (from the server's root) as JSON.
+   * GETs `path` (from the server's base URL, a path of its own included) as JSON.
    * @throws {AuthRequired} on 401, {HttpError} on any other refusal, TypeError when unreachable.
    */
   async get<T>(path: string): Promise<T> {
-    const response = await fetch(new URL(path, this.server), {
+    const response = await fetch(new URL(path.replace(/^\/+/, ''), this.server), {
       headers: { authorization: `Bearer ${this.token()}`, accept: 'application/json' },
     });
     const body = (await response.json().catch(() => undefined)) as { message?: unknown } | undefined;
@@ -56,7 +56,15 @@ export class HttpApi {
   }
 }
 
-/** The server's base URL: the `server` attribute, or the page's own origin when it is empty. */
+/**
+ * The server's base URL: the `server` attribute, or the page's own origin when it is empty. A
+ * path in it is kept, as the place Parley is served from behind a proxy (`https://example.com/chat`:
+ * `…/chat/api/…`, `…/chat/stomp`); the URL ends with `/`, to resolve those against.
+ */
 export function serverUrl(server: string | undefined): URL {
-  return new URL(server && server.trim() !== '' ? server : globalThis.location.origin);
+  const url = new URL(server && server.trim() !== '' ? server : globalThis.location.origin);
+  if (!url.pathname.endsWith('/')) url.pathname = `${url.pathname}/`;
+  url.search = '';
+  url.hash = '';
+  return url;
 }

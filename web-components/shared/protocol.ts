@@ -100,9 +100,9 @@ export const destinations = {
   errors: '/user/queue/errors',
 } as const;
 
-/** The WebSocket URL of the STOMP endpoint of a server given by its HTTP base URL. */
+/** The WebSocket URL of the STOMP endpoint of a server given by its HTTP base URL (`serverUrl`). */
 export function stompUrl(server: URL): string {
-  const url = new URL('/stomp', server);
+  const url = new URL('stomp', server);
   url.protocol = server.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.toString();
 }
