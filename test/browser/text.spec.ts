@@ -84,6 +84,29 @@ describe('text beyond ASCII in the components', () => {
     await page.close();
   });
 
+  it("keeps a host page's text styles out of the widget: no capitals, spacing, italics or bold it did not ask for", async () => {
+    // A browser, and so a customer, of its own: the chat it starts is not the next test's.
+    const own = await launchBrowser();
+    try {
+      const { page } = await openPage(own.context, `${app.url}/`);
+      await page.addStyleTag({
+        content: 'body { text-transform: uppercase; letter-spacing: 4px; word-spacing: 9px; font-style: italic; font-weight: bold; text-indent: 3em; text-shadow: 1px 1px red; }',
+      });
+      const widget = page.locator('chat-widget');
+      await startChat(page, 'Styles');
+      await customerSends(page, 'Plain words');
+      const line = widget.locator('li.own', { hasText: 'Plain words' });
+      await expectAttribute(line, 'data-delivery', 'stored');
+      const style = await line.locator('.bubble').evaluate((element) => {
+        const { textTransform, letterSpacing, wordSpacing, fontStyle, fontWeight, textIndent, textShadow } = getComputedStyle(element);
+        return { textTransform, letterSpacing, wordSpacing, fontStyle, fontWeight, textIndent, textShadow };
+      });
+      expect(style).toEqual({ textTransform: 'none', letterSpacing: 'normal', wordSpacing: '0px', fontStyle: 'normal', fontWeight: '400', textIndent: '0px', textShadow: 'none' });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('lays out a right-to-left message right to left in the widget: its final "!" at its left end', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);
     const widget = page.locator('chat-widget');

@@ -22,6 +22,17 @@ export const baseStyles = css`
     font-size: var(--parley-font-size, 14px);
     line-height: 1.4;
     color: var(--_text);
+    /* What else a host page's body passes down to text, reset: the components look alike on any page. */
+    font-style: normal;
+    font-weight: normal;
+    font-variant: normal;
+    letter-spacing: normal;
+    word-spacing: normal;
+    text-align: start;
+    text-indent: 0;
+    text-transform: none;
+    text-shadow: none;
+    white-space: normal;
   }
   *, *::before, *::after { box-sizing: border-box; }
   [hidden] { display: none !important; }
