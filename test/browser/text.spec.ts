@@ -95,7 +95,8 @@ describe('text beyond ASCII in the components', () => {
       const widget = page.locator('chat-widget');
       await startChat(page, 'Styles');
       await customerSends(page, 'Plain words');
-      const line = widget.locator('li.own', { hasText: 'Plain words' });
+      // The line of the stored event (it has a revision), not the one shown while sending, which it replaces.
+      const line = widget.locator('li.own[data-revision]', { hasText: 'Plain words' });
       await expectAttribute(line, 'data-delivery', 'stored');
       const style = await line.locator('.bubble').evaluate((element) => {
         const { textTransform, letterSpacing, wordSpacing, fontStyle, fontWeight, textIndent, textShadow } = getComputedStyle(element);
@@ -113,8 +114,9 @@ describe('text beyond ASCII in the components', () => {
     await startChat(page, 'Arabic');
     const arabic = 'السيارة جاهزة!'; // "The car is ready!"
     await customerSends(page, arabic);
-    const bubble = widget.locator('li.own .bubble', { hasText: 'السيارة' });
-    await expectAttribute(widget.locator('li.own', { hasText: 'السيارة' }), 'data-delivery', 'stored');
+    // The line of the stored event (it has a revision), not the one shown while sending, which it replaces.
+    const bubble = widget.locator('li.own[data-revision] .bubble', { hasText: 'السيارة' });
+    await expectAttribute(widget.locator('li.own[data-revision]', { hasText: 'السيارة' }), 'data-delivery', 'stored');
 
     // Where the first letter (logically) and the final "!" are drawn.
     const [first, bang] = await bubble.evaluate((element) => {
