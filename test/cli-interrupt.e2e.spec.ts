@@ -13,7 +13,7 @@ import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { freePort } from './global-setup.js';
 import {
   CLI, type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
-  withEmbeddedClient,
+  waitsForAdvisoryLock, withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 
@@ -122,12 +122,7 @@ describe('chat projections rebuild, interrupted', () => {
   }
 
   /** Whether the rebuild's connection waits for an advisory lock (the projection's write lock, in its swap). */
-  const rebuildWaitsForLock = () => withClient(async (client) => {
-    const { rows } = await client.query<{ waiting: boolean }>(`
-      SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-        WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'parley-rebuild-chat') AS waiting`);
-    return rows[0]!.waiting;
-  });
+  const rebuildWaitsForLock = () => withClient((client) => waitsForAdvisoryLock(client, 'parley-rebuild-chat'));
 
   it('on SIGINT, even delivered twice as npm run delivers Ctrl-C, stops after its batch, stops the database it started, and exits 130', async () => {
     const rebuild = await rebuildUnderWay();

@@ -142,6 +142,17 @@ export async function withEmbeddedClient<T>(dataDir: string, port: string, work:
   }
 }
 
+/**
+ * Whether a connection named `applicationName` waits for an advisory lock (the projection's write
+ * lock, held by a test), asked through `client`.
+ */
+export async function waitsForAdvisoryLock(client: pg.Client, applicationName: string): Promise<boolean> {
+  const { rows } = await client.query<{ waiting: boolean }>(`
+    SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+      WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1) AS waiting`, [applicationName]);
+  return rows[0]!.waiting;
+}
+
 /** Stops (fast shutdown, then SIGKILL) the PostgreSQL servers whose command line names a path under `dir`. */
 export async function stopPostgresUnder(dir: string): Promise<void> {
   const signal = (pid: number, name: NodeJS.Signals) => {

@@ -6,10 +6,25 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamNameOf } from '../src/chat-session/chat-session.events.js';
 import { freePort } from './global-setup.js';
 import {
-  type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor, withEmbeddedClient,
+  type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor,
+  waitsForAdvisoryLock, withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
+
+let root: string;
+/** The server a test started last; killed at the end if the test could not stop it. */
+let server: NodeProcess | undefined;
+
+beforeAll(async () => {
+  root = await postgresReachableFolder('parley-shutdown-e2e-');
+});
+afterAll(async () => {
+  server?.child.kill('SIGKILL');
+  await server?.exited;
+  await stopPostgresUnder(root);
+  await rm(root, { recursive: true, force: true });
+});
 
 /**
  * SIGTERM to the server as a user runs it (`node dist/src/main.js` on its embedded PostgreSQL)
@@ -17,19 +32,6 @@ import { StompTestClient } from './stomp-client.js';
  * event log, the client is told to go elsewhere, and the server exits cleanly, its database too.
  */
 describe('the server on SIGTERM with STOMP commands in flight', () => {
-  let root: string;
-  let server: NodeProcess | undefined;
-
-  beforeAll(async () => {
-    root = await postgresReachableFolder('parley-shutdown-e2e-');
-  });
-  afterAll(async () => {
-    server?.child.kill('SIGKILL');
-    await server?.exited;
-    await stopPostgresUnder(root);
-    await rm(root, { recursive: true, force: true });
-  });
-
   /** The ids of the messages stored in the session's stream, read once the server is gone. */
   async function storedMessageIds(dataDir: string, sessionId: string): Promise<string[]> {
     const database = await startEmbeddedPostgres({ dataDir, port: await freePort() });
@@ -94,29 +96,12 @@ describe('the server on SIGTERM with STOMP commands in flight', () => {
  * when bash runs the script, is the same request.
  */
 describe('the server on a second signal', () => {
-  let root: string;
-  let server: NodeProcess | undefined;
-
-  beforeAll(async () => {
-    root = await postgresReachableFolder('parley-second-signal-e2e-');
-  });
-  afterAll(async () => {
-    server?.child.kill('SIGKILL');
-    await server?.exited;
-    await stopPostgresUnder(root);
-    await rm(root, { recursive: true, force: true });
-  });
-
   it('exits at once on one a second after the first, whose stop waits for the projection, and leaves the database to the next server', async () => {
-    const dataDir = join(root, 'data');
+    const dataDir = join(root, 'second-signal');
     const port = await freePort();
     const settings = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()), JWT_SECRET: TEST_JWT_SECRET };
-    const projectionWaitsForLock = () => withEmbeddedClient(dataDir, settings.EMBEDDED_POSTGRES_PORT, async (client) => {
-      const { rows } = await client.query<{ waiting: boolean }>(`
-        SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-          WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'parley-projection-chat') AS waiting`);
-      return rows[0]!.waiting;
-    });
+    const projectionWaitsForLock = () =>
+      withEmbeddedClient(dataDir, settings.EMBEDDED_POSTGRES_PORT, (client) => waitsForAdvisoryLock(client, 'parley-projection-chat'));
     server = startNode(SERVER, [], settings, root);
     await server.waitForOutput(`listening on http://localhost:${port}`, 45_000);
     const stopping = server;
