@@ -22,10 +22,9 @@ const TYPING_SHOWN_MS = 6_000;
  * cannot start from the oldest).
  */
 const LISTED_PAGES = 20;
-const CUT_LIST_NOTES: Record<SessionStatus, string> = {
+const CUT_LIST_NOTES: Partial<Record<SessionStatus, string>> = {
   waiting: `More than ${LISTED_PAGES * 100} chats are waiting: the ${LISTED_PAGES * 100} that came in last are listed, not those waiting longest.`,
   active: `More than ${LISTED_PAGES * 100} chats are active: the ${LISTED_PAGES * 100} that started last are listed.`,
-  closed: '',
 };
 const SECTION_TITLES: Record<SessionStatus, string> = { waiting: 'Waiting', active: 'Active', closed: 'Closed' };
 
