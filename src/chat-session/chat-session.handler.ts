@@ -75,7 +75,7 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
       if (command.type === 'OpenChatSession') await this.openSessions.admit(command.data.customerId);
       const stamped = stampEvents(events, {
         prevHash: current.lastHash,
-        occurredAt: context.now.toISOString(),
+        occurredAt: stampTime(context.now, current.lastOccurredAt),
         actor: context.actor,
         correlationId: context.correlationId,
         causationId: context.commandId,
@@ -128,5 +128,15 @@ export class ExecuteChatSessionCommandHandler implements ICommandHandler<Execute
 
 function afterAppend(snapshot: SessionSnapshot, appended: readonly StampedEvent[]): SessionSnapshot {
   const first = snapshot.revision === undefined ? 0n : snapshot.revision + 1n;
-  return appended.reduce((next, event, i) => advance(next, event, first + BigInt(i), event.metadata.hash), snapshot);
+  return appended.reduce((next, event, i) => advance(next, event, first + BigInt(i), event.metadata), snapshot);
+}
+
+/**
+ * When a command's events happened: when it came in, or when the stream's last event did, if
+ * that was later. A command that waited behind another node's append, or came in through a node
+ * whose clock is behind, never stamps its events before the revision ahead of them: a stream's
+ * times follow its revisions, as an auditor reading it at an instant expects.
+ */
+function stampTime(now: Date, lastOccurredAt: string | undefined): string {
+  return lastOccurredAt !== undefined && Date.parse(lastOccurredAt) > now.getTime() ? lastOccurredAt : now.toISOString();
 }

@@ -16,13 +16,13 @@ function emptyStore(): EventStore & { reads: ReadStreamOptions[] } {
   } as unknown as EventStore & { reads: ReadStreamOptions[] };
 }
 
-const at = (revision: bigint): SessionSnapshot => ({ state: initialState(), revision, lastHash: `hash-${revision}` });
+const at = (revision: bigint): SessionSnapshot => ({ state: initialState(), revision, lastHash: `hash-${revision}`, lastOccurredAt: '2026-12-07T22:00:00.000Z' });
 
 /** A session that has `messages` messages, at the revision after them. */
 function withMessages(sessionId: string, messages: number): SessionSnapshot {
   const messageIds = Array.from({ length: messages }, (_, i) => `${sessionId}-message-${i}`).reduce((ids, id) => ids.append(id, 0), MessageIds.empty());
   const state: ChatSessionState = { status: 'active', sessionId, customerId: 'c', agentId: 'a', messageIds, lastReadIndex: { user: -1, agent: -1 } };
-  return { state, revision: BigInt(messages + 1), lastHash: 'hash' };
+  return { state, revision: BigInt(messages + 1), lastHash: 'hash', lastOccurredAt: '2026-12-07T22:00:00.000Z' };
 }
 
 describe('the session repository', () => {
@@ -84,7 +84,7 @@ describe('the session repository', () => {
     const repository = new ChatSessionRepository(store, loadConfig({}));
     repository.remember('s', withMessages('s', 3));
     const open = withMessages('s', 3).state as Extract<ChatSessionState, { status: 'active' }>;
-    repository.remember('s', { state: { ...open, status: 'closed' }, revision: 5n, lastHash: 'hash' });
+    repository.remember('s', { state: { ...open, status: 'closed' }, revision: 5n, lastHash: 'hash', lastOccurredAt: '2026-12-07T22:00:00.000Z' });
     await repository.load('s');
     expect(store.reads).toEqual([{ fromRevision: 0n }]);
   });

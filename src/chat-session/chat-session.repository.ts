@@ -7,15 +7,20 @@ import { type ChatSessionState, evolve, initialState } from './chat-session.deci
 import { type ChatSessionEvent, type EventMetadata, streamNameOf } from './chat-session.events.js';
 import { GENESIS_HASH } from './hash-chain.js';
 
-/** A session's state as of a stream revision, and the hash the next event chains from. */
+/**
+ * A session's state as of a stream revision, the hash the next event chains from, and the time
+ * the next event may not be stamped before.
+ */
 export interface SessionSnapshot {
   readonly state: ChatSessionState;
   /** The stream's last revision; undefined while the stream does not exist. */
   readonly revision: bigint | undefined;
   readonly lastHash: string;
+  /** When the stream's last event was stamped (its `occurredAt`); undefined while the stream does not exist. */
+  readonly lastOccurredAt: string | undefined;
 }
 
-const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH };
+const EMPTY: SessionSnapshot = { state: initialState(), revision: undefined, lastHash: GENESIS_HASH, lastOccurredAt: undefined };
 
 /**
  * Loads sessions from the event store, keeping the most recent ones in memory by revision: the
@@ -82,12 +87,17 @@ export class ChatSessionRepository {
   }
 }
 
-/** The snapshot after one more event at `revision`. */
-export function advance(snapshot: SessionSnapshot, event: ChatSessionEvent, revision: bigint, hash: string): SessionSnapshot {
-  return { state: evolve(snapshot.state, event), revision, lastHash: hash };
+/** The snapshot after one more event at `revision`, stamped with `metadata`. */
+export function advance(
+  snapshot: SessionSnapshot,
+  event: ChatSessionEvent,
+  revision: bigint,
+  { hash, occurredAt }: Pick<EventMetadata, 'hash' | 'occurredAt'>,
+): SessionSnapshot {
+  return { state: evolve(snapshot.state, event), revision, lastHash: hash, lastOccurredAt: occurredAt };
 }
 
 function applyRecorded(snapshot: SessionSnapshot, recorded: RecordedEvent): SessionSnapshot {
   const event = { type: recorded.type, data: recorded.data } as ChatSessionEvent;
-  return advance(snapshot, event, recorded.revision, (recorded.metadata as EventMetadata).hash);
+  return advance(snapshot, event, recorded.revision, recorded.metadata as EventMetadata);
 }

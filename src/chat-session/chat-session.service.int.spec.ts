@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import type { DatabasePool } from 'slonik';
 import { createTestDatabase } from '../../test/database.js';
 import { startTcpProxy } from '../../test/tcp-proxy.js';
@@ -117,6 +118,24 @@ describe('chat session commands, end to end on PostgreSQL', () => {
     expect(events.filter((e) => e.type === 'ChatMessageSent')).toHaveLength(20);
     expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => BigInt(i)));
     expect(verifyChain(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as never })))).toEqual({ ok: true });
+  });
+
+  it('never stamps an event before the revision ahead of it, though its node’s clock is behind the node that appended that one', async () => {
+    const sessionId = await open();
+    const [nodeA, nodeB] = [service, await node(new PostgresEventStore(pool), pool)];
+    await nodeA.submit({ kind: 'join', sessionId, payload: {}, actor: agent }); // node A caches the session
+    const ahead = new Date(Date.now() + 60 * 60_000);
+    // Node B's clock is an hour ahead of node A's: only Date is faked, the timers run as ever.
+    jest.useFakeTimers({ now: ahead, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    try {
+      await nodeB.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'Sent through node B' }, actor: customer });
+    } finally {
+      jest.useRealTimers();
+    }
+    await nodeA.submit({ kind: 'messages', sessionId, payload: { messageId: randomUUID(), body: 'Sent through node A' }, actor: agent });
+
+    const times = (await stored(sessionId)).map((e) => (e.metadata as { occurredAt: string }).occurredAt);
+    expect(times.slice(-2)).toEqual([ahead.toISOString(), ahead.toISOString()]);
   });
 
   it("decides on what another node appended, though its own cache has not seen it: a read receipt, a join, a join again", async () => {
