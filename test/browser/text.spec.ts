@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
-import { buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil } from './harness.js';
+import {
+  axeViolations, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, takeChat,
+  TestApp, waitUntil,
+} from './harness.js';
 
 /** A lone UTF-16 surrogate: half an emoji, drawn as a replacement glyph. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -37,6 +40,64 @@ describe('text beyond ASCII in the components', () => {
       await customer.disconnect();
     }
   }
+
+  /**
+   * Puts 4,001 emoji between white space in the composer of `tag` (8,002 UTF-16 units; 4,001
+   * characters as the server counts them, trimmed): it keeps them all, says why it will not send
+   * them, and does not; then 4,000, which it sends and the server stores.
+   */
+  async function composerTakesWhatTheServerTakes(page: Page, tag: 'chat-widget' | 'agent-console'): Promise<void> {
+    const host = page.locator(tag);
+    const input = host.locator('.composer textarea');
+    const settled = () => host.evaluate(async (element) => void (await (element as unknown as { updateComplete: Promise<boolean> }).updateComplete));
+    const tooLong = ` ${'😀'.repeat(4_001)}\n`;
+    await input.fill(tooLong);
+    const kept = async () => [...(await input.inputValue())].length;
+    expect(await kept()).toBe(4_003); // not cut at 4,000 UTF-16 units
+    const sentence = 'This message is too long to send: 4,001 characters, 4,000 at most.';
+    await expectText(host.locator(`[id="${await input.getAttribute('aria-describedby')}"]`), sentence);
+    expect(await input.getAttribute('aria-invalid')).toBe('true');
+    await expectText(host.locator('[aria-live]').first(), sentence);
+    expect(await axeViolations(page, tag)).toEqual([]);
+    expect(await host.locator('.composer [part="send-button"]').isDisabled()).toBe(true);
+    await input.press('Enter');
+    await settled();
+    expect(await kept()).toBe(4_003);
+    expect(await host.locator('li.own').count()).toBe(0);
+
+    await input.fill(`\n${'😀'.repeat(4_000)}  `);
+    await settled();
+    expect(await input.getAttribute('aria-invalid')).toBeNull();
+    expect(await input.getAttribute('aria-describedby')).toBeNull();
+    expect(await host.locator('.composer [part="send-button"]').isDisabled()).toBe(false);
+    await input.press('Enter');
+    const line = host.locator('li.own[data-revision]');
+    await expectAttribute(line, 'data-delivery', 'stored');
+    const stored = (await line.locator('.bubble').textContent()) ?? '';
+    expect([[...stored].length, stored.replaceAll('😀', '')]).toEqual([4_000, '']);
+  }
+
+  it("lets the customer send 4,000 emoji, as the server counts characters, and says why 4,001 cannot go, keeping them all", async () => {
+    // A browser, and so a customer, of its own: a chat of its own.
+    const own = await launchBrowser();
+    try {
+      const { page } = await openPage(own.context, `${app.url}/`);
+      await startChat(page, 'A long message');
+      await composerTakesWhatTheServerTakes(page, 'chat-widget');
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+
+  it("lets the agent send 4,000 emoji, as the server counts characters, and says why 4,001 cannot go, keeping them all", async () => {
+    const subject = 'A long reply';
+    await sessionWith(subject, 'Please tell me everything.');
+    const { page } = await openPage(browser.context, `${app.url}/agent`);
+    await signedIn(page, 'agent-console');
+    await takeChat(page, subject);
+    await composerTakesWhatTheServerTakes(page, 'agent-console');
+    await page.close();
+  }, 60_000);
 
   it("shows an emoji whole in the replay's timeline when the summary of a long message is cut at it", async () => {
     const body = `${'a'.repeat(59)}🚗 was scratched on the left rear door when I picked it up`;

@@ -1,6 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ChatConnection, type ConnectionStatus, RequestRefused } from '../shared/chat-connection.js';
+import { composer, messageOf, newlyTooLong } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil, timeOfDay } from '../shared/format.js';
 import { AuthRequired, HttpApi, serverUrl } from '../shared/http-api.js';
@@ -382,8 +383,8 @@ export class AgentConsole extends LitElement {
 
   #send(sessionId: string, event?: Event): void {
     event?.preventDefault();
-    const body = (this.drafts[sessionId] ?? '').trim();
-    if (!body || !this.#connection) return;
+    const body = messageOf(this.drafts[sessionId] ?? '');
+    if (body === undefined || !this.#connection) return;
     const messageId = randomId();
     if (!this.#connection.enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body })) {
       this.#setNotice(sessionId, OUTBOX_FULL);
@@ -394,7 +395,10 @@ export class AgentConsole extends LitElement {
   }
 
   #onInput(sessionId: string, event: InputEvent): void {
-    this.drafts = { ...this.drafts, [sessionId]: (event.target as HTMLTextAreaElement).value };
+    const draft = (event.target as HTMLTextAreaElement).value;
+    const problem = newlyTooLong(this.drafts[sessionId] ?? '', draft);
+    this.drafts = { ...this.drafts, [sessionId]: draft };
+    if (problem) this.#announce(problem);
     if (Date.now() - (this.#typingSent[sessionId] ?? 0) > TYPING_IDLE_MS) {
       this.#typingSent[sessionId] = Date.now();
       this.#connection?.typing(sessionId, true);
@@ -548,21 +552,13 @@ export class AgentConsole extends LitElement {
         </div>
         ${mine
           ? html`
-              <form class="composer" part="composer" @submit=${(event: Event) => this.#send(sessionId, event)}>
-                <textarea
-                  part="input"
-                  rows="2"
-                  maxlength="4000"
-                  aria-label="Reply"
-                  placeholder="Write a reply…"
-                  .value=${this.drafts[sessionId] ?? ''}
-                  @input=${(event: InputEvent) => this.#onInput(sessionId, event)}
-                  @keydown=${(event: KeyboardEvent) => {
-                    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) this.#send(sessionId, event);
-                  }}
-                ></textarea>
-                <button class="primary" type="submit" part="send-button" ?disabled=${(this.drafts[sessionId] ?? '').trim() === ''}>Send</button>
-              </form>
+              ${composer({
+                label: 'Reply',
+                placeholder: 'Write a reply…',
+                draft: this.drafts[sessionId] ?? '',
+                onInput: (event) => this.#onInput(sessionId, event),
+                onSend: (event) => this.#send(sessionId, event),
+              })}
             `
           : html`<p class="note">${this.#readOnlyReason(conversation, status)}</p>`}
       </section>

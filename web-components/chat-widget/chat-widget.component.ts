@@ -1,6 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.js';
+import { composer, messageOf, newlyTooLong } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil } from '../shared/format.js';
 import { HttpApi, serverUrl } from '../shared/http-api.js';
@@ -449,9 +450,9 @@ export class ChatWidget extends LitElement {
 
   #send(event?: Event): void {
     event?.preventDefault();
-    const body = this.draft.trim();
+    const body = messageOf(this.draft);
     const sessionId = this.sessionId;
-    if (!body || !sessionId || !this.#connection) return;
+    if (body === undefined || !sessionId || !this.#connection) return;
     const messageId = randomId();
     if (!this.#enqueue(messageId, destinations.command(sessionId, 'messages'), { messageId, body })) return;
     this.draft = '';
@@ -466,7 +467,10 @@ export class ChatWidget extends LitElement {
   }
 
   #onInput(event: InputEvent): void {
+    const before = this.draft;
     this.draft = (event.target as HTMLTextAreaElement).value;
+    const problem = newlyTooLong(before, this.draft);
+    if (problem) this.#announce(problem);
     const sessionId = this.sessionId;
     if (!sessionId || this.conversation?.status !== 'active') return;
     if (Date.now() - this.#typingSent > TYPING_IDLE_MS) {
@@ -482,10 +486,6 @@ export class ChatWidget extends LitElement {
     if (this.#typingSent === 0 || !this.sessionId) return;
     this.#typingSent = 0;
     this.#connection?.typing(this.sessionId, false);
-  }
-
-  #onComposerKey(event: KeyboardEvent): void {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) this.#send(event);
   }
 
   #endChat(): void {
@@ -636,19 +636,13 @@ export class ChatWidget extends LitElement {
 
   #renderComposer(): TemplateResult {
     return html`
-      <form class="composer" part="composer" @submit=${this.#send}>
-        <textarea
-          part="input"
-          rows="2"
-          maxlength="4000"
-          aria-label="Message"
-          placeholder="Write a message…"
-          .value=${this.draft}
-          @input=${this.#onInput}
-          @keydown=${this.#onComposerKey}
-        ></textarea>
-        <button class="primary" type="submit" part="send-button" ?disabled=${this.draft.trim() === ''}>Send</button>
-      </form>
+      ${composer({
+        label: 'Message',
+        placeholder: 'Write a message…',
+        draft: this.draft,
+        onInput: (event) => this.#onInput(event),
+        onSend: (event) => this.#send(event),
+      })}
       <div class="actions">
         <span></span>
         <button type="button" part="end-button" @click=${this.#endChat}>End chat</button>
