@@ -145,8 +145,8 @@ export class AgentConsole extends LitElement {
     this.#claims = claims;
     const server = serverUrl(this.server);
     this.#api = new HttpApi(server, () => this.token);
-    // Replies not yet stored are kept across reloads, per server and agent, as the widget keeps a customer's.
-    const store = new ChatStore(storageKey('console', server.origin, claims.sub));
+    // Replies not yet stored are kept across reloads, per server (its path included) and agent, as the widget keeps a customer's.
+    const store = new ChatStore(storageKey('console', server, claims.sub));
     const connection = new ChatConnection({ server, token: this.token, outbox: store.load().outbox });
     this.#connection = connection;
     this.#unsubscribe = [

@@ -96,7 +96,7 @@ export class ChatWidget extends LitElement {
 
   #connection: ChatConnection | undefined;
   #unsubscribe: (() => void)[] = [];
-  #identity: { server: string; key: string; claims: TokenClaims; store: ChatStore } | undefined;
+  #identity: { key: string; claims: TokenClaims; store: ChatStore } | undefined;
   /** Of the open chat: the events up to this revision were shown before this page loaded (history). */
   #historyUpTo = -1;
   /** Of the open chat: the last revision shown, saved for the next load. */
@@ -161,17 +161,17 @@ export class ChatWidget extends LitElement {
       this.#emit('chat-auth-required', { reason: this.status.reason });
       return;
     }
-    const server = serverUrl(this.server).origin;
-    const key = storageKey('chat', server, claims.sub);
+    // Per server, its path included: two servers under paths of one origin keep a chat each.
+    const key = storageKey('chat', serverUrl(this.server), claims.sub);
     if (this.#connection && this.#identity?.key === key) {
-      this.#identity = { ...this.#identity, server, claims };
+      this.#identity = { ...this.#identity, claims };
       this.#connection.setToken(this.token);
       this.#watchExpiry(claims);
       return;
     }
     this.#teardown();
     const store = new ChatStore(key);
-    this.#identity = { server, key, claims, store };
+    this.#identity = { key, claims, store };
     this.#start(store.load());
     this.#watchExpiry(claims);
   }

@@ -1,3 +1,4 @@
+import { serverUrl } from './http-api.js';
 import type { OutboxEntry } from './outbox.js';
 import { ChatStore, loadChat, pageStorage, saveChat, storageKey } from './saved-chat.js';
 
@@ -12,16 +13,30 @@ const entry = (id: string, createdAt: number, state: OutboxEntry['state'] = 'que
 describe('what the components keep in localStorage', () => {
   it('keeps one chat per server and user, and forgets it when nothing is left to keep', () => {
     const storage = memory();
-    const key = storageKey('chat', 'https://chat.example.com', 'customer-1');
+    const server = serverUrl('https://chat.example.com');
+    const key = storageKey('chat', server, 'customer-1');
     expect(key).toBe('parley-chat:https://chat.example.com:customer-1'); // as saved by earlier releases
-    expect(key).not.toBe(storageKey('chat', 'https://chat.example.com', 'customer-2'));
-    expect(key).not.toBe(storageKey('console', 'https://chat.example.com', 'customer-1'));
+    expect(key).not.toBe(storageKey('chat', server, 'customer-2'));
+    expect(key).not.toBe(storageKey('console', server, 'customer-1'));
 
     saveChat(storage, key, { sessionId: S, outbox: [entry('m1', 1)], seenRevision: 7 });
     expect(loadChat(storage, key)).toEqual({ sessionId: S, outbox: [entry('m1', 1)], seenRevision: 7 });
     saveChat(storage, key, { sessionId: undefined, outbox: [] });
     expect(storage.items.size).toBe(0);
     expect(loadChat(storage, key)).toEqual({ sessionId: undefined, outbox: [] });
+  });
+
+  it('keeps apart the chats of two servers under paths of one origin; a server at the root under the key it always had', () => {
+    const keys = (component: 'chat' | 'console', server: string) => storageKey(component, serverUrl(server), 'customer-1');
+    for (const component of ['chat', 'console'] as const) {
+      expect(keys(component, 'https://example.com/')).toBe(`parley-${component}:https://example.com:customer-1`);
+      expect(keys(component, 'https://example.com:8443')).toBe(`parley-${component}:https://example.com:8443:customer-1`);
+      const [support, sales] = [keys(component, 'https://example.com/support/chat'), keys(component, 'https://example.com/sales/chat')];
+      expect(new Set([keys(component, 'https://example.com'), support, sales]).size).toBe(3);
+      expect(support).toBe(`parley-${component}:https://example.com/support/chat:customer-1`);
+      // The same server, however its attribute is written.
+      expect(keys(component, 'https://EXAMPLE.com/support/chat/?lang=fr')).toBe(support);
+    }
   });
 
   it('reads a corrupt saved chat as none', () => {

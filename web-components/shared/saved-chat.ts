@@ -14,9 +14,14 @@ export interface SavedChat {
   readonly seenRevision?: number | undefined;
 }
 
-/** The localStorage key of a component's user of a server: one person's chat is not another's. */
-export function storageKey(component: 'chat' | 'console', serverOrigin: string, userId: string): string {
-  return `parley-${component}:${serverOrigin}:${userId}`;
+/**
+ * The localStorage key of a component's user of a server (its base URL, as `serverUrl` gives it):
+ * one person's chat is not another's, nor one server's another's where two are served under paths
+ * of one origin. A server at its origin's root keeps the key of the releases that keyed by the
+ * origin alone (`parley-chat:https://chat.example.com:customer-1`): the chats they saved are found.
+ */
+export function storageKey(component: 'chat' | 'console', server: URL, userId: string): string {
+  return `parley-${component}:${server.origin}${server.pathname.replace(/\/$/, '')}:${userId}`;
 }
 
 /**
