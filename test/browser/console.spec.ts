@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BrowserContext } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
+import { startTcpProxy } from '../tcp-proxy.js';
 import { buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil } from './harness.js';
 
 /** The agent console: its inbox, and what it tells its host page. */
@@ -86,6 +87,52 @@ describe('the agent console', () => {
       await page.close();
     } finally {
       await customer.disconnect();
+    }
+  }, 90_000);
+
+  // The inbox topic is live only: what happened while the console was offline, it learns from the
+  // lists it reads again. A chat closed meanwhile, with 30 started after it and closed too, is in
+  // none of them (the closed list holds the 30 started last).
+  it('reads again, after a reconnection, a chat it listed as waiting that was closed meanwhile and is in no list now', async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const proxy = await startTcpProxy(app.port);
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const gone = randomUUID();
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId: gone, subject: 'Closed while offline' })).toEqual({ ok: true });
+      // The console's page, and so its API calls and its STOMP connection, through the proxy.
+      const { page } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const waiting = console.locator(`ul[aria-labelledby="section-waiting"] .item[data-session-id="${gone}"]`);
+      await expectText(waiting.locator('.subject'), 'Closed while offline');
+
+      await proxy.cut();
+      await expectText(console.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+      expect(await customer.send(`/app/chat/${gone}/close`, {})).toEqual({ ok: true });
+      // Opened and closed one after the other (one open at a time), 15 to a connection (its SENDs are limited).
+      for (let batch = 0; batch < 2; batch += 1) {
+        const other = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+        try {
+          for (let i = 0; i < 15; i += 1) {
+            const sessionId = randomUUID();
+            expect(await other.send('/app/chat/open', { sessionId, subject: `Started later ${batch * 15 + i + 1}` })).toEqual({ ok: true });
+            expect(await other.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+          }
+        } finally {
+          await other.disconnect();
+        }
+      }
+      await proxy.restore();
+
+      // Back online, the lists read again (the reconnection's back-off may take 10 s).
+      const latestClosed = console.locator('ul[aria-labelledby="section-closed"] .item .subject').first();
+      await waitUntil(async () => (await latestClosed.textContent()) === 'Started later 30', async () => `the latest closed is "${await latestClosed.textContent()}"`, 30_000);
+      await waitUntil(async () => (await waiting.count()) === 0, async () => 'the chat closed while offline is still listed as waiting');
+      await page.close();
+    } finally {
+      await customer.disconnect();
+      await proxy.close();
     }
   }, 90_000);
 });
