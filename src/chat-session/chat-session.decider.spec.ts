@@ -179,6 +179,11 @@ describe('SendChatMessage', () => {
   it('is an idempotent success for a message stored before the session closed', () =>
     given(opened, sent(m1), closed).when(sendBy(customerId, 'user')).then());
 
+  it('is an idempotent success for an agent’s message stored before the agent handed the session back', () => {
+    given(opened, joined(), sent(m1, 'agent'), left()).when(sendBy(agentId, 'agent')).then();
+    given(opened, joined(), sent(m1, 'agent'), left(), joined(otherAgentId)).when(sendBy(agentId, 'agent')).then();
+  });
+
   it('refuses another message under a stored message’s id, which would be acknowledged and never stored', () => {
     const taken = 'this message id belongs to another message; send it with an id of its own';
     given(opened, sent(m1)).when(sendBy(customerId, 'user', 'Hello again')).thenRejects('INVALID_MESSAGE', taken);

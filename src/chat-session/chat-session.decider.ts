@@ -141,16 +141,16 @@ function leave({ agentId }: LeaveChatSession['data'], state: ChatSessionState): 
 }
 
 function send(data: SendChatMessage['data'], state: ChatSessionState): ChatSessionEvent[] {
-  const session = participantSession(state, data.senderId, data.senderType);
   const { messageId, senderId, senderType, attachmentUrl } = data;
   const body = data.body.trim();
-  const stored = session.messageIds.indexOf(messageId);
-  if (stored !== -1) {
-    // A retry of a stored message succeeds whatever happened since, the session's closing
-    // included; another message under its id would be acknowledged and never stored.
-    if (session.messageIds.tagAt(stored) === contentTag({ senderId, senderType, body, attachmentUrl })) return [];
-    throw new ChatSessionRejected('INVALID_MESSAGE', 'this message id belongs to another message; send it with an id of its own');
-  }
+  if (state.status === 'none') throw notAParticipant();
+  const stored = state.messageIds.indexOf(messageId);
+  // A retry of a stored message (its sender, text and attachment) succeeds whatever happened
+  // since: the session closed, or its agent handed it back (after an UNAVAILABLE that stored it).
+  if (stored !== -1 && state.messageIds.tagAt(stored) === contentTag({ senderId, senderType, body, attachmentUrl })) return [];
+  const session = participantSession(state, senderId, senderType);
+  // Another message under a stored one's id would be acknowledged and never stored.
+  if (stored !== -1) throw new ChatSessionRejected('INVALID_MESSAGE', 'this message id belongs to another message; send it with an id of its own');
   if (session.status === 'closed') throw sessionClosed();
   if (!isValidBody(body)) {
     throw new ChatSessionRejected('INVALID_MESSAGE', `a message is 1 to ${MAX_BODY_CHARACTERS} characters of text`);
