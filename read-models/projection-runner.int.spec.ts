@@ -202,6 +202,18 @@ describe('the projection runner', () => {
     await proxy.close();
   });
 
+  it('backs off while the database refuses writes (read-only, as a standby or a full disk leaves it), and projects once it takes them', async () => {
+    await appendConversations(2);
+    const database = sql.identifier([new URL(log.url).pathname.slice(1)]);
+    await log.pool.query(sql.unsafe`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+    const only = runner();
+    const refused = await eventually(() => statusOf(only), (s) => s.lastError !== undefined || s.state === 'failed', { what: 'a batch refused' });
+    expect(refused).toMatchObject({ state: 'running', failure: undefined });
+
+    await log.pool.query(sql.unsafe`ALTER DATABASE ${database} RESET default_transaction_read_only`);
+    await expectEveryEventOnce();
+  });
+
   it('releases the lead when stopped, after the batch in flight', async () => {
     const only = runner();
     await leads(only);

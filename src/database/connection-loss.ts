@@ -17,6 +17,17 @@ export function isConnectionLoss(error: unknown): boolean {
 }
 
 /**
+ * Whether PostgreSQL answered but takes no writes for now (retry later), by SQLSTATE: a read-only
+ * transaction (25006: a standby not yet promoted after a failover, a database set
+ * `default_transaction_read_only`), or resources short (class 53: a full disk, memory, connections).
+ * The statement did nothing.
+ */
+export function isWriteRefusal(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code !== undefined && (code === '25006' || code.startsWith('53'));
+}
+
+/**
  * The SQLSTATE of an error PostgreSQL raised, or the code of a socket error: on the error
  * itself, or on its cause when slonik wrapped it.
  */

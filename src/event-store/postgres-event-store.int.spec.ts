@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { DatabasePool } from 'slonik';
+import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
 import { waitFor } from '../../test/processes.js';
@@ -289,6 +289,26 @@ describe('group commit of the PostgreSQL event store', () => {
       await holder.end(); // the lock with it: the unanswered append commits after all
     }
     await waitFor('the late commit', async () => (await store.readStream(stream('stuck'))).length === 1);
+  });
+
+  it('answers appends to a database that takes no writes (a standby after a failover) with EventStoreUnavailable', async () => {
+    const readOnly = await createTestDatabase();
+    const name = sql.identifier([new URL(readOnly.url).pathname.slice(1)]);
+    await pool.query(sql.unsafe`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+    const standbyPool = await createDatabasePool(readOnly.url);
+    try {
+      const standby = new PostgresEventStore(standbyPool, { groupsInFlight: 1 });
+      const appends = await Promise.allSettled(['first', 'grouped', 'too'].map((name) =>
+        standby.appendToStream(stream(name), [event('Refused')], { expectedRevision: 'no_stream' })));
+      for (const append of appends) {
+        expect(append).toMatchObject({ status: 'rejected', reason: expect.any(EventStoreUnavailable) });
+        expect((append as PromiseRejectedResult).reason.message).toMatch(/^PostgreSQL event store takes no writes for now: .*read-only transaction/);
+      }
+      expect(await standby.readAll({ category })).toEqual([]);
+    } finally {
+      await standbyPool.end();
+      await readOnly.drop();
+    }
   });
 
   it('appends a group that fails as a whole again one append at a time: only the culprits fail', async () => {

@@ -6,7 +6,7 @@ import {
   sql,
 } from 'slonik';
 import { z } from 'zod';
-import { isConnectionLoss } from '../database/connection-loss.js';
+import { isConnectionLoss, isWriteRefusal } from '../database/connection-loss.js';
 import {
   type AppendResult,
   type EventStore,
@@ -121,7 +121,7 @@ export class PostgresEventStore implements EventStore {
   async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
     const from = options.fromRevision;
-    const rows = await unavailableOnConnectionLoss(() =>
+    const rows = await unavailableOnOutage(() =>
       this.pool.any(sql.type(eventRow)`
         SELECT ${EVENT_COLUMNS} FROM events
         WHERE stream_name = ${streamName}
@@ -146,7 +146,7 @@ export class PostgresEventStore implements EventStore {
   async readPage(after: LogPosition, maxCount: number, category?: string): Promise<{ events: RecordedEvent[]; heldBack: boolean }> {
     const following = sql.fragment`(transaction_id, position) > (${String(after.commit < 0n ? 0n : after.commit)}::xid8, ${after.prepare})
       ${category === undefined ? sql.fragment`` : sql.fragment`AND category = ${category}`}`;
-    const rows = await unavailableOnConnectionLoss(() =>
+    const rows = await unavailableOnOutage(() =>
       this.pool.any(sql.type(pageRow)`
         WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
         (SELECT ${EVENT_COLUMNS}, true AS readable FROM events
@@ -419,7 +419,7 @@ class GroupCommit {
   /** Appends a group; never throws: what each append gets is in `settlements`, in group order. */
   private async write(group: readonly Append[]): Promise<{ settlements: (() => void)[]; wrote: boolean }> {
     try {
-      const rows = await unavailableOnConnectionLoss(() => this.answered(this.pool.any(appendToStreams(group))));
+      const rows = await unavailableOnOutage(() => this.answered(this.pool.any(appendToStreams(group))));
       return {
         settlements: rows.map((row) => settlement(group[row.entry - 1]!, row)),
         wrote: rows.some((row) => row.outcome === 'appended'),
@@ -500,13 +500,19 @@ function appendError(error: unknown, streamName: string): unknown {
   return error;
 }
 
-/** Runs a query; a lost or refused connection becomes {@link EventStoreUnavailable}. */
-async function unavailableOnConnectionLoss<T>(query: () => Promise<T>): Promise<T> {
+/**
+ * Runs a query; a lost or refused connection, or a database that takes no writes for now (a
+ * standby, a full disk), becomes {@link EventStoreUnavailable}.
+ */
+async function unavailableOnOutage<T>(query: () => Promise<T>): Promise<T> {
   try {
     return await query();
   } catch (error) {
     if (isConnectionLoss(error)) {
       throw new EventStoreUnavailable(`PostgreSQL event store unreachable: ${(error as Error).message}`, { cause: error });
+    }
+    if (isWriteRefusal(error)) {
+      throw new EventStoreUnavailable(`PostgreSQL event store takes no writes for now: ${(error as Error).message}`, { cause: error });
     }
     throw error;
   }
