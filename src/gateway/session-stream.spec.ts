@@ -64,7 +64,8 @@ describe('SessionStream', () => {
       after: BigInt(after),
       reader: store,
       deliver: (e) => delivered.push(Number(e.revision)),
-      ready: async () => {},
+      hasRoom: () => true,
+      drained: async () => {},
       onReadError: () => readErrors++,
       onMissing: (from, to) => missing.push([from, to]),
     });

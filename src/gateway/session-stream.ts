@@ -27,8 +27,10 @@ export interface SessionStreamOptions {
   readonly reader: SessionReader;
   /** Hands one event to the subscriber. */
   readonly deliver: (event: SessionEvent) => void;
-  /** Resolves when the subscriber can take more (its socket drained); what is read from the store waits on it. */
-  readonly ready: () => Promise<void>;
+  /** Whether the subscriber can take more now; what is read from the store waits until it can. */
+  readonly hasRoom: () => boolean;
+  /** Resolves when the subscriber may take more again (its socket drained). */
+  readonly drained: () => Promise<void>;
   /** A read of the store failed; it is retried with back-off. */
   readonly onReadError: (error: unknown) => void;
   /** Revisions announced by notices that the store did not return; they are skipped. */
@@ -129,7 +131,9 @@ export class SessionStream {
       if (wanted <= 0) return;
       const events = await this.#options.reader.read(this.#options.sessionId, this.#lastDelivered + 1n, wanted);
       for (const event of events) {
-        await this.#options.ready();
+        // Room is checked right before each delivery, not when the socket drained: streams that
+        // wait on one socket then fill it in turn, not each with an event at once past its bound.
+        while (!this.#closed && !this.#options.hasRoom()) await this.#options.drained();
         if (this.#closed) return;
         if (event.revision === this.#lastDelivered + 1n) this.#deliver(event);
       }

@@ -4,7 +4,7 @@ import { type Principal, TokenKeysUnavailable } from '../auth/tokens.js';
 import type { ChatCommandRequest } from '../chat-session/chat-session.service.js';
 import { waitFor } from '../../test/processes.js';
 import type { InboxWatcher, LiveFeed } from './live-feed.js';
-import type { SessionEvent } from './session-events.js';
+import type { SessionEvent, SessionReader } from './session-events.js';
 import { type ConnectionServices, StompConnection, type StompTransport } from './stomp-connection.js';
 
 const MAX_BUFFERED = 64 * 1024;
@@ -20,7 +20,10 @@ class FakeTransport implements StompTransport {
   send(text: string): void {
     this.sent.push(text);
   }
-  drained(): Promise<void> {
+  hasRoom(bytes: number): boolean {
+    return this.bufferedAmount <= bytes || this.closedWith !== undefined;
+  }
+  drained(_bytes: number): Promise<void> {
     return Promise.resolve();
   }
   close(code: number, reason: string): void {
@@ -34,6 +37,28 @@ class FakeTransport implements StompTransport {
   }
   frames(command: string): string[] {
     return this.sent.filter((text) => text.startsWith(`${command}\n`));
+  }
+}
+
+/**
+ * A socket whose client reads at the network's pace: what is sent stays buffered until the test
+ * has the client read it all, which is when waiting for room (`drained`) ends.
+ */
+class ReadingTransport extends FakeTransport {
+  #waiting: Array<() => void> = [];
+
+  override send(text: string): void {
+    super.send(text);
+    this.bufferedAmount += Buffer.byteLength(text);
+  }
+  override drained(bytes: number): Promise<void> {
+    if (this.hasRoom(bytes)) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() => this.drained(bytes));
+  }
+  /** The client reads everything sent so far. */
+  read(): void {
+    this.bufferedAmount = 0;
+    for (const resolve of this.#waiting.splice(0)) resolve();
   }
 }
 
@@ -53,8 +78,10 @@ describe('StompConnection', () => {
     validUntil = Date.now() + 3_600_000,
     versionHeader = 'accept-version:1.2\n',
     keysUnavailable = false,
+    socket = new FakeTransport(),
+    reader = { read: async () => [] } as SessionReader,
   } = {}): StompConnection {
-    transport = new FakeTransport();
+    transport = socket;
     inbox = [];
     unwatched = 0;
     submitted = [];
@@ -83,7 +110,7 @@ describe('StompConnection', () => {
       },
       access: { mayWatch: async () => 0n, mayType: async () => 'agent' },
       feed,
-      reader: { read: async () => [] },
+      reader,
       settings: { maxFrameBytes: 64 * 1024, heartbeatMs, maxBufferedBytes: MAX_BUFFERED, sendLimit: { perSecond: 1_000, burst: 1_000 } },
       connectTimeoutMs: 60_000,
       clock: { now: () => 0 },
@@ -241,6 +268,32 @@ describe('StompConnection', () => {
     expect(transport.closedWith).toEqual({ code: 1008, reason: 'slow consumer' });
     expect(unwatched).toBe(1);
     expect(connection.isOpen).toBe(false);
+  });
+
+  it('keeps a client that reads all it is sent while 40 of its subscriptions catch up at once: catch-up waits for room, it never overruns the bound', async () => {
+    // 40 sessions of 20 messages of 2,000 characters: some 2.4 KB a MESSAGE, 1.9 MB in all.
+    const sessions = Array.from({ length: 40 }, () => randomUUID());
+    const body = 'x'.repeat(2_000);
+    const reader: SessionReader = {
+      read: async (sessionId, from, max) =>
+        Array.from({ length: 20 }, (_, revision) => ({ ...event, sessionId, revision: BigInt(revision), data: { body } }))
+          .filter((stored) => stored.revision >= from)
+          .slice(0, max),
+    };
+    const client = new ReadingTransport();
+    const connection = open({ socket: client, reader });
+    connection.receive(sessions.map((id, i) => `SUBSCRIBE\nid:${i}\ndestination:/topic/chat/${id}\nsince-revision:-1\n\n\0`).join(''));
+
+    // The client reads everything it was sent, again each time the server has sent more.
+    while (connection.isOpen && client.frames('MESSAGE').length < 40 * 20) {
+      const sent = client.sent.length;
+      client.read();
+      await waitFor('more frames, or the close', () => client.sent.length > sent || !connection.isOpen);
+    }
+
+    expect(client.frames('ERROR')).toEqual([]);
+    expect(client.frames('MESSAGE')).toHaveLength(40 * 20);
+    expect(connection.isOpen).toBe(true);
   });
 
   it('stops reading a client that floods it with frames until it has worked through them, then RECEIPTs them in order', async () => {

@@ -29,7 +29,9 @@ export interface StompTransport {
   send(text: string): void;
   /** Bytes queued and not yet handed to the network. */
   readonly bufferedAmount: number;
-  /** Resolves once at most `bytes` are queued, or the socket closed. */
+  /** Whether at most `bytes` are queued, or the socket no longer sends (what it is given is dropped). */
+  hasRoom(bytes: number): boolean;
+  /** Resolves once {@link hasRoom} holds. */
   drained(bytes: number): Promise<void>;
   /** Starts the closing handshake; a peer that does not finish it is cut off soon after. */
   close(code: number, reason: string): void;
@@ -176,8 +178,13 @@ export class StompConnection {
     this.send({ command: 'MESSAGE', headers, body: content.body });
   }
 
-  /** Resolves when the socket has room again (a quarter of the slow-consumer bound). */
-  ready(): Promise<void> {
+  /** Whether the socket has room for more now: at most a quarter of the slow-consumer bound waits in it. */
+  hasRoom(): boolean {
+    return this.#transport.hasRoom(this.#services.settings.maxBufferedBytes / 4);
+  }
+
+  /** Resolves when the socket has room again. */
+  drained(): Promise<void> {
     return this.#transport.drained(this.#services.settings.maxBufferedBytes / 4);
   }
 

@@ -23,8 +23,10 @@ export interface SubscriberOutlet {
   readonly principal: Principal;
   /** Sends a MESSAGE of the subscription (the connection adds `message-id`). */
   message(subscriptionId: string, destination: string, content: MessageContent): void;
-  /** Resolves when the connection's socket can take more. */
-  ready(): Promise<void>;
+  /** Whether the connection's socket can take more now. */
+  hasRoom(): boolean;
+  /** Resolves when it can take more again. */
+  drained(): Promise<void>;
 }
 
 /** `/user/queue/errors`: the connection sends its rejections there itself. */
@@ -63,7 +65,8 @@ export function sessionSubscription(options: SessionSubscriptionOptions): Subscr
     after,
     reader,
     deliver: (event) => outlet.message(id, destination, eventMessage(event)),
-    ready: () => outlet.ready(),
+    hasRoom: () => outlet.hasRoom(),
+    drained: () => outlet.drained(),
     onReadError: (error) => logger.warn(`reading session ${sessionId} for subscription ${id}: ${(error as Error).message}; retrying`),
     onMissing: (from, to) => logger.error(`session ${sessionId}: revisions ${from}..${to} were announced but are not in the event store; skipped`),
   });

@@ -40,8 +40,12 @@ export class WebSocketTransport implements StompTransport {
     return this.socket.bufferedAmount;
   }
 
+  hasRoom(bytes: number): boolean {
+    return this.socket.readyState !== WebSocket.OPEN || this.socket.bufferedAmount <= bytes;
+  }
+
   drained(bytes: number): Promise<void> {
-    if (this.socket.readyState !== WebSocket.OPEN || this.socket.bufferedAmount <= bytes) return Promise.resolve();
+    if (this.hasRoom(bytes)) return Promise.resolve();
     // One listener however many wait: every subscription catching up may.
     this.#drain ??= new Promise<void>((resolve) => {
       const done = () => {
