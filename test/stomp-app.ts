@@ -66,9 +66,9 @@ export async function startStompTestApp(env: Record<string, string> = {}, storeO
 export function testToken(
   sub: string,
   role: string,
-  options: { secret?: string; expiresAt?: number; name?: string } = {},
+  options: { secret?: string; expiresAt?: number; name?: string; claims?: Record<string, unknown> } = {},
 ): Promise<string> {
-  const jwt = new SignJWT({ role, ...(options.name ? { name: options.name } : {}) })
+  const jwt = new SignJWT({ ...options.claims, role, ...(options.name ? { name: options.name } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setIssuedAt()

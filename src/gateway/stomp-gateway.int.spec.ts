@@ -254,6 +254,17 @@ describe('STOMP gateway', () => {
       expect(client.received.stompErrors.map((frame) => [frame.headers.message, frame.body])).toEqual([['unauthorized', 'the token has expired']]);
     });
 
+    it('takes a token of 12 KB (an identity provider’s, with many groups), as the HTTP API does', async () => {
+      const groups = Array.from({ length: 400 }, (_, i) => `rental-support-group-${i}`);
+      const token = await testToken(`customer-${randomUUID()}`, 'customer', { claims: { groups } });
+      expect(token.length).toBeGreaterThan(12_000);
+      const sessions = await fetch(new URL('/api/sessions', server.stompUrl.replace(/^ws/, 'http')), { headers: { authorization: `Bearer ${token}` } });
+      expect(sessions.status).toBe(200);
+      const client = await StompTestClient.connect(server.stompUrl, token);
+      clients.push(client);
+      expect(await client.subscribe('/user/queue/errors')).toEqual({ ok: true });
+    });
+
     it('takes the JWT as passcode too', async () => {
       const client = await StompTestClient.connect(server.stompUrl, undefined, { connectHeaders: { passcode: await testToken(`customer-${randomUUID()}`, 'customer') } });
       clients.push(client);

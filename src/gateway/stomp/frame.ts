@@ -71,12 +71,14 @@ export interface StompLimits {
 }
 
 /**
- * 64 KiB frames, 100 headers, 8 KiB header lines, 1,000 frames a chunk: far above what the chat
- * needs (`@stomp/stompjs` sends one frame a WebSocket message).
+ * 64 KiB frames, 100 headers, 16 KiB header lines, 1,000 frames a chunk: far above what the chat
+ * needs (`@stomp/stompjs` sends one frame a WebSocket message). A header line takes a token as
+ * large as Node's HTTP server takes in all of a request's headers (16 KiB): a token that the HTTP
+ * API accepts connects too, an identity provider's with many roles or groups included.
  */
 export const DEFAULT_STOMP_LIMITS: StompLimits = {
   maxFrameBytes: 64 * 1024,
   maxHeaders: 100,
-  maxHeaderLineBytes: 8 * 1024,
+  maxHeaderLineBytes: 16 * 1024,
   maxFramesPerChunk: 1000,
 };

@@ -107,18 +107,18 @@ describe('StompParser limits', () => {
   describe('header line length (end of line excluded)', () => {
     const line = (bytes: number) => `x:${'a'.repeat(bytes - 2)}`;
 
-    it('accepts a line of 8192 bytes by default, with LF or CRLF', () => {
-      expect(types(parse({}, `SEND\n${line(8192)}\n\n\0`))).toEqual(['frame']);
-      expect(types(parse({}, `SEND\r\n${line(8192)}\r\n\r\n\0`))).toEqual(['frame']);
+    it('accepts a line of 16384 bytes by default, with LF or CRLF', () => {
+      expect(types(parse({}, `SEND\n${line(16384)}\n\n\0`))).toEqual(['frame']);
+      expect(types(parse({}, `SEND\r\n${line(16384)}\r\n\r\n\0`))).toEqual(['frame']);
     });
 
-    it('rejects a line of 8193 bytes', () => {
-      expect(failure(parse({}, `SEND\n${line(8193)}\n\n\0`))).toEqual(['HEADER_LINE_TOO_LONG', 'header line longer than 8192 bytes']);
+    it('rejects a line of 16385 bytes', () => {
+      expect(failure(parse({}, `SEND\n${line(16385)}\n\n\0`))).toEqual(['HEADER_LINE_TOO_LONG', 'header line longer than 16384 bytes']);
     });
 
     it('rejects a long line as soon as it passes the limit, before its end arrives', () => {
-      expect(failure(parse({}, `SEND\n${line(8193)}`))?.[0]).toBe('HEADER_LINE_TOO_LONG');
-      expect(failure(parse({}, `SEND\n${line(8192)}\r`))).toBeUndefined();
+      expect(failure(parse({}, `SEND\n${line(16385)}`))?.[0]).toBe('HEADER_LINE_TOO_LONG');
+      expect(failure(parse({}, `SEND\n${line(16384)}\r`))).toBeUndefined();
     });
 
     it('follows a configured maximum', () => {
