@@ -148,7 +148,7 @@ describe('the chat command line on a database it cannot use as it is', () => {
   it('says in one line that a database not migrated yet needs `npm run chat -- migrate`', async () => {
     const { url, drop } = await createTestDatabase({ migrated: false });
     try {
-      for (const args of [['audit', 'verify', randomUUID()], ['projections', 'status']]) {
+      for (const args of [['audit', 'verify', randomUUID()], ['projections', 'status'], ['projections', 'rebuild']]) {
         expect(await runNode(CLI, args, { DATABASE_URL: url }, tmpdir())).toEqual({
           code: 78,
           output: expect.stringMatching(/^relation "\w+" does not exist: the database is not migrated; run `npm run chat -- migrate`[^\n]*\n$/),
