@@ -19,7 +19,12 @@ export class ProgressReports {
   constructor(
     private readonly total: Promise<number>,
     private readonly onProgress?: (progress: RebuildProgress) => void | Promise<void>,
-  ) {}
+  ) {
+    // A count that fails before the first report is queued (the rebuild failed first, and its
+    // error is the one told) must not crash the process as a rejection nobody handles; one
+    // queued later still sees it.
+    total.catch(() => {});
+  }
 
   /** Queues the report of `done` events. */
   report(done: number): void {

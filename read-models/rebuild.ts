@@ -107,6 +107,9 @@ class Rebuild {
   private readonly fresh: Tables;
   private readonly batchSize: number;
   private readonly reports: ProgressReports;
+  /** Stops the log's count when the rebuild fails. */
+  private readonly failed = new AbortController();
+  private readonly counted: Promise<number>;
   private position: LogPosition = START;
   private done = 0;
 
@@ -116,11 +119,27 @@ class Rebuild {
     this.logger = new Logger(`Rebuild:${this.projection.name}`);
     this.fresh = Object.fromEntries(Object.entries(this.projection.tables).map(([role, table]) => [role, rebuildTableOf(table)]));
     this.batchSize = options.batchSize ?? 5000;
-    const count = options.countEvents ?? (() => countEvents(options.store, this.projection.category, this.batchSize, options.signal));
-    this.reports = new ProgressReports(count(), options.onProgress);
+    const stop = options.signal === undefined ? this.failed.signal : AbortSignal.any([options.signal, this.failed.signal]);
+    const count = options.countEvents ?? (() => countEvents(options.store, this.projection.category, this.batchSize, stop));
+    this.counted = count();
+    this.reports = new ProgressReports(this.counted, options.onProgress);
   }
 
+  /**
+   * Builds and swaps. A rebuild that fails stops its count of the log, and returns once that has
+   * settled: none of its reads is left under way in the store, whose owner may close it next.
+   */
   async run(): Promise<RebuildResult> {
+    try {
+      return await this.buildAndSwap();
+    } catch (error) {
+      this.failed.abort();
+      await this.counted.catch(() => {});
+      throw error;
+    }
+  }
+
+  private async buildAndSwap(): Promise<RebuildResult> {
     await createFreshTables(this.connection, this.projection.tables, this.fresh);
     this.logger.log(`building ${Object.values(this.fresh).join(', ')} from the log`);
     this.reports.report(this.done);
