@@ -1,14 +1,14 @@
 import { onStopSignal, signalExitStatus } from '../src/stop-signals.js';
 
 /**
- * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM) or crashes. Its embedded
- * PostgreSQL runs as a daemon of its own (`pg_ctl` starts it in a session of its own), which a
- * Ctrl-C in the terminal does not reach, and its temporary folders would stay behind: each
- * resource registers its stop here while it lives. On SIGINT or SIGTERM they are stopped, the
- * latest first, and the process exits as the signal would have ended it (130, 143); a second
- * signal, a second or more after the first, exits at once (`src/stop-signals.ts`: one sooner is
- * the same Ctrl-C, which `npm run` passes on to a benchmark the terminal signals too). An uncaught
- * error stops them too, then exits 1.
+ * What a benchmark undoes when it is interrupted (Ctrl-C, SIGTERM, its terminal closed) or crashes.
+ * Its embedded PostgreSQL runs as a daemon of its own (`pg_ctl` starts it in a session of its own),
+ * which a Ctrl-C in the terminal does not reach, and its temporary folders would stay behind: each
+ * resource registers its stop here while it lives. On SIGINT, SIGTERM or SIGHUP they are stopped,
+ * the latest first, and the process exits as the signal would have ended it (130, 143, 129); a
+ * second signal, a second or more after the first, exits at once (`src/stop-signals.ts`: one
+ * sooner is the same Ctrl-C, which `npm run` passes on to a benchmark the terminal signals too).
+ * An uncaught error stops them too, then exits 1.
  */
 const stops: (() => Promise<void>)[] = [];
 let stopping = false;
@@ -28,7 +28,7 @@ export function stopOnInterrupt(run: () => Promise<void>): () => Promise<void> {
   };
 }
 
-/** Installs the handlers of SIGINT, SIGTERM and uncaught errors (once, by `main`). */
+/** Installs the handlers of SIGINT, SIGTERM, SIGHUP and uncaught errors (once, by `main`). */
 export function stopOnInterruptOrCrash(): void {
   onStopSignal((signal) => {
     console.error(`${signal}: stopping what the benchmark started (again to exit at once)`);

@@ -1,7 +1,10 @@
 import { constants } from 'node:os';
 
-/** The signals that ask Parley's processes to stop: Ctrl-C's, and a service manager's. */
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+/**
+ * The signals that ask Parley's processes to stop: Ctrl-C's, a service manager's, and a closed
+ * terminal's (SIGHUP, which would otherwise end the process there and then).
+ */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /**
  * A repeat of a stop signal this soon after the first is the same request delivered twice, not a
@@ -11,20 +14,22 @@ export type StopSignal = 'SIGINT' | 'SIGTERM';
  */
 const SAME_REQUEST_MS = 1_000;
 
-/** The exit status of a process that `signal` ended: 128 and its number, 130 for SIGINT, 143 for SIGTERM. */
+/** The exit status of a process `signal` ended: 128 and its number (SIGHUP 129, SIGINT 130, SIGTERM 143). */
 export function signalExitStatus(signal: StopSignal): number {
   return 128 + constants.signals[signal];
 }
 
 /**
- * Takes SIGINT and SIGTERM from now on. The first calls `stop`, once; another, a second or more
- * later, exits at once with {@link signalExitStatus}, leaving what is still running as it is (an
- * embedded PostgreSQL: the next process to use it adopts it).
+ * Takes SIGINT, SIGTERM and SIGHUP from now on. The first calls `stop`, once; another, a second or
+ * more later, exits at once with {@link signalExitStatus}, leaving what is still running as it is
+ * (an embedded PostgreSQL: the next process to use it adopts it). On SIGHUP, what the process
+ * writes to a terminal is dropped from then on (see {@link leaveClosedTerminal}).
  */
 export function onStopSignal(stop: (signal: StopSignal) => void): void {
   let first: number | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      if (signal === 'SIGHUP') leaveClosedTerminal();
       if (first === undefined) {
         first = performance.now();
         stop(signal);
@@ -32,5 +37,21 @@ export function onStopSignal(stop: (signal: StopSignal) => void): void {
         process.exit(signalExitStatus(signal));
       }
     });
+  }
+}
+
+/**
+ * Drops what the process writes to its terminal, closed when SIGHUP comes: each write would fail
+ * (EIO), and the error (unhandled, or rethrown by roarr, slonik's logger, which listens for those of
+ * stdout) would end the process before its stop.
+ */
+function leaveClosedTerminal(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.isTTY) continue;
+    stream.write = ((...args: unknown[]) => {
+      const done = args.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      if (done) process.nextTick(done);
+      return true;
+    }) as typeof stream.write;
   }
 }

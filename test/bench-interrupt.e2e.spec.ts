@@ -35,6 +35,8 @@ describe('npm run bench, interrupted or failing', () => {
   it.each([
     ['SIGINT', 'once', 130],
     ['SIGTERM', 'once', 143],
+    // The terminal the benchmark runs in closed.
+    ['SIGHUP', 'once', 129],
     // A terminal's Ctrl-C as `npm run` passes it on: npm forwards it, and the terminal signals the
     // benchmark too when bash runs npm's script in its own place. The second is sent once the first
     // is taken (kill(2) twice at once would make one signal of the two).

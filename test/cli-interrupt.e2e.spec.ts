@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'slonik';
@@ -145,6 +145,20 @@ describe('chat projections rebuild, interrupted', () => {
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
     expected = { ...expected, swaps: expected.swaps + 1n };
     expect(await readModel()).toEqual(expected);
+  }, 120_000);
+
+  it('on SIGHUP (its terminal closed), stops after its batch as on SIGINT, stops the database it started, and exits 129', async () => {
+    const rebuild = await rebuildUnderWay();
+
+    rebuild.child.kill('SIGHUP');
+
+    expect(await exitWithin(rebuild, 30_000)).toEqual({ code: 129, signal: null });
+    expect(rebuild.output()).toContain('SIGHUP: stopping (again to exit at once)\n');
+    expect(rebuild.output()).toContain('embedded PostgreSQL stopped');
+    expect(rebuild.output()).not.toContain('rebuilt chat');
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+    expect(await readdir(dataDir)).not.toContain('postgres.lock');
+    expect(await readModel()).toEqual({ ...expected, rebuildTables: ['chat_messages__rebuild', 'chat_sessions__rebuild'] });
   }, 120_000);
 
   it('on SIGTERM beside a server, exits 143 and leaves the database to the server, which answers from the live tables', async () => {

@@ -32,9 +32,23 @@ export interface NodeProcess {
 
 /** Starts `node script ...args` with exactly the given app settings. */
 export function startNode(script: string, args: string[], settings: Record<string, string>, cwd: string): NodeProcess {
+  return startProgram(process.execPath, [script, ...args], script, settings, cwd);
+}
+
+/**
+ * Starts `node script ...args` in a terminal of its own: a pseudo-terminal that `script` (of
+ * util-linux) makes, whose output it copies to its stdout, and which it closes when it is killed.
+ * The `child` is `script`'s process.
+ */
+export function startNodeInTerminal(script: string, args: string[], settings: Record<string, string>, cwd: string): NodeProcess {
+  const command = `exec ${[process.execPath, script, ...args].map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ')}`;
+  return startProgram('script', ['--quiet', '--flush', '--command', command, '/dev/null'], script, settings, cwd);
+}
+
+function startProgram(program: string, argv: string[], script: string, settings: Record<string, string>, cwd: string): NodeProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const name of APP_VARIABLES) delete env[name];
-  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(program, argv, { cwd, env: { ...env, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let stdout = '';
   const colourless = (chunk: Buffer) => chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { processIdentity } from '../src/database/process-lock.js';
 import { streamNameOf } from '../src/chat-session/chat-session.events.js';
 import { freePort } from './global-setup.js';
 import {
-  type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, stopPostgresUnder, waitFor,
-  waitsForAdvisoryLock, withEmbeddedClient,
+  type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, startNode, startNodeInTerminal, stopPostgresUnder,
+  waitFor, waitsForAdvisoryLock, withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 import { StompTestClient } from './stomp-client.js';
@@ -87,6 +88,53 @@ describe('the server on SIGTERM with STOMP commands in flight', () => {
     expect(await storedMessageIds(dataDir, sessionId)).toEqual(receipted);
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
     await client.disconnect();
+  });
+});
+
+/**
+ * SIGHUP, as the terminal the server runs in sends when it is closed: Node's default would end the
+ * server there and then, its embedded PostgreSQL left running and `postgres.lock` perhaps held.
+ */
+describe('the server on SIGHUP', () => {
+  it('stops as on SIGTERM, its PostgreSQL with it, no lock left, and exits 0', async () => {
+    const dataDir = join(root, 'hang-up');
+    const port = await freePort();
+    server = startNode(SERVER, [], { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()) }, root);
+    await server.waitForOutput(`listening on http://localhost:${port}`, 45_000);
+
+    server.child.kill('SIGHUP');
+
+    expect(await exitWithin(server, 30_000)).toEqual({ code: 0, signal: null });
+    expect(server.output()).toContain('SIGHUP: stopping (again to exit at once)');
+    expect(server.output()).toContain('embedded PostgreSQL stopped');
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+    expect(await readdir(dataDir)).not.toContain('postgres.lock');
+  });
+});
+
+/**
+ * The server in a terminal, the terminal then closed: the kernel sends it SIGHUP, and its writes to
+ * the terminal fail (EIO). Until 2026-12-07 the first of them ended it, its PostgreSQL left running.
+ */
+describe('the server in a terminal that is closed', () => {
+  it('stops with its PostgreSQL, no lock left, although it has nowhere left to write', async () => {
+    const dataDir = join(root, 'closed-terminal');
+    const port = await freePort();
+    const settings = { DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+    const terminal = startNodeInTerminal(SERVER, [], settings, root);
+    await terminal.waitForOutput(`listening on http://localhost:${port}`, 45_000);
+    // Not this test's child: the terminal's.
+    const serverPid = Number((await readFile(join(dataDir, 'owner.pid'), 'utf8')).split(' ')[0]);
+    try {
+      terminal.child.kill('SIGKILL'); // the terminal closes with it
+      await terminal.exited;
+
+      await waitFor('the server and its PostgreSQL to stop', async () =>
+        (await processIdentity(serverPid)) === undefined && (await postgresProcessesUnder(dataDir)).length === 0);
+      expect(await readdir(dataDir)).not.toContain('postgres.lock');
+    } finally {
+      if ((await processIdentity(serverPid)) !== undefined) process.kill(serverPid, 'SIGKILL');
+    }
   });
 });
 

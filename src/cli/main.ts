@@ -42,7 +42,7 @@ exit status: 1 broken history, 64 usage, 65 no such session or an event that can
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
 75 rebuild running, or another process starting or stopping the embedded database for minutes,
 78 configuration, or a database not migrated or not in DATA_DIR,
-130 or 143 stopped by SIGINT (Ctrl-C) or SIGTERM
+129, 130 or 143 stopped by SIGHUP (terminal closed), SIGINT (Ctrl-C) or SIGTERM
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
 one runs, else started for the command and stopped after); events come from EventStoreDB when
@@ -61,9 +61,9 @@ class Interrupted extends Error {
 }
 
 /**
- * Aborted by SIGINT or SIGTERM. A rebuild then stops after its batch under way, before its swap;
- * the other commands finish first. Either way, what the command started is stopped after, as at
- * its normal end.
+ * Aborted by SIGINT, SIGTERM or SIGHUP. A rebuild then stops after its batch under way, before its
+ * swap; the other commands finish first. Either way, what the command started is stopped after, as
+ * at its normal end.
  */
 const interruption = new AbortController();
 
