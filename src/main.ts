@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ConsoleLogger } from '@nestjs/common';
 import { createApp } from './app.module.js';
 import { ConfigError, levelsUpTo, loadConfig } from './config.js';
-import { DataDirUnreachable } from './database/embedded-postgres.js';
+import { DataDirUnreachable, EmbeddedPostgresLeftRunning } from './database/embedded-postgres.js';
 import { MigrationFailed } from './database/migrations.js';
 import { LockHeld } from './database/process-lock.js';
 import { DatabaseUnreachable } from './database/unreachable.js';
@@ -52,20 +52,30 @@ async function main(): Promise<void> {
     logger.error(known ? error.message : `cannot start: ${String((error as Error).stack ?? error)}`);
     process.exit(error instanceof DataDirUnreachable ? EX_CONFIG : 1);
   }
+  /** Closes the runtime; false, said in one line, when its embedded PostgreSQL was left running. */
+  const closeRuntime = async (): Promise<boolean> => {
+    try {
+      await runtime.close();
+      return true;
+    } catch (error) {
+      if (!(error instanceof EmbeddedPostgresLeftRunning)) throw error;
+      logger.error(error.message);
+      return false;
+    }
+  };
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
     app = await createApp(runtime, logger);
   } catch (error) {
     // Such as a generated JWT secret too short to sign with: the database started is stopped.
     logger.error(`cannot start: ${(error as Error).message}`);
-    await runtime.close();
+    await closeRuntime();
     process.exit(1);
   }
   stop = async (signal) => {
     logger.log(`${signal}: stopping (again to exit at once)`);
     await app.close();
-    await runtime.close();
-    process.exit(0);
+    process.exit((await closeRuntime()) ? 0 : 1);
   };
   if (stopRequested) return stop(stopRequested);
   try {
@@ -73,7 +83,7 @@ async function main(): Promise<void> {
   } catch (error) {
     logger.error(`cannot listen on port ${config.port}: ${(error as Error).message}; set PORT to a free port`);
     await app.close();
-    await runtime.close();
+    await closeRuntime();
     process.exit(1);
   }
   // The port bound: PORT=0 asks for any free one.

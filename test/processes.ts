@@ -2,13 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 
 /** The project's root, whose `dist/` holds the compiled server and command line. */
 export const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../..' : '..', import.meta.url));
 export const SERVER = join(ROOT, 'dist', 'src', 'main.js');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** NODE_OPTIONS by which a process's clock jumps an hour ahead on SIGUSR2 (`test/clock-ahead.ts`). */
+export const CLOCK_AHEAD = `--import=${pathToFileURL(join(ROOT, 'dist', 'test', 'clock-ahead.js')).href}`;
 
 /** Settings of the app that a test must not inherit from the shell that runs jest. */
 const APP_VARIABLES = [

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { lockEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { migrate } from '../src/database/migrations.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
 import {
-  CLI, type NodeProcess, ROOT, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
-  withEmbeddedClient,
+  CLI, CLOCK_AHEAD, type NodeProcess, ROOT, SERVER, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder,
+  waitFor, waitsForAdvisoryLock, withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET } from './stomp-app.js';
 
@@ -60,6 +61,12 @@ function exitOf(server: NodeProcess, timeoutMs: number) {
     timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; output:\n${server.output()}`)), timeoutMs);
   });
   return Promise.race([server.exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** What a process says when its stop waited minutes for `holder`, and it left the embedded PostgreSQL of `dataDir` running. */
+function leftRunning(dataDir: string, holder: number): string {
+  return `embedded PostgreSQL left running: process ${holder} has been starting or stopping it for 3 minutes ` +
+    `(${join(dataDir, 'postgres.lock')}); let it finish, or end it; the next process to use the database adopts it`;
 }
 
 /** Sends `signal` and waits for the exit, at most `timeoutMs`. */
@@ -334,6 +341,68 @@ describe('processes sharing the embedded PostgreSQL', () => {
     const lifecycle = log.match(/database system is ready to accept connections|database system is shut down/g) ?? [];
     expect(lifecycle.some((line, i) => line.includes('ready') && lifecycle[i - 1]?.includes('ready'))).toBe(false);
     expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+
+  it('a server whose stop waits 3 minutes for another process to start or stop the PostgreSQL exits 1, saying in one line that it left it running', async () => {
+    const dataDir = join(root, 'stop-blocked-server');
+    const settings = { DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()), NODE_OPTIONS: CLOCK_AHEAD };
+    const server = start(settings);
+    await ready(server, Number(settings.PORT));
+    const release = await lockEmbeddedPostgres(dataDir); // this test's process plays the one that takes minutes
+    try {
+      server.child.kill('SIGTERM');
+      await server.waitForOutput(`waiting for process ${process.pid}, which is starting or stopping the embedded PostgreSQL`);
+      server.child.kill('SIGUSR2'); // the 3 minutes pass
+
+      expect(await exitOf(server, 30_000)).toEqual({ code: 1, signal: null });
+    } finally {
+      await release();
+    }
+    expect(server.output()).toContain(`ERROR [Parley] ${leftRunning(dataDir, process.pid)}\n`);
+    expect(server.output()).not.toMatch(/^\s+at /m); // no stack trace
+    expect(await postgresProcessesUnder(dataDir)).toHaveLength(1);
+    expect(await readdir(dataDir)).not.toContain('postgres.lock');
+
+    const next = start(settings); // adopts it, as the message says
+    await ready(next, Number(settings.PORT));
+    expect(next.output()).toContain('adopting the embedded PostgreSQL left running');
+    expect(await stop(next, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+
+  it('a command whose stop waits 3 minutes for another process to start or stop the PostgreSQL exits 75 after its output, saying in one line that it left it running', async () => {
+    const dataDir = join(root, 'stop-blocked-command');
+    const port = await freePort();
+    const owner = await startEmbeddedPostgres({ dataDir, port }); // this test's process started it
+    try {
+      await migrate(owner.url);
+      // The projection's write lock, held here: the rebuild waits for it to swap its tables in.
+      await withEmbeddedClient(dataDir, String(port), async (holder) => {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('parley.projection.write:chat', 0))`);
+        const rebuild = track(startNode(CLI, ['projections', 'rebuild'], {
+          DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(port), LOG_LEVEL: 'log', NODE_OPTIONS: CLOCK_AHEAD,
+        }, root));
+        await waitFor('the rebuild to wait for the write lock', () =>
+          withEmbeddedClient(dataDir, String(port), (client) => waitsForAdvisoryLock(client, 'parley-rebuild-chat')));
+        const release = await lockEmbeddedPostgres(dataDir); // this test's process plays the one that takes minutes
+        try {
+          await holder.query('ROLLBACK');
+          await rebuild.waitForOutput(`waiting for process ${process.pid}, which is starting or stopping the embedded PostgreSQL`);
+          rebuild.child.kill('SIGUSR2'); // the 3 minutes pass
+
+          expect(await exitOf(rebuild, 30_000)).toEqual({ code: 75, signal: null });
+        } finally {
+          await release();
+        }
+        expect(rebuild.stdout()).toMatch(/^rebuilt chat: 0 events/);
+        expect(rebuild.output()).toContain(`\n${leftRunning(dataDir, process.pid)}\n`);
+        expect(rebuild.output()).not.toMatch(/^\s+at /m); // no stack trace
+      });
+    } finally {
+      await owner.stop();
+    }
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
   });
 

@@ -18,7 +18,7 @@ import {
   verifySession,
 } from '../audit/session-audit.js';
 import { type Config, ConfigError, levelsUpTo, loadConfig } from '../config.js';
-import { DataDirUnreachable, NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { DataDirUnreachable, EmbeddedPostgresLeftRunning, NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { LockHeld } from '../database/process-lock.js';
 import { createDatabasePool } from '../database/pool.js';
@@ -40,7 +40,8 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, or another process starting or stopping the embedded database for minutes,
+75 rebuild running, or another process starting or stopping the embedded database for minutes
+   (at the command's end: the command done, the database left running),
 78 configuration, or a database not migrated or not in DATA_DIR,
 129, 130 or 143 stopped by SIGHUP (terminal closed), SIGINT (Ctrl-C) or SIGTERM
 
@@ -251,7 +252,12 @@ async function withDatabase(config: Config, { create }: { create: boolean }, wor
     interruption.signal.throwIfAborted(); // a Ctrl-C while it started
     await explained(embedded.url);
   } finally {
-    await embedded.stop();
+    await embedded.stop().catch((error: unknown) => {
+      if (!(error instanceof EmbeddedPostgresLeftRunning)) throw error;
+      // Said, but the command's outcome stands (its output, its failure's status): a success is 75.
+      console.error(error.message);
+      process.exitCode ||= EXIT.tryAgain;
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { acquireProcessLock, processIdentity } from './process-lock.js';
+import { acquireProcessLock, LockHeld, processIdentity } from './process-lock.js';
 
 const run = promisify(execFile);
 
@@ -35,6 +35,8 @@ export interface EmbeddedPostgres {
    * stop it. Close our own connections first: any open then counts as another process's (a
    * process holds one from its start to its stop, which this closes).
    * `force`: stops it all the same (fast shutdown: the connections open are closed).
+   * @throws {EmbeddedPostgresLeftRunning} when another process has been starting or stopping the
+   * server for minutes: this one then no longer counts as using it.
    */
   stop(options?: { force?: boolean }): Promise<void>;
 }
@@ -73,7 +75,26 @@ export class DataDirUnreachable extends Error {
   }
 }
 
+/**
+ * A process's stop waited minutes for another process starting or stopping the server (one stuck
+ * holding `postgres.lock`): the server is left running, for the next process to use it to adopt.
+ */
+export class EmbeddedPostgresLeftRunning extends Error {
+  override readonly name = 'EmbeddedPostgresLeftRunning';
+  constructor(readonly dataDir: string, readonly holder: number, options?: ErrorOptions) {
+    super(
+      `embedded PostgreSQL left running: process ${holder} has been starting or stopping it for ` +
+        `${LOCK_WAIT_MS / 60_000} minutes (${join(dataDir, 'postgres.lock')}); let it finish, or end it; ` +
+        'the next process to use the database adopts it',
+      options,
+    );
+  }
+}
+
 const USER = 'postgres';
+
+/** How long a process waits for another to start or stop the server: longer than pg_ctl is given (60 s), after an initdb. */
+const LOCK_WAIT_MS = 180_000;
 
 /**
  * Starts the cluster in `dataDir` (initialising it on first use), or attaches to it when a live
@@ -110,8 +131,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  */
 export function lockEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<() => Promise<void>> {
   return acquireProcessLock(join(resolve(dataDir), 'postgres.lock'), {
-    // Longer than pg_ctl is given to start or to stop the server (60 s), after an initdb.
-    waitMs: 180_000,
+    waitMs: LOCK_WAIT_MS,
     onWait: (holder) => log(`waiting for process ${holder}, which is starting or stopping the embedded PostgreSQL`),
   });
 }
@@ -139,11 +159,17 @@ async function startLocked(
     }
     await rm(join(dataDir, 'owner.pid'), { force: true });
   };
-  // A stop decides, and acts, while no other process starts or stops the server.
-  const locked = (stop: EmbeddedPostgres['stop']): EmbeddedPostgres['stop'] => async (stopOptions) => {
-    const release = await lockEmbeddedPostgres(dataDir, log);
+  // A stop decides, and acts, while no other process starts or stops the server, once this
+  // process's place is given up. Given up too when the lock cannot be had: the process is leaving.
+  const locked = (place: pg.Client, stop: (force: boolean) => Promise<void>): EmbeddedPostgres['stop'] => async ({ force = false } = {}) => {
+    const release = await lockEmbeddedPostgres(dataDir, log).catch(async (error: unknown) => {
+      if (!(error instanceof LockHeld)) throw error;
+      await place.end();
+      throw new EmbeddedPostgresLeftRunning(dataDir, error.holder, { cause: error });
+    });
     try {
-      await stop(stopOptions);
+      await place.end();
+      await stop(force);
     } finally {
       await release();
     }
@@ -158,8 +184,7 @@ async function startLocked(
       owned: false,
       // The owner stops it, unless it left it to the processes still using it (or died): then
       // the last of them does.
-      stop: locked(async ({ force = false } = {}) => {
-        await place.end();
+      stop: locked(place, async (force) => {
         if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0)) return;
         await stopServer();
       }),
@@ -181,8 +206,7 @@ async function startLocked(
     owned: true,
     // Another process may have attached meanwhile (the server, started while a command ran):
     // its database stays up, and the last process to leave it stops it.
-    stop: locked(async ({ force = false } = {}) => {
-      await place.end();
+    stop: locked(place, async (force) => {
       const others = force ? 0 : await othersConnected(url);
       if (others === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
