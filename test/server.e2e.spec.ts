@@ -321,7 +321,7 @@ describe('processes sharing the embedded PostgreSQL', () => {
     expect(await readdir(dataDir)).not.toContain('postgres.lock');
   });
 
-  it('has a server and two commands started at once on a fresh DATA_DIR share one PostgreSQL', async () => {
+  it('has a server and two commands started at once on a fresh DATA_DIR share one PostgreSQL, started once', async () => {
     const dataDir = join(root, 'server-and-commands');
     await mkdir(dataDir);
     const settings = { DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
@@ -334,12 +334,33 @@ describe('processes sharing the embedded PostgreSQL', () => {
     expect((await Promise.all(commands)).map((command) => command.code)).toEqual([0, 0]);
     await ready(server, Number(settings.PORT));
     expect(await postgresProcessesUnder(dataDir)).toHaveLength(1);
-    // Never two servers on the data directory at once: a command done before the server attached
-    // may have stopped the PostgreSQL, and the server started it again, after its shut-down.
+    // Started once: a command done before the server attached leaves it running for the server,
+    // which waits its turn (until 2026-12-07 it stopped it, and the server started it again).
     const log = await readFile(join(dataDir, 'pg', 'postgres.log'), 'utf8');
-    expect(log).not.toMatch(/lock file "postmaster.pid" already exists/);
-    const lifecycle = log.match(/database system is ready to accept connections|database system is shut down/g) ?? [];
-    expect(lifecycle.some((line, i) => line.includes('ready') && lifecycle[i - 1]?.includes('ready'))).toBe(false);
+    expect(log.match(/database system is ready to accept connections/g)).toHaveLength(1);
+    expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await postgresProcessesUnder(dataDir)).toEqual([]);
+  });
+
+  it('keeps it running for a process waiting to attach, when the last one using it leaves first', async () => {
+    const dataDir = join(root, 'arriving');
+    const settings = { DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+    const command = await startEmbeddedPostgres({ dataDir, port: Number(settings.EMBEDDED_POSTGRES_PORT) }); // this test's process started it
+    const release = await lockEmbeddedPostgres(dataDir);
+    const server = start(settings);
+    await server.waitForOutput(`waiting for process ${process.pid}, which is starting or stopping the embedded PostgreSQL`);
+    // Frozen while it waits (as a slow process is, at worst): the command, done, takes the lock first.
+    server.child.kill('SIGSTOP');
+    const leaving = command.stop();
+    await release();
+    await leaving;
+    expect(await postgresProcessesUnder(dataDir)).toHaveLength(1);
+
+    server.child.kill('SIGCONT');
+    await ready(server, Number(settings.PORT));
+    expect(server.output()).toContain('adopting the embedded PostgreSQL left running');
+    const log = await readFile(join(dataDir, 'pg', 'postgres.log'), 'utf8');
+    expect(log.match(/database system is ready to accept connections/g)).toHaveLength(1);
     expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
     expect(await postgresProcessesUnder(dataDir)).toEqual([]);
   });

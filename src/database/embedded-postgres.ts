@@ -5,6 +5,7 @@ import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { announceArrival, othersArriving } from './arriving-processes.js';
 import { acquireProcessLock, LockHeld, processIdentity } from './process-lock.js';
 
 const run = promisify(execFile);
@@ -20,10 +21,11 @@ const run = promisify(execFile);
  *
  * Layout of the folder: `pg/` (the cluster, and its `postgres.log`), `password` (generated at
  * initialisation, readable by us only), `owner.pid` (the process that stops the server: its id
- * and start time) and, while a process starts or stops the server, `postgres.lock`.
+ * and start time), while a process starts or stops the server, `postgres.lock`, and the processes
+ * waiting to start or attach to it in `postgres.arriving/` (`arriving-processes.ts`).
  *
- * Whoever leaves the server last stops it: its owner, unless other processes still use it (the
- * owner then gives up `owner.pid`), or the last of those, once no owner is left.
+ * Whoever leaves the server last stops it: its owner, unless other processes still use it or wait
+ * to (the owner then gives up `owner.pid`), or the last of those, once no owner is left.
  */
 export interface EmbeddedPostgres {
   /** A connection string to the server's `postgres` database. */
@@ -116,10 +118,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const osUser = await runAsUser();
   await mkdir(dataDir, { recursive: true });
   await expectReachable(dataDir, osUser);
-  const release = await lockEmbeddedPostgres(dataDir, log);
+  // Counted as using the server while it waits its turn: a process leaving meanwhile leaves it running.
+  const arrived = await announceArrival(dataDir);
+  const release = await lockEmbeddedPostgres(dataDir, log).catch(async (error: unknown) => {
+    await arrived();
+    throw error;
+  });
   try {
     return await startLocked({ ...options, dataDir, log }, bin, osUser);
   } finally {
+    await arrived();
     await release();
   }
 }
@@ -185,7 +193,7 @@ async function startLocked(
       // The owner stops it, unless it left it to the processes still using it (or died): then
       // the last of them does.
       stop: locked(place, async (force) => {
-        if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0)) return;
+        if (!force && ((await ownerAlive(dataDir)) || (await othersConnected(url)) > 0 || (await othersArriving(dataDir)) > 0)) return;
         await stopServer();
       }),
     };
@@ -208,9 +216,13 @@ async function startLocked(
     // its database stays up, and the last process to leave it stops it.
     stop: locked(place, async (force) => {
       const others = force ? 0 : await othersConnected(url);
-      if (others === 0) return stopServer();
+      const arriving = force ? 0 : await othersArriving(dataDir);
+      if (others + arriving === 0) return stopServer();
       await rm(join(dataDir, 'owner.pid'), { force: true });
-      log(`embedded PostgreSQL left running: ${others} connection(s) of other processes use it, the last to leave stops it`);
+      log(
+        `embedded PostgreSQL left running: ${others} connection(s) of other processes use it, ${arriving} other process(es) ` +
+          'are about to, the last to leave stops it',
+      );
     }),
   };
 }
