@@ -1,11 +1,13 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../../test/processes.js';
+import { pathToFileURL } from 'node:url';
+import { ROOT, startNode, waitFor } from '../../test/processes.js';
 import { acquireProcessLock, LockHeld } from './process-lock.js';
 
 // A lock held by another process, and one whose holder died, are tested with real processes in
-// test/server.e2e.spec.ts ("processes sharing the embedded PostgreSQL"); here this process holds it.
+// test/server.e2e.spec.ts ("processes sharing the embedded PostgreSQL"); here this process holds
+// it, or processes that die holding it, one after another.
 describe('a lock between processes', () => {
   let dir: string;
   let path: string;
@@ -44,4 +46,59 @@ describe('a lock between processes', () => {
       await release();
     }
   });
+});
+
+describe('a lock between processes that die holding it', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-lock-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  /**
+   * A process that, on SIGUSR2, takes the lock in `folder`, says so if another is in too, works a
+   * little, and dies holding it, as a crash leaves it: the next takes it over from the dead.
+   */
+  function taker(folder: string) {
+    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'database', 'process-lock.js')).href;
+    return startNode('--input-type=module', ['-e', `
+      setInterval(() => {}, 60_000);
+      const { closeSync, openSync, rmSync, writeFileSync } = await import('node:fs');
+      const { acquireProcessLock } = await import(${JSON.stringify(module)});
+      process.once('SIGUSR2', async () => {
+        await acquireProcessLock(${JSON.stringify(join(folder, 'lock'))}, { waitMs: 60_000 });
+        let inside;
+        try {
+          inside = openSync(${JSON.stringify(join(folder, 'inside'))}, 'wx');
+        } catch {
+          console.log('another process is in too');
+        }
+        for (let i = 0; i < 50; i++) writeFileSync(${JSON.stringify(join(folder, 'work-'))} + process.pid, String(i));
+        rmSync(${JSON.stringify(join(folder, 'work-'))} + process.pid);
+        if (inside !== undefined) {
+          closeSync(inside);
+          rmSync(${JSON.stringify(join(folder, 'inside'))});
+        }
+        process.exit(0);
+      });
+      console.log('ready');`], {}, ROOT);
+  }
+
+  // Until 2026-12-07 a lock taken over from the dead was moved aside first: one process could move
+  // the lock another had just taken over, and a third take it before it was put back (three runs
+  // of three here, each within its first five rounds).
+  it('lets one process in at a time when several take it over from the dead at once, round after round', async () => {
+    for (let round = 0; round < 8; round++) {
+      const folder = join(dir, String(round));
+      await mkdir(folder);
+      const takers = Array.from({ length: 10 }, () => taker(folder));
+      for (const each of takers) await each.waitForOutput('ready');
+      for (const each of takers) each.child.kill('SIGUSR2');
+
+      expect((await Promise.all(takers.map((each) => each.exited))).map(({ code }) => code)).toEqual(takers.map(() => 0));
+      expect(takers.map((each) => each.output()).filter((output) => output.includes('another process is in too'))).toEqual([]);
+      expect(await readdir(folder)).toEqual(['lock']); // nothing left beside the last one's lock
+    }
+  }, 120_000);
 });

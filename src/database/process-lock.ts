@@ -13,7 +13,8 @@ export class LockHeld extends Error {
  * Takes the lock that `path` stands for, between the processes of this machine, waiting while
  * another live process holds it. The lock is a symbolic link whose target names its holder (as
  * {@link processIdentity} does), so that it comes into being whole, or not at all when another
- * process made it first. One whose holder has died (a crash, a SIGKILL) is taken over.
+ * process made it first. One whose holder has died (a crash, a SIGKILL) is taken over, by one
+ * process (see {@link takeFromTheDead}).
  * @param onWait told once, with the holder's process id, when the lock is found held.
  * @returns the function that releases it.
  * @throws {LockHeld} when a live process holds it for longer than `waitMs`.
@@ -26,13 +27,9 @@ export async function acquireProcessLock(
   const started = Date.now();
   let told = false;
   for (;;) {
-    if (await symlink(me, path).then(() => true, ignore('EEXIST'))) return () => release(path, me);
+    if (await take(path, me)) return () => release(path, me);
     const holder = await readlink(path).catch(ignore('ENOENT'));
     if (holder === undefined) continue; // released meanwhile
-    if ((await processIdentity(pidOf(holder))) !== holder) {
-      await takeFromTheDead(path, holder);
-      continue;
-    }
     if (Date.now() - started > waitMs) throw new LockHeld(path, pidOf(holder), Date.now() - started);
     if (!told) onWait(pidOf(holder));
     told = true;
@@ -40,18 +37,34 @@ export async function acquireProcessLock(
   }
 }
 
+/** Makes `path` name `me`, unless a live process holds it or is taking it over: true once it does. */
+async function take(path: string, me: string): Promise<boolean> {
+  for (;;) {
+    if (await symlink(me, path).then(() => true, ignore('EEXIST'))) return true;
+    const holder = await readlink(path).catch(ignore('ENOENT'));
+    if (holder === undefined) continue; // released meanwhile
+    if ((await processIdentity(pidOf(holder))) === holder) return false;
+    return takeFromTheDead(path, holder, me);
+  }
+}
+
 /**
- * Removes the lock of `dead`. Another process may have done so already, and taken the lock since:
- * moving the link aside first tells whose it was, and another holder's is put back. (A third
- * process taking the lock in the instant between the two is not guarded against.)
+ * Makes `path`, the lock of `dead`, name `me` instead, unless another process does so first. A lock
+ * is never removed but by its live holder, nor replaced but while it names a dead one: the
+ * process that takes a lock beside it, named after `dead` (and taken over as any other when its
+ * holder died too), is the one that may replace it, renaming its own over it at once: the lock is
+ * never missing meanwhile, for a third process to take.
  */
-async function takeFromTheDead(path: string, dead: string): Promise<void> {
-  const aside = `${path}.${process.pid}.stale`;
-  const movedAside = await rename(path, aside).then(() => true, ignore('ENOENT'));
-  if (!movedAside) return;
-  const moved = await readlink(aside);
-  await unlink(aside);
-  if (moved !== dead) await symlink(moved, path).catch(ignore('EEXIST'));
+async function takeFromTheDead(path: string, dead: string, me: string): Promise<boolean> {
+  const successor = `${path}.${dead.replace(' ', '-')}`;
+  if (!(await take(successor, me))) return false;
+  // Taken over already, and the successor's lock renamed away since: this one is of no use.
+  if ((await readlink(path).catch(ignore('ENOENT'))) !== dead) {
+    await release(successor, me);
+    return false;
+  }
+  await rename(successor, path);
+  return true;
 }
 
 async function release(path: string, me: string): Promise<void> {
