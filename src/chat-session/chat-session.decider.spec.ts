@@ -224,12 +224,14 @@ describe('SendChatMessage', () => {
   it('tells an outsider of a closed session only that it is not theirs', () =>
     given(opened, closed).when(sendBy(strangerId, 'user')).thenRejects('NOT_A_PARTICIPANT'));
 
-  it('refuses a body of white space only', () =>
-    given(opened).when(sendBy(customerId, 'user', ' \n\t ')).thenRejects('INVALID_MESSAGE'));
+  const blank = 'a message must have something to read: this one is only white space or invisible characters';
 
-  it('refuses a body that shows nothing: zero-width spaces, a bell, bidirectional marks', () => {
+  it('refuses a body of white space only, saying so', () =>
+    given(opened).when(sendBy(customerId, 'user', ' \n\t ')).thenRejects('INVALID_MESSAGE', blank));
+
+  it('refuses a body that shows nothing: zero-width spaces, a bell, bidirectional marks, saying so', () => {
     for (const body of ['\u200b', '\u0007', '\u202e\u2066', '\u200b \ufeff']) {
-      given(opened).when(sendBy(customerId, 'user', body)).thenRejects('INVALID_MESSAGE');
+      given(opened).when(sendBy(customerId, 'user', body)).thenRejects('INVALID_MESSAGE', blank);
     }
     const coder = '\u{1f469}\u200d\u{1f4bb}'; // a woman and a laptop, joined by a zero-width joiner
     given(opened).when(sendBy(customerId, 'user', coder)).then(sent(m1, 'user', coder));
@@ -237,14 +239,18 @@ describe('SendChatMessage', () => {
 
   it('accepts 4,000 characters, counted as code points, and refuses 4,001', () => {
     given(opened).when(sendBy(customerId, 'user', '😀'.repeat(4000))).then(sent(m1, 'user', '😀'.repeat(4000)));
-    given(opened).when(sendBy(customerId, 'user', 'a'.repeat(4001))).thenRejects('INVALID_MESSAGE');
+    given(opened)
+      .when(sendBy(customerId, 'user', 'a'.repeat(4001)))
+      .thenRejects('INVALID_MESSAGE', 'a message is 4000 characters at most (Unicode code points, trimmed); this one is 4001');
   });
 
+  const broken = 'a message must be valid Unicode text (no lone surrogate) without NUL characters';
+
   it('refuses text that is not valid Unicode (a lone surrogate)', () =>
-    given(opened).when(sendBy(customerId, 'user', 'broken \ud800 text')).thenRejects('INVALID_MESSAGE'));
+    given(opened).when(sendBy(customerId, 'user', 'broken \ud800 text')).thenRejects('INVALID_MESSAGE', broken));
 
   it('refuses text with a NUL character, which the database cannot store', () =>
-    given(opened).when(sendBy(customerId, 'user', 'nul \u0000 byte')).thenRejects('INVALID_MESSAGE'));
+    given(opened).when(sendBy(customerId, 'user', 'nul \u0000 byte')).thenRejects('INVALID_MESSAGE', broken));
 });
 
 describe('MarkMessagesRead', () => {

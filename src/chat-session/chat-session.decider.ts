@@ -152,9 +152,8 @@ function send(data: SendChatMessage['data'], state: ChatSessionState): ChatSessi
   // Another message under a stored one's id would be acknowledged and never stored.
   if (stored !== -1) throw new ChatSessionRejected('INVALID_MESSAGE', 'this message id belongs to another message; send it with an id of its own');
   if (session.status === 'closed') throw sessionClosed();
-  if (!isValidBody(body)) {
-    throw new ChatSessionRejected('INVALID_MESSAGE', `a message is 1 to ${MAX_BODY_CHARACTERS} characters of text`);
-  }
+  const fault = bodyFault(body);
+  if (fault !== undefined) throw new ChatSessionRejected('INVALID_MESSAGE', fault);
   const extra = optional('attachmentUrl', attachmentUrl);
   return [{ type: 'ChatMessageSent', data: { sessionId: session.sessionId, messageId, senderId, senderType, body, ...extra } }];
 }
@@ -209,9 +208,15 @@ function contentTag({ senderId, senderType, body, attachmentUrl }: Omit<ChatMess
   return attachmentUrl === undefined ? tagOf(senderType, senderId, body) : tagOf(senderType, senderId, body, attachmentUrl);
 }
 
-function isValidBody(trimmed: string): boolean {
+/** What is wrong with a (trimmed) body, in the words of the rejection; none when it can be stored. */
+function bodyFault(trimmed: string): string | undefined {
+  if (!isWellFormedText(trimmed)) return 'a message must be valid Unicode text (no lone surrogate) without NUL characters';
+  if (!hasVisibleText(trimmed)) return 'a message must have something to read: this one is only white space or invisible characters';
   const length = characterCount(trimmed);
-  return length >= 1 && length <= MAX_BODY_CHARACTERS && isWellFormedText(trimmed) && hasVisibleText(trimmed);
+  if (length > MAX_BODY_CHARACTERS) {
+    return `a message is ${MAX_BODY_CHARACTERS} characters at most (Unicode code points, trimmed); this one is ${length}`;
+  }
+  return undefined;
 }
 
 function factsOf({ sessionId, customerId, messageIds, lastReadIndex }: Session): SessionFacts {

@@ -8,8 +8,9 @@
  * - `NOT_A_PARTICIPANT`: the session does not exist, or the sender is neither its customer nor
  *   its assigned agent (one code for both, so an outsider learns nothing about the session);
  * - `SESSION_CLOSED`: the session is closed, nothing more can be sent to it;
- * - `INVALID_MESSAGE`: the body is empty or too long, the message id is a stored message's and
- *   this is another message, or a read receipt names no message of the session;
+ * - `INVALID_MESSAGE`: the body has nothing to read, is too long or is not valid text (the
+ *   message says which), the message id is a stored message's and this is another message, or
+ *   a read receipt names no message of the session;
  * - `RATING_NOT_ALLOWED`: only the customer may rate, only a closed session, only once.
  */
 export type RejectionCode = 'NOT_A_PARTICIPANT' | 'SESSION_CLOSED' | 'INVALID_MESSAGE' | 'RATING_NOT_ALLOWED';

@@ -103,14 +103,35 @@ describe('customer and agent chatting in two pages', () => {
     expect(await customer.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
   });
 
+  it('sends nothing of a message with nothing to read, as the server would refuse it', async () => {
+    // Zero-width spaces: characters, with nothing to see; the server refuses them as blank.
+    const input = widget.locator('.composer textarea');
+    const settled = () => widget.evaluate(async (element) => void (await (element as unknown as { updateComplete: Promise<boolean> }).updateComplete));
+    await input.fill('\u200b\u200b\u200b');
+    await settled();
+    expect(await widget.locator('.composer [part="send-button"]').isDisabled()).toBe(true);
+    await input.press('Enter');
+    await settled();
+    // Kept in the composer, not sent (a message sent empties it).
+    expect(await input.inputValue()).toBe('\u200b\u200b\u200b');
+    await input.fill('');
+  });
+
   it('says in a sentence, next to the message, why the server refused it', async () => {
-    // Zero-width spaces: characters the composer sends, with nothing to see, which the server refuses.
+    // Half an emoji (a lone surrogate), which no keyboard types and a script can put in; the server refuses it.
     const before = await bubbles(console);
-    await customerSends(customer, '\u200b\u200b\u200b');
+    await widget.locator('.composer textarea').evaluate((input: HTMLTextAreaElement) => {
+      input.value = 'Broken \ud83d';
+      input.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true }));
+    });
+    await widget.locator('.composer textarea').press('Enter');
 
     const refused = widget.locator('li.own.failed');
     await expectAttribute(refused, 'data-delivery', 'failed');
-    await expectText(refused.locator('.error-text .reason'), 'A message must be between 1 and 4,000 characters long.');
+    await expectText(
+      refused.locator('.error-text .reason'),
+      'This message cannot be sent: it has nothing to read, a broken character, or more than 4,000 characters.',
+    );
     expect(await bubbles(console)).toEqual(before);
   });
 

@@ -1,5 +1,5 @@
 import { MAX_BODY_CHARACTERS } from '../../src/chat-session/chat-session.decider.js';
-import { characterCount } from '../../src/chat-session/text.js';
+import { characterCount, hasVisibleText } from '../../src/chat-session/text.js';
 import { MAX_MESSAGE_CHARACTERS, messageOf, newlyTooLong, tooLong } from './composer.js';
 
 describe("the composers' length limit", () => {
@@ -18,6 +18,12 @@ describe("the composers' length limit", () => {
     expect(tooLong('👩‍👩‍👧'.repeat(801))).toBe('This message is too long to send: 4,005 characters, 4,000 at most.');
     expect(tooLong(`  ${'😀'.repeat(4_000)}\n`)).toBeUndefined();
     expect(messageOf(' \n\t')).toBeUndefined();
+  });
+
+  it("sends nothing the server would refuse as blank: only white space or invisible characters", () => {
+    const drafts = [' \n\t', '\u200b\u200b\u200b', '\u200b \ufeff', '\u202e\u2066', '\u0007', ' \u200bHi\u200b ', '\u{1f469}\u200d\u{1f4bb}'];
+    expect(drafts.map((draft) => messageOf(draft) !== undefined)).toEqual(drafts.map((draft) => hasVisibleText(draft.trim())));
+    expect(drafts.map((draft) => messageOf(draft))).toEqual([undefined, undefined, undefined, undefined, undefined, '\u200bHi\u200b', '\u{1f469}\u200d\u{1f4bb}']);
   });
 
   it('has a screen reader told once, when the draft becomes too long, not at each key after', () => {

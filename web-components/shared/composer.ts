@@ -1,4 +1,5 @@
 import { html, nothing, type TemplateResult } from 'lit';
+import { hasVisibleText } from '../../src/chat-session/text.js';
 
 /**
  * The longest message the server stores, in characters: Unicode code points of the trimmed text
@@ -21,10 +22,13 @@ export function newlyTooLong(before: string, draft: string): string | undefined 
   return tooLong(before) === undefined ? tooLong(draft) : undefined;
 }
 
-/** The message to send of `draft` (trimmed, as the server stores it); none when empty or too long. */
+/**
+ * The message to send of `draft` (trimmed, as the server stores it); none when the server would
+ * refuse it: too long, or blank (only white space and invisible characters, such as zero-width spaces).
+ */
 export function messageOf(draft: string): string | undefined {
   const body = draft.trim();
-  return body === '' || tooLong(body) !== undefined ? undefined : body;
+  return !hasVisibleText(body) || tooLong(body) !== undefined ? undefined : body;
 }
 
 export interface ComposerOptions {
@@ -39,7 +43,8 @@ export interface ComposerOptions {
 
 /**
  * A message form: a text area and its Send button, and above them, while the draft is too long,
- * why (the text area then invalid, described by it; Send disabled). Nothing typed or pasted is cut.
+ * why (the text area then invalid, described by it). Send is disabled while the draft is one the
+ * server would refuse (too long, or nothing to read). Nothing typed or pasted is cut.
  */
 export function composer({ label, placeholder, draft, onInput, onSend }: ComposerOptions): TemplateResult {
   const problem = tooLong(draft);

@@ -5,7 +5,7 @@ import { destinations } from './protocol.js';
 const SENTENCES: Readonly<Record<string, string>> = {
   NOT_A_PARTICIPANT: 'You are not part of this conversation, so this was not sent.',
   SESSION_CLOSED: 'This conversation has been closed, so this was not sent.',
-  INVALID_MESSAGE: 'A message must be between 1 and 4,000 characters long.',
+  INVALID_MESSAGE: 'This message cannot be sent: it has nothing to read, a broken character, or more than 4,000 characters.',
   RATING_NOT_ALLOWED: 'This conversation cannot be rated (it is still open, or it was rated already).',
   FORBIDDEN: 'You are not allowed to do this.',
   INVALID_COMMAND: 'The chat server did not understand this request.',
