@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import {
   axeViolations, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, takeChat,
@@ -41,35 +41,56 @@ describe('text beyond ASCII in the components', () => {
     }
   }
 
+  /** Runs `test` on the widget's demo page in a browser, and so as a customer, of its own: a chat of its own. */
+  async function inOwnBrowser(test: (page: Page) => Promise<void>): Promise<void> {
+    const own = await launchBrowser();
+    try {
+      const { page } = await openPage(own.context, `${app.url}/`);
+      await test(page);
+    } finally {
+      await own.close();
+    }
+  }
+
   /**
-   * Puts 4,001 emoji between white space in the composer of `tag` (8,002 UTF-16 units; 4,001
-   * characters as the server counts them, trimmed): it keeps them all, says why it will not send
-   * them, and does not; then 4,000, which it sends and the server stores.
+   * Puts `max + 1` emoji between white space in a field of `host` (twice as many UTF-16 units;
+   * `max + 1` characters as the server counts them, trimmed): it keeps them all, says why they
+   * cannot go (described by it, announced, the field invalid), `button` is disabled and Enter (where
+   * it submits, `enterSubmits`) does nothing; then `max`, which may go (the caller sends them).
    */
-  async function composerTakesWhatTheServerTakes(page: Page, tag: 'chat-widget' | 'agent-console'): Promise<void> {
-    const host = page.locator(tag);
-    const input = host.locator('.composer textarea');
+  async function fieldTakesWhatTheServerTakes(
+    host: Locator,
+    { input, button, max, sentence, enterSubmits }: { input: Locator; button: Locator; max: number; sentence: string; enterSubmits: boolean },
+  ): Promise<void> {
     const settled = () => host.evaluate(async (element) => void (await (element as unknown as { updateComplete: Promise<boolean> }).updateComplete));
-    const tooLong = ` ${'😀'.repeat(4_001)}\n`;
-    await input.fill(tooLong);
+    await input.fill(` ${'😀'.repeat(max + 1)}\t`);
     const kept = async () => [...(await input.inputValue())].length;
-    expect(await kept()).toBe(4_003); // not cut at 4,000 UTF-16 units
-    const sentence = 'This message is too long to send: 4,001 characters, 4,000 at most.';
+    expect(await kept()).toBe(max + 3); // not cut at `max` UTF-16 units
     await expectText(host.locator(`[id="${await input.getAttribute('aria-describedby')}"]`), sentence);
     expect(await input.getAttribute('aria-invalid')).toBe('true');
     await expectText(host.locator('[aria-live]').first(), sentence);
-    expect(await axeViolations(page, tag)).toEqual([]);
-    expect(await host.locator('.composer [part="send-button"]').isDisabled()).toBe(true);
-    await input.press('Enter');
-    await settled();
-    expect(await kept()).toBe(4_003);
-    expect(await host.locator('li.own').count()).toBe(0);
+    expect(await axeViolations(host.page(), await host.evaluate((element) => element.localName))).toEqual([]);
+    expect(await button.isDisabled()).toBe(true);
+    if (enterSubmits) {
+      await input.press('Enter');
+      await settled();
+      expect(await kept()).toBe(max + 3);
+    }
 
-    await input.fill(`\n${'😀'.repeat(4_000)}  `);
+    await input.fill(`\t${'😀'.repeat(max)}  `);
     await settled();
     expect(await input.getAttribute('aria-invalid')).toBeNull();
     expect(await input.getAttribute('aria-describedby')).toBeNull();
-    expect(await host.locator('.composer [part="send-button"]').isDisabled()).toBe(false);
+    expect(await button.isDisabled()).toBe(false);
+  }
+
+  /** The composer of `tag` keeps 4,001 emoji and sends none of them; it sends 4,000, which the server stores. */
+  async function composerTakesWhatTheServerTakes(page: Page, tag: 'chat-widget' | 'agent-console'): Promise<void> {
+    const host = page.locator(tag);
+    const input = host.locator('.composer textarea');
+    const sentence = 'This message is too long to send: 4,001 characters, 4,000 at most.';
+    await fieldTakesWhatTheServerTakes(host, { input, button: host.locator('.composer [part="send-button"]'), max: 4_000, sentence, enterSubmits: true });
+    expect(await host.locator('li.own').count()).toBe(0);
     await input.press('Enter');
     const line = host.locator('li.own[data-revision]');
     await expectAttribute(line, 'data-delivery', 'stored');
@@ -77,17 +98,11 @@ describe('text beyond ASCII in the components', () => {
     expect([[...stored].length, stored.replaceAll('😀', '')]).toEqual([4_000, '']);
   }
 
-  it("lets the customer send 4,000 emoji, as the server counts characters, and says why 4,001 cannot go, keeping them all", async () => {
-    // A browser, and so a customer, of its own: a chat of its own.
-    const own = await launchBrowser();
-    try {
-      const { page } = await openPage(own.context, `${app.url}/`);
+  it("lets the customer send 4,000 emoji, as the server counts characters, and says why 4,001 cannot go, keeping them all", () =>
+    inOwnBrowser(async (page) => {
       await startChat(page, 'A long message');
       await composerTakesWhatTheServerTakes(page, 'chat-widget');
-    } finally {
-      await own.close();
-    }
-  }, 60_000);
+    }), 60_000);
 
   it("lets the agent send 4,000 emoji, as the server counts characters, and says why 4,001 cannot go, keeping them all", async () => {
     const subject = 'A long reply';
@@ -98,6 +113,38 @@ describe('text beyond ASCII in the components', () => {
     await composerTakesWhatTheServerTakes(page, 'agent-console');
     await page.close();
   }, 60_000);
+
+  it('lets the customer start a chat about 200 emoji, as the server counts characters, and says why 201 cannot go, keeping them all', () =>
+    inOwnBrowser(async (page) => {
+      const widget = page.locator('chat-widget');
+      await signedIn(page, 'chat-widget');
+      await widget.locator('.launcher').click();
+      const input = widget.locator('#subject');
+      const sentence = 'This subject is too long to send: 201 characters, 200 at most.';
+      await fieldTakesWhatTheServerTakes(widget, { input, button: widget.getByRole('button', { name: 'Start chat' }), max: 200, sentence, enterSubmits: true });
+      await input.press('Enter');
+      await widget.locator('.composer textarea').waitFor();
+      // The subject as the server stored it: the session's opening event.
+      await expectText(widget.locator('.header .subject'), '😀'.repeat(200));
+    }), 60_000);
+
+  it('takes a rating comment of 2,000 emoji, as the server counts characters, and says why 2,001 cannot go, keeping them all', () =>
+    inOwnBrowser(async (page) => {
+      const widget = page.locator('chat-widget');
+      await startChat(page, 'A long comment');
+      await widget.evaluate((element) => {
+        const rated: unknown[] = ((window as unknown as { rated: unknown[] }).rated = []);
+        element.addEventListener('chat-session-rated', (event) => rated.push((event as CustomEvent<{ comment?: string }>).detail.comment));
+      });
+      await widget.getByRole('button', { name: 'End chat' }).click();
+      await widget.locator('label[for="star-4"]').click();
+      const button = widget.getByRole('button', { name: 'Send rating' });
+      const sentence = 'This comment is too long to send: 2,001 characters, 2,000 at most.';
+      await fieldTakesWhatTheServerTakes(widget, { input: widget.locator('#comment'), button, max: 2_000, sentence, enterSubmits: false });
+      await button.click();
+      await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+      expect(await page.evaluate(() => (window as unknown as { rated: unknown[] }).rated)).toEqual(['😀'.repeat(2_000)]);
+    }), 60_000);
 
   it("shows an emoji whole in the replay's timeline when the summary of a long message is cut at it", async () => {
     const body = `${'a'.repeat(59)}🚗 was scratched on the left rear door when I picked it up`;
@@ -145,11 +192,9 @@ describe('text beyond ASCII in the components', () => {
     await page.close();
   });
 
-  it("keeps a host page's text styles out of the widget: no capitals, spacing, italics or bold it did not ask for", async () => {
-    // A browser, and so a customer, of its own: the chat it starts is not the next test's.
-    const own = await launchBrowser();
-    try {
-      const { page } = await openPage(own.context, `${app.url}/`);
+  it("keeps a host page's text styles out of the widget: no capitals, spacing, italics or bold it did not ask for", () =>
+    // The chat it starts is not the next test's.
+    inOwnBrowser(async (page) => {
       await page.addStyleTag({
         content: 'body { text-transform: uppercase; letter-spacing: 4px; word-spacing: 9px; font-style: italic; font-weight: bold; text-indent: 3em; text-shadow: 1px 1px red; }',
       });
@@ -164,10 +209,7 @@ describe('text beyond ASCII in the components', () => {
         return { textTransform, letterSpacing, wordSpacing, fontStyle, fontWeight, textIndent, textShadow };
       });
       expect(style).toEqual({ textTransform: 'none', letterSpacing: 'normal', wordSpacing: '0px', fontStyle: 'normal', fontWeight: '400', textIndent: '0px', textShadow: 'none' });
-    } finally {
-      await own.close();
-    }
-  });
+    }));
 
   it('lays out a right-to-left message right to left in the widget: its final "!" at its left end', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);

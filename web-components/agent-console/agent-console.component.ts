@@ -1,7 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ChatConnection, type ConnectionStatus, RequestRefused } from '../shared/chat-connection.js';
-import { composer, messageOf, newlyTooLong } from '../shared/composer.js';
+import { composer, messageOf } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil, timeOfDay } from '../shared/format.js';
 import { AuthRequired, HttpApi, serverUrl } from '../shared/http-api.js';
@@ -11,6 +11,7 @@ import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { destinations, type Page, type SessionEventMessage, type SessionStatus, type SessionView } from '../shared/protocol.js';
 import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import { ChatStore, storageKey } from '../shared/saved-chat.js';
+import { MESSAGE, newlyTooLong } from '../shared/text-field.js';
 import { transcript } from '../shared/transcript.js';
 import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 import styles from './agent-console.styles.js';
@@ -396,7 +397,7 @@ export class AgentConsole extends LitElement {
 
   #onInput(sessionId: string, event: InputEvent): void {
     const draft = (event.target as HTMLTextAreaElement).value;
-    const problem = newlyTooLong(this.drafts[sessionId] ?? '', draft);
+    const problem = newlyTooLong(this.drafts[sessionId] ?? '', draft, MESSAGE);
     this.drafts = { ...this.drafts, [sessionId]: draft };
     if (problem) this.#announce(problem);
     if (Date.now() - (this.#typingSent[sessionId] ?? 0) > TYPING_IDLE_MS) {

@@ -1,7 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.js';
-import { composer, messageOf, newlyTooLong } from '../shared/composer.js';
+import { composer, messageOf } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil } from '../shared/format.js';
 import { HttpApi, serverUrl } from '../shared/http-api.js';
@@ -11,6 +11,7 @@ import { destinations, type Page, type SessionEventMessage, type SessionView } f
 import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
+import { acceptedText, COMMENT, MESSAGE, newlyTooLong, problemNote, SUBJECT, type TextRule, tooLong } from '../shared/text-field.js';
 import { transcript } from '../shared/transcript.js';
 import { ChatStore, type SavedChat, storageKey } from '../shared/saved-chat.js';
 
@@ -85,7 +86,9 @@ export class ChatWidget extends LitElement {
   @state() private agentTyping = false;
   @state() private announcement = '';
   @state() private draft = '';
+  @state() private subjectDraft = '';
   @state() private rating = 0;
+  @state() private commentDraft = '';
   @state() private ratingSkipped = false;
   @state() private notice = '';
   @state() private now = Date.now();
@@ -285,6 +288,7 @@ export class ChatWidget extends LitElement {
     this.confirmed = [];
     this.failures = [];
     this.rating = 0;
+    this.commentDraft = '';
     this.ratingSkipped = false;
     this.#adopt(sessionId, seenRevision);
   }
@@ -436,15 +440,14 @@ export class ChatWidget extends LitElement {
 
   #startChat(event: SubmitEvent): void {
     event.preventDefault();
-    const form = event.target as HTMLFormElement;
-    const subject = (new FormData(form).get('subject') as string | null)?.trim() ?? '';
-    if (!subject || !this.#connection) return;
+    const subject = acceptedText(this.subjectDraft, SUBJECT);
+    if (subject === undefined || !this.#connection) return;
     const sessionId = randomId();
     const body = { sessionId, subject, ...(this.reservationId ? { reservationId: this.reservationId } : {}) };
     this.notice = '';
     if (!this.#enqueue(`open-${sessionId}`, destinations.open, body)) return;
     this.#adopt(sessionId);
-    form.reset();
+    this.subjectDraft = '';
     void this.updateComplete.then(() => this.#focusFirstField());
   }
 
@@ -466,11 +469,15 @@ export class ChatWidget extends LitElement {
     return queued;
   }
 
-  #onInput(event: InputEvent): void {
-    const before = this.draft;
-    this.draft = (event.target as HTMLTextAreaElement).value;
-    const problem = newlyTooLong(before, this.draft);
+  /** `after`, a field's text that was `before`; a screen reader told when it has just become too long for `rule`. */
+  #edited(before: string, after: string, rule: TextRule): string {
+    const problem = newlyTooLong(before, after, rule);
     if (problem) this.#announce(problem);
+    return after;
+  }
+
+  #onInput(event: InputEvent): void {
+    this.draft = this.#edited(this.draft, (event.target as HTMLTextAreaElement).value, MESSAGE);
     const sessionId = this.sessionId;
     if (!sessionId || this.conversation?.status !== 'active') return;
     if (Date.now() - this.#typingSent > TYPING_IDLE_MS) {
@@ -497,8 +504,8 @@ export class ChatWidget extends LitElement {
   #rate(event: SubmitEvent): void {
     event.preventDefault();
     const sessionId = this.sessionId;
-    if (!sessionId || !this.#connection || this.rating < 1) return;
-    const comment = (new FormData(event.target as HTMLFormElement).get('comment') as string | null)?.trim() ?? '';
+    const comment = acceptedText(this.commentDraft, COMMENT);
+    if (!sessionId || !this.#connection || this.rating < 1 || comment === undefined) return;
     this.#enqueue(`rating-${sessionId}`, destinations.command(sessionId, 'rating'), { rating: this.rating, ...(comment ? { comment } : {}) });
   }
 
@@ -591,11 +598,23 @@ export class ChatWidget extends LitElement {
   }
 
   #renderStart(): TemplateResult {
+    const problem = tooLong(this.subjectDraft, SUBJECT);
     return html`
       <form class="start" part="subject-form" @submit=${this.#startChat}>
         <label for="subject">What can we help you with?</label>
-        <input id="subject" name="subject" type="text" required maxlength="200" autocomplete="off" placeholder="e.g. Changing my pick-up time" />
-        <button class="primary" type="submit" ?disabled=${!this.#connection}>Start chat</button>
+        <input
+          id="subject"
+          type="text"
+          required
+          autocomplete="off"
+          placeholder="e.g. Changing my pick-up time"
+          aria-invalid=${problem ? 'true' : nothing}
+          aria-describedby=${problem ? 'subject-problem' : nothing}
+          .value=${this.subjectDraft}
+          @input=${(event: InputEvent) => (this.subjectDraft = this.#edited(this.subjectDraft, (event.target as HTMLInputElement).value, SUBJECT))}
+        />
+        ${problemNote('subject-problem', problem)}
+        <button class="primary" type="submit" ?disabled=${!this.#connection || acceptedText(this.subjectDraft, SUBJECT) === undefined}>Start chat</button>
       </form>
     `;
   }
@@ -658,6 +677,7 @@ export class ChatWidget extends LitElement {
         <button class="primary" type="button" @click=${this.#newChat}>Start a new chat</button>
       </div>`;
     }
+    const problem = tooLong(this.commentDraft, COMMENT);
     return html`
       <form class="rating" part="rating" @submit=${this.#rate}>
         <fieldset>
@@ -672,9 +692,17 @@ export class ChatWidget extends LitElement {
           </div>
         </fieldset>
         <label for="comment">Anything to add? (optional)</label>
-        <textarea id="comment" name="comment" rows="2" maxlength="2000"></textarea>
+        <textarea
+          id="comment"
+          rows="2"
+          aria-invalid=${problem ? 'true' : nothing}
+          aria-describedby=${problem ? 'comment-problem' : nothing}
+          .value=${this.commentDraft}
+          @input=${(event: InputEvent) => (this.commentDraft = this.#edited(this.commentDraft, (event.target as HTMLTextAreaElement).value, COMMENT))}
+        ></textarea>
+        ${problemNote('comment-problem', problem)}
         <div class="row">
-          <button class="primary" type="submit" ?disabled=${this.rating < 1}>Send rating</button>
+          <button class="primary" type="submit" ?disabled=${this.rating < 1 || problem !== undefined}>Send rating</button>
           <button type="button" @click=${() => (this.ratingSkipped = true)}>Skip</button>
         </div>
       </form>
