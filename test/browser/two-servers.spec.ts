@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, request as forward, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { BrowserContext, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
 import {
   bubbles, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, startChat, TestApp,
   waitUntil,
@@ -19,11 +21,12 @@ async function startPathProxy(apps: Readonly<Record<string, TestApp>>): Promise<
   const server: Server = createServer((request, response) => {
     const upstream = target(request.url);
     if (!upstream) {
-      const name = new URL(request.url ?? '/', 'http://host').searchParams.get('server');
+      const query = new URL(request.url ?? '/', 'http://host').searchParams;
+      const [name, element] = [query.get('server'), query.get('element') ?? 'chat-widget'];
       response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
         <html lang="en"><title>Parley under /${name}/</title>
         <script type="module" src="/${name}/widget.js"></script>
-        <chat-widget server="http://${request.headers.host}/${name}" open></chat-widget></html>`);
+        <${element} server="http://${request.headers.host}/${name}" open></${element}></html>`);
       return;
     }
     const proxied = forward({ host: '127.0.0.1', port: upstream.port, path: upstream.path, method: request.method, headers: request.headers }, (answer) => {
@@ -58,8 +61,8 @@ async function startPathProxy(apps: Readonly<Record<string, TestApp>>): Promise<
   };
 }
 
-/** A customer of two Parley servers behind one origin, in two tabs of one browser. */
-describe('the widget of two servers under paths of one origin', () => {
+/** A customer of two Parley servers behind one origin, in two tabs of one browser; an agent of both. */
+describe('the components of two servers under paths of one origin', () => {
   let apps: { a: TestApp; b: TestApp };
   let proxy: { url: string; close: () => Promise<void> };
   let browser: { context: BrowserContext; close: () => Promise<void> };
@@ -122,4 +125,25 @@ describe('the widget of two servers under paths of one origin', () => {
       await waitUntil(async () => (await bubbles(page.locator('chat-widget'))).join('|') === line, async () => JSON.stringify(await bubbles(page.locator('chat-widget'))));
     }
   }, 90_000);
+
+  it("moves the agent console to the server its server attribute is changed to, for the same agent: that server's chats", async () => {
+    for (const name of ['a', 'b'] as const) {
+      const customer = await StompTestClient.connect(`${apps[name].url.replace(/^http/, 'ws')}/stomp`, await apps[name].token(`customer-of-${name}`, 'customer'));
+      expect(await customer.send('/app/chat/open', { sessionId: randomUUID(), subject: `Waiting at ${name.toUpperCase()}` })).toEqual({ ok: true });
+      await customer.disconnect();
+    }
+    const { page } = await openPage(browser.context, `${proxy.url}/?server=a&element=agent-console`);
+    const console = page.locator('agent-console');
+    const tokens = { a: await apps.a.token('agent-of-both', 'agent'), b: await apps.b.token('agent-of-both', 'agent') };
+    await console.evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), tokens.a);
+    await console.locator('.item', { hasText: 'Waiting at A' }).waitFor();
+
+    await console.evaluate((element, token) => {
+      element.setAttribute('server', element.getAttribute('server')!.replace(/\/a$/, '/b'));
+      (element as HTMLElement & { token: string }).token = token;
+    }, tokens.b);
+    await console.locator('.item', { hasText: 'Waiting at B' }).waitFor();
+    expect(await console.locator('.item', { hasText: 'Waiting at A' }).count()).toBe(0);
+    await page.close();
+  }, 60_000);
 });

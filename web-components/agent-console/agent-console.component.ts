@@ -85,6 +85,8 @@ export class AgentConsole extends LitElement {
   #connection: ChatConnection | undefined;
   #api: HttpApi | undefined;
   #claims: TokenClaims | undefined;
+  /** Where the connection's replies not yet stored are saved: per server (its path included) and agent. */
+  #storeKey: string | undefined;
   #unsubscribe: (() => void)[] = [];
   #clock: ReturnType<typeof setInterval> | undefined;
   #typingSent: Record<string, number> = {};
@@ -137,17 +139,19 @@ export class AgentConsole extends LitElement {
       this.#emit('chat-auth-required', { reason: this.token ? 'the token is not a JWT' : 'no token' });
       return;
     }
-    if (this.#connection && this.#claims?.sub === claims.sub) {
+    const server = serverUrl(this.server);
+    // Replies not yet stored are kept across reloads, per server (its path included) and agent, as the widget keeps a customer's.
+    const key = storageKey('console', server, claims.sub);
+    if (this.#connection && this.#storeKey === key) {
       this.#claims = claims;
       this.#connection.setToken(this.token);
       return;
     }
     this.#teardown();
     this.#claims = claims;
-    const server = serverUrl(this.server);
+    this.#storeKey = key;
     this.#api = new HttpApi(server, () => this.token);
-    // Replies not yet stored are kept across reloads, per server (its path included) and agent, as the widget keeps a customer's.
-    const store = new ChatStore(storageKey('console', server, claims.sub));
+    const store = new ChatStore(key);
     const connection = new ChatConnection({ server, token: this.token, outbox: store.load().outbox });
     this.#connection = connection;
     this.#unsubscribe = [
@@ -188,6 +192,7 @@ export class AgentConsole extends LitElement {
     this.#connection?.stop();
     this.#connection = undefined;
     this.#claims = undefined;
+    this.#storeKey = undefined;
     clearInterval(this.#clock);
     this.inbox = {};
     this.cutLists = {};
