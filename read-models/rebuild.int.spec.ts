@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { migrate } from '../src/database/migrations.js';
 import { createTestDatabase } from '../test/database.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
 import { readCheckpoint, readSwaps } from './checkpoints.js';
@@ -37,6 +41,18 @@ describe('rebuilding the chat projection', () => {
   };
   const rebuild = (onProgress?: (progress: RebuildProgress) => void | Promise<void>) =>
     rebuildProjection({ databaseUrl: log.url, store: log.store, projection: chatProjection, batchSize: 100, onProgress });
+  /** A rebuild held at its first progress report (`building` then) until `release`. */
+  const heldRebuild = () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const building = new Promise<void>((resolve) => (started = resolve));
+    const rebuilt = rebuild(async () => {
+      started();
+      await held;
+    });
+    return { rebuilt, building, release };
+  };
   const caughtUp = () => waitCaughtUp(log, [live], { timeoutMs: 20_000 });
   /** The names and ids of the tables and indexes of the chat read model and its rebuilds. */
   const schema = () => log.pool.any(sql.type(z.object({ relname: z.string(), oid: z.number(), table: z.string() }))`
@@ -227,17 +243,32 @@ describe('rebuilding the chat projection', () => {
     expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
+  it('keeps what a migration applied to the live tables while it built (a new release starting meanwhile)', async () => {
+    await appendConversations(3);
+    live.start();
+    await caughtUp();
+    const dir = await mkdtemp(join(tmpdir(), 'parley-migrations-'));
+    try {
+      await writeFile(join(dir, '0011_session_channel.sql'), 'ALTER TABLE chat_sessions ADD COLUMN channel text;\n');
+      const { rebuilt, building, release } = heldRebuild();
+      await building;
+      expect(await migrate(log.url, dir)).toEqual(['0011_session_channel.sql']);
+      release();
+      await rebuilt.catch(() => undefined); // refusing to swap would do too: the live tables would keep the column
+
+      // schema_migrations says 0011 is applied: the new release's queries count on the column.
+      expect(await log.pool.maybeOneFirst(sql.type(z.object({ attname: z.string() }))`
+        SELECT attname FROM pg_attribute WHERE attrelid = 'chat_sessions'::regclass AND attname = 'channel' AND NOT attisdropped`))
+        .toBe('channel');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to run beside another rebuild of the same projection', async () => {
     await appendConversations(3);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const first = rebuild(async () => {
-      started();
-      await held;
-    });
-    await running;
+    const { rebuilt: first, building, release } = heldRebuild();
+    await building;
     await expect(rebuild()).rejects.toBeInstanceOf(RebuildInProgress);
     release();
     await first;
