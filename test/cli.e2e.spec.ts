@@ -65,6 +65,11 @@ describe('the chat command line', () => {
     expect(await chat('projections', 'rebuild', 'nope')).toMatchObject({ code: 64, output: expect.stringContaining('no projection "nope": chat (chat_sessions, chat_messages)') });
   });
 
+  it('refuses, as a usage error, an --at that names no instant, where Date rolls February 31 over to March 3', async () => {
+    const replay = await chat('audit', 'replay', sessionId, '--at', '2099-02-31T00:00:00Z');
+    expect(replay).toMatchObject({ code: 64, output: expect.stringMatching(/^--at must be an ISO-8601 instant[^\n]*"2099-02-31T00:00:00Z"/) });
+  });
+
   it('replays, exports and verifies a session', async () => {
     const replay = await chat('audit', 'replay', sessionId, '--revision', '0');
     expect(JSON.parse(replay.output)).toMatchObject({ sessionId, revision: 0, status: 'waiting', agentId: null });
