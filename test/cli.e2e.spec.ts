@@ -70,6 +70,13 @@ describe('the chat command line', () => {
     expect(replay).toMatchObject({ code: 64, output: expect.stringMatching(/^--at must be an ISO-8601 instant[^\n]*"2099-02-31T00:00:00Z"/) });
   });
 
+  it('refuses, as a usage error, an option the command does not take, rather than answer without it', async () => {
+    // An auditor asking for the history up to revision 1 would otherwise get all of it.
+    const partial = await chat('audit', 'export', sessionId, '--format', 'json', '--revision', '1');
+    expect(partial.code).toBe(64);
+    expect(await chat('audit', 'verify', sessionId, '--format', 'csv')).toMatchObject({ code: 64 });
+  });
+
   it('replays, exports and verifies a session', async () => {
     const replay = await chat('audit', 'replay', sessionId, '--revision', '0');
     expect(JSON.parse(replay.output)).toMatchObject({ sessionId, revision: 0, status: 'waiting', agentId: null });
