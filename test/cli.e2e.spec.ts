@@ -77,6 +77,12 @@ describe('the chat command line', () => {
     expect(await chat('audit', 'verify', sessionId, '--format', 'csv')).toMatchObject({ code: 64 });
   });
 
+  it('says a missing command is a usage error, on stderr with exit status 64, like an unknown one', async () => {
+    const run = startNode(CLI, [], { DATABASE_URL: url }, tmpdir());
+    expect(await run.exited).toEqual({ code: 64, signal: null });
+    expect(run.stdout()).toBe('');
+  });
+
   it('replays, exports and verifies a session', async () => {
     const replay = await chat('audit', 'replay', sessionId, '--revision', '0');
     expect(JSON.parse(replay.output)).toMatchObject({ sessionId, revision: 0, status: 'waiting', agentId: null });
