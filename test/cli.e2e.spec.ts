@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
@@ -189,6 +190,33 @@ describe('the chat command line on a database it cannot use as it is', () => {
       expect(rebuild.output).not.toMatch(/^\s+at /m);
       expect(rebuild.output).toMatch(new RegExp(`\\n[^\\n]*event ${event.eventId} \\(AgentJoined, [^\\n]* cannot be applied: [^\\n]*was never opened[^\\n]*\\n$`));
     } finally {
+      await pool.end();
+      await drop();
+    }
+  });
+});
+
+describe('the chat command line while a transaction holds events back', () => {
+  it('says, in projections status, that committed events wait behind a transaction in flight, as /health/ready does', async () => {
+    const { url, drop } = await createTestDatabase();
+    const pool = await createDatabasePool(url);
+    const inFlight = new pg.Client({ connectionString: url });
+    await inFlight.connect();
+    try {
+      await inFlight.query('BEGIN');
+      await inFlight.query('SELECT pg_current_xact_id()'); // the oldest transaction in flight from now on
+      const sessionId = randomUUID();
+      const opened = { sessionId, customerId: 'customer-1', subject: 'Key card lost' };
+      await new PostgresEventStore(pool).appendToStream(`chat_session-${sessionId}`, [
+        { eventId: randomUUID(), type: 'ChatSessionOpened', data: opened, metadata: { occurredAt: new Date().toISOString() } },
+      ], { expectedRevision: 'no_stream' });
+
+      const status = await runNode(CLI, ['projections', 'status'], { DATABASE_URL: url }, tmpdir());
+      expect(status.code).toBe(0);
+      // Committed and not projected; "lag 0 events" and a head at the checkpoint alone say all is well.
+      expect(status.output).toMatch(/held back/);
+    } finally {
+      await inFlight.end();
       await pool.end();
       await drop();
     }
