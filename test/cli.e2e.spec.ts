@@ -8,7 +8,7 @@ import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
-import { CLI, runNode, scratchFolder, startNode } from './processes.js';
+import { CLI, exitWithin, runNode, scratchFolder, startNode, waitFor } from './processes.js';
 import { startWriteSide } from './write-side.js';
 
 /** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
@@ -174,6 +174,27 @@ describe('the chat command line on a database it cannot use as it is', () => {
         });
       }
     } finally {
+      await drop();
+    }
+  });
+
+  it('says in one line, with the status of an unreachable database, that its connection was cut (a restart, a failover)', async () => {
+    const { url, drop } = await createTestDatabase({ migrated: false });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // Another process migrating: this one waits for the migrations' lock, then loses its connection.
+      await admin.query(`SELECT pg_advisory_lock(hashtext('parley.migrations'))`);
+      const migrating = startNode(CLI, ['migrate'], { DATABASE_URL: url }, tmpdir());
+      const waiting = () => admin.query<{ pid: number }>(`
+        SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%parley.migrations%'`);
+      const { pid } = await waitFor('the migration waiting for the lock', async () => (await waiting()).rows[0]);
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+
+      expect(await exitWithin(migrating, 30_000)).toEqual({ code: 69, signal: null });
+      expect(migrating.output()).toMatch(/^[^\n]*terminating connection due to administrator command[^\n]*\n$/);
+    } finally {
+      await admin.end();
       await drop();
     }
   });
