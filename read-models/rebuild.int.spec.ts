@@ -243,6 +243,40 @@ describe('rebuilding the chat projection', () => {
     expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
+  it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report)', async () => {
+    await appendConversations(3);
+    const client = async () => {
+      const connected = new pg.Client({ connectionString: log.url });
+      await connected.connect();
+      return connected;
+    };
+    const [dump, reader] = [await client(), await client()];
+    await dump.query('BEGIN');
+    await dump.query('SELECT count(*) FROM chat_sessions'); // holds it, shared, until its transaction ends
+    const rebuilt = rebuildProjection({ databaseUrl: log.url, store: log.store, projection: chatProjection, lockTimeoutMs: 60_000, swapAttempts: 1 });
+    let reading: Promise<unknown> = Promise.resolve();
+    try {
+      const waitingForLock = async (pid: number) => log.pool.oneFirst(sql.type(z.object({ waiting: z.boolean() }))`
+        SELECT EXISTS (SELECT FROM pg_locks WHERE pid = ${pid} AND NOT granted) AS waiting`);
+      await eventually(() => log.pool.exists(sql.unsafe`
+        SELECT FROM pg_stat_activity WHERE application_name = 'parley-rebuild-chat' AND wait_event_type = 'Lock'`), Boolean, { what: 'the swap waiting' });
+
+      // A query of the API meanwhile, as short as they come.
+      const readerPid = (await reader.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let answered = false;
+      reading = reader.query('SELECT count(*) FROM chat_sessions').then(() => (answered = true));
+      const outcome = await eventually(
+        async () => (answered ? 'answered' : (await waitingForLock(readerPid)) ? 'queued behind the swap' : undefined),
+        Boolean, { what: 'the query answered or queued' },
+      );
+      expect(outcome).toBe('answered');
+    } finally {
+      await dump.end();
+      await Promise.allSettled([rebuilt, reading]);
+      await reader.end();
+    }
+  });
+
   it('keeps what a migration applied to the live tables while it built (a new release starting meanwhile)', async () => {
     await appendConversations(3);
     live.start();
