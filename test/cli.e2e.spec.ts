@@ -1,14 +1,16 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { type DatabasePool, sql } from 'slonik';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './global-setup.js';
-import { CLI, exitWithin, runNode, scratchFolder, startNode, waitFor } from './processes.js';
+import { CLI, exitWithin, ROOT, runNode, scratchFolder, startNode, waitFor } from './processes.js';
 import { startWriteSide } from './write-side.js';
 
 /** `npm run chat -- …` against a database holding a real conversation; no projector runs. */
@@ -82,6 +84,14 @@ describe('the chat command line', () => {
     const run = startNode(CLI, [], { DATABASE_URL: url }, tmpdir());
     expect(await run.exited).toEqual({ code: 64, signal: null });
     expect(run.stdout()).toBe('');
+  });
+
+  it("writes nothing but the export on stdout when run as the README says, npm run chat -- audit export", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, NO_COLOR: '1' };
+    delete env.NODE_OPTIONS;
+    const { stdout } = await promisify(execFile)('npm', ['run', 'chat', '--', 'audit', 'export', sessionId, '--format', 'json'], { cwd: ROOT, env });
+    // `> export.json` would hold npm's banner and the bundle's size line before the JSON.
+    expect(() => JSON.parse(stdout)).not.toThrow();
   });
 
   it('replays, exports and verifies a session', async () => {
