@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { type DatabasePool, sql } from 'slonik';
+import { MIGRATIONS_DIR, migrate } from '../src/database/migrations.js';
 import { createDatabasePool } from '../src/database/pool.js';
 import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { createTestDatabase } from './database.js';
@@ -205,6 +206,25 @@ describe('the chat command line on a database it cannot use as it is', () => {
       expect(migrating.output()).toMatch(/^[^\n]*terminating connection due to administrator command[^\n]*\n$/);
     } finally {
       await admin.end();
+      await drop();
+    }
+  });
+
+  it('says in one line that a database a migration behind the command line needs `npm run chat -- migrate`', async () => {
+    const { url, drop } = await createTestDatabase({ migrated: false });
+    const older = await scratchFolder('parley-migrations-');
+    try {
+      // Migrated by the previous release: all but the last migration of this one.
+      const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+      await Promise.all(files.slice(0, -1).map((name) => copyFile(join(MIGRATIONS_DIR, name), join(older.path, name))));
+      await migrate(url, older.path);
+
+      expect(await runNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url }, tmpdir())).toEqual({
+        code: 78,
+        output: expect.stringMatching(/^[^\n]*the database is not migrated; run `npm run chat -- migrate`[^\n]*\n$/),
+      });
+    } finally {
+      await older.remove();
       await drop();
     }
   });
