@@ -243,6 +243,25 @@ describe('rebuilding the chat projection', () => {
     expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
+  it("keeps the privileges granted on the live tables (a reporting role's SELECT), which LIKE does not copy", async () => {
+    await appendConversations(2);
+    const role = `reporting_${randomUUID().slice(0, 8)}`;
+    const canRead = () => log.pool.oneFirst(sql.type(z.object({ allowed: z.boolean() }))`
+      SELECT has_table_privilege(${role}, 'chat_sessions', 'SELECT') AND has_table_privilege(${role}, 'chat_messages', 'SELECT') AS allowed`);
+    await log.pool.query(sql.unsafe`CREATE ROLE ${sql.identifier([role])}`);
+    try {
+      await log.pool.query(sql.unsafe`GRANT SELECT ON chat_sessions, chat_messages TO ${sql.identifier([role])}`);
+      expect(await canRead()).toBe(true);
+
+      await rebuild();
+
+      expect(await canRead()).toBe(true);
+    } finally {
+      await log.pool.query(sql.unsafe`DROP OWNED BY ${sql.identifier([role])}`);
+      await log.pool.query(sql.unsafe`DROP ROLE ${sql.identifier([role])}`);
+    }
+  });
+
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report)', async () => {
     await appendConversations(3);
     const client = async () => {
