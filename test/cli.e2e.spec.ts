@@ -229,6 +229,23 @@ describe('the chat command line on a database it cannot use as it is', () => {
     }
   });
 
+  it('says in one line, with the status of "try again later", that its swap could not have the live tables', async () => {
+    const { url, drop } = await createTestDatabase();
+    const report = new pg.Client({ connectionString: url });
+    await report.connect();
+    try {
+      // A long report (or a pg_dump) reading the live tables through every attempt of the swap.
+      await report.query('BEGIN');
+      await report.query('SELECT count(*) FROM chat_sessions');
+      const rebuild = await runNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url }, tmpdir(), 55_000);
+      expect(rebuild.code).toBe(75);
+      expect(rebuild.output).not.toMatch(/^\s+at /m);
+    } finally {
+      await report.end();
+      await drop();
+    }
+  });
+
   it('stops a rebuild at an event the projection cannot apply, and says which in one line', async () => {
     const { url, drop } = await createTestDatabase();
     const pool = await createDatabasePool(url);
