@@ -87,6 +87,20 @@ describe('the chat command line', () => {
     expect(run.stdout()).toBe('');
   });
 
+  it('replays a session holding an event of a newer release, skipping it as the projection does', async () => {
+    const id = randomUUID();
+    const event = (type: string, data: Record<string, unknown>) => ({ eventId: randomUUID(), type, data: { sessionId: id, ...data }, metadata: { occurredAt: new Date().toISOString() } });
+    await new PostgresEventStore(pool).appendToStream(`chat_session-${id}`, [
+      event('ChatSessionOpened', { customerId: 'customer-1', subject: 'Child seat' }),
+      event('ChatSessionTagged', { tag: 'family' }), // written by the next release, during a rolling upgrade
+      event('AgentJoined', { agentId: 'agent-1', agentName: 'Ada' }),
+    ], { expectedRevision: 'no_stream' });
+
+    const replay = await chat('audit', 'replay', id);
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.output)).toMatchObject({ sessionId: id, revision: 2, status: 'active', agentId: 'agent-1' });
+  });
+
   it("writes nothing but the export on stdout when run as the README says, npm run chat -- audit export", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, NO_COLOR: '1' };
     delete env.NODE_OPTIONS;
