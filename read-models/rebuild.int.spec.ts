@@ -262,6 +262,20 @@ describe('rebuilding the chat projection', () => {
     }
   });
 
+  it("swaps in under a view an operator made on the live tables (a report's), which then reads the rebuilt rows", async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`CREATE VIEW sessions_by_status AS SELECT session_status, count(*) AS sessions FROM chat_sessions GROUP BY session_status`);
+    const report = () => log.pool.any(sql.unsafe`SELECT * FROM sessions_by_status ORDER BY session_status`);
+    const before = await report();
+
+    await rebuild();
+
+    expect(await report()).toEqual(before);
+    expect(await log.pool.oneFirst(sql.unsafe`SELECT 'chat_sessions'::regclass::oid = (
+      SELECT refobjid FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+      WHERE r.ev_class = 'sessions_by_status'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class LIMIT 1)`)).toBe(true);
+  });
+
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report)', async () => {
     await appendConversations(3);
     const client = async () => {
