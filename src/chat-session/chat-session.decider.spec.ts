@@ -361,4 +361,10 @@ describe('evolve', () => {
     const state = [opened, closed, rated(2, 'Slow')].reduce(evolve, initialState());
     expect(state).toMatchObject({ status: 'closed', rating: { rating: 2, comment: 'Slow' } });
   });
+
+  it('passes over an event of a type it does not know (a newer release’s), as the projection does', () => {
+    const newer = { type: 'ChatSessionTagged', data: { sessionId, tag: 'family' } } as unknown as ChatSessionEvent;
+    const state = [opened, newer, joined()].reduce(evolve, initialState());
+    expect(state).toStrictEqual([opened, joined()].reduce(evolve, initialState()));
+  });
 });

@@ -83,7 +83,9 @@ export function decide(command: ChatSessionCommand, state: ChatSessionState): Ch
 
 /**
  * The state after an event. Stored events were all produced by `decide`, so each applies; an
- * event other than the opening on no session (which `decide` never produces) changes nothing.
+ * event other than the opening on no session (which `decide` never produces) changes nothing,
+ * and so does one of a type this release does not know (a newer release's, during a rolling
+ * upgrade), as the projection skips it.
  */
 export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSessionState {
   if (event.type === 'ChatSessionOpened') {
@@ -106,6 +108,8 @@ export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSe
       const { rating, comment } = event.data;
       return state.status === 'closed' ? { ...state, rating: { rating, ...optional('comment', comment) } } : state;
     }
+    default:
+      return state;
   }
 }
 
