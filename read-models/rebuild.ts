@@ -271,13 +271,16 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
 }
 
 /**
- * Puts each fresh table in its live one's place and drops the old one. The copies' indexes got
- * generated names (`LIKE` cannot copy names); they take the old indexes' names, so that the
- * schema reads the same after a rebuild as before (a later migration may name an index).
+ * Puts each fresh table in its live one's place, with the privileges granted on it (a reporting
+ * role's SELECT), which `LIKE` does not copy (`copy_table_privileges`, migration 0011), and drops
+ * the old one. The copies' indexes got generated names (`LIKE` cannot copy names); they take the
+ * old indexes' names, so that the schema reads the same after a rebuild as before (a later
+ * migration may name an index).
  */
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   for (const [role, table] of Object.entries(live)) {
     const old = `${table}__old`;
+    await connection.query(sql.typeAlias('void')`SELECT FROM copy_table_privileges(${table}::regclass, ${fresh[role]!}::regclass)`);
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([old])}`);
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([fresh[role]!])} RENAME TO ${sql.identifier([table])}`);
     const indexNames = await matchingIndexes(connection, old, table);
