@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { CommonQueryMethods, DatabasePoolConnection } from 'slonik';
 import { z } from 'zod';
@@ -30,9 +31,16 @@ export interface RebuildOptions {
   readonly onProgress?: (progress: RebuildProgress) => void | Promise<void>;
   /** How many events of the category the log holds; by default, counted by reading the log once, while the rebuild runs. */
   readonly countEvents?: () => Promise<number>;
-  /** How long the swap waits for queries holding the live tables before it tries again later (default 5,000). */
+  /**
+   * How long each try of the swap waits for queries holding the live tables (a pg_dump, a report)
+   * before it gives way (default 200): the queries of the live tables that come meanwhile wait
+   * behind it (PostgreSQL's lock queue), as long at most.
+   */
   readonly lockTimeoutMs?: number;
-  /** How many times the swap is tried (default 5). */
+  /**
+   * How many times the swap is tried (default 12), pausing between tries 100 ms, then twice as long
+   * each time, 4 s at most: some 30 s in all by default.
+   */
   readonly swapAttempts?: number;
   /**
    * Aborted: the rebuild stops after the batch under way and throws the signal's reason, before
@@ -64,6 +72,9 @@ function rebuildTableOf(table: string): string {
 /** PostgreSQL's lock_not_available: the swap's `lock_timeout` ran out. */
 const LOCK_NOT_AVAILABLE = '55P03';
 
+/** The swap's first pause before it tries again; each next one is twice as long, up to the second. */
+const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
+
 /**
  * Rebuilds a projection without stopping the service (blue/green):
  *
@@ -74,16 +85,19 @@ const LOCK_NOT_AVAILABLE = '55P03';
  *    which keeps moving), reporting progress (the log is counted meanwhile);
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
- *    live projection had not, renames live → `<table>__old` and new → live (index names
- *    included), drops the old ones and stores the checkpoint. The live runner finds its
- *    checkpoint moved at its next batch and resumes from the new one.
+ *    live projection had not, locks the live tables, renames live → `<table>__old` and new →
+ *    live (index names included), drops the old ones and stores the checkpoint. The live runner
+ *    finds its checkpoint moved at its next batch and resumes from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
  *
  * The live tables answer queries throughout; the swap holds them for as long as its renames
- * take. A rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and its
- * fresh tables behind: the next one drops those first.
+ * take. While a long query holds them (a pg_dump, a report), each try of the swap waits for them
+ * `lockTimeoutMs` at most (the queries that come meanwhile queue behind it), then gives way and
+ * tries again later, up to `swapAttempts` times; the last try's lock timeout is thrown (SQLSTATE
+ * 55P03). A rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and
+ * its fresh tables behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
  */
@@ -143,17 +157,26 @@ class Rebuild {
     await createFreshTables(this.connection, this.projection.tables, this.fresh);
     this.logger.log(`building ${Object.values(this.fresh).join(', ')} from the log`);
     this.reports.report(this.done);
-    const attempts = this.options.swapAttempts ?? 5;
-    for (let attempt = 1; ; attempt++) {
+    const attempts = this.options.swapAttempts ?? 12;
+    for (let attempt = 1, pauseMs: number = SWAP_PAUSES_MS.first; ; attempt++, pauseMs = Math.min(pauseMs * 2, SWAP_PAUSES_MS.longest)) {
       await this.catchUp();
       await analyze(this.connection, this.fresh);
       try {
         return await this.swap();
       } catch (error) {
         if (errorCodeOf(error) !== LOCK_NOT_AVAILABLE || attempt === attempts) throw error;
-        this.logger.warn(`the swap waited too long for the live tables (attempt ${attempt} of ${attempts}); trying again`);
+        this.logger.warn(`a query holds the live tables (swap attempt ${attempt} of ${attempts}); trying again in ${pauseMs} ms`);
+        await this.pause(pauseMs);
       }
     }
+  }
+
+  /** Waits `ms`, or less when the rebuild's signal is aborted first (its next step throws then). */
+  private async pause(ms: number): Promise<void> {
+    const { signal } = this.options;
+    await sleep(ms, undefined, { signal }).catch((error: unknown) => {
+      if (!signal?.aborted) throw error;
+    });
   }
 
   /** Projects, a batch per transaction, the events the live projection has projected already. */
@@ -180,8 +203,6 @@ class Rebuild {
     // the event store's reads, and the progress callback, run in the context outside it.
     const outsideTransaction = AsyncLocalStorage.snapshot();
     const result = await this.connection.transaction(async (transaction) => {
-      await transaction.query(sql.type(z.object({ set_config: z.string() }))`
-        SELECT set_config('lock_timeout', ${`${this.options.lockTimeoutMs ?? 5000}ms`}, true)`);
       await takeTransactionLock(transaction, 'write', this.projection.name);
       const live = await readCheckpoint(transaction, this.projection.name);
       let position = this.position;
@@ -200,6 +221,7 @@ class Rebuild {
       }
       await this.reports.settle();
       this.throwIfStopped();
+      await lockLiveTables(transaction, this.projection.tables, this.options.lockTimeoutMs ?? 200);
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
@@ -263,6 +285,16 @@ async function createFreshTables(connection: CommonQueryMethods, live: Tables, f
       await transaction.query(sql.typeAlias('void')`SELECT FROM copy_storage_parameters(${table}::regclass, ${fresh[role]!}::regclass)`);
     }
   });
+}
+
+/**
+ * Locks the live tables against every query, waiting `timeoutMs` at most for those holding them.
+ * @throws PostgreSQL's lock_not_available when the wait runs out.
+ */
+async function lockLiveTables(transaction: CommonQueryMethods, live: Tables, timeoutMs: number): Promise<void> {
+  await transaction.query(sql.type(z.object({ set_config: z.string() }))`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`);
+  const tables = Object.values(live).map((table) => sql.identifier([table]));
+  await transaction.query(sql.typeAlias('void')`LOCK TABLE ${sql.join(tables, sql.fragment`, `)} IN ACCESS EXCLUSIVE MODE`);
 }
 
 /** Gives the planner statistics of the new tables before they take queries. */
