@@ -64,6 +64,19 @@ export class RebuildInProgress extends Error {
   }
 }
 
+/**
+ * The live tables' shape changed while the rebuild built (a migration applied meanwhile, a new
+ * release's server starting; an operator's ALTER TABLE): its fresh tables, made in the old shape
+ * and filled by this process's projection, would undo it. Nothing was swapped.
+ */
+export class LiveTablesChanged extends Error {
+  override readonly name = 'LiveTablesChanged';
+  constructor(readonly tables: readonly string[]) {
+    super(`${tables.join(' and ')} changed while the rebuild built (a migration applied meanwhile?): nothing swapped, `
+      + 'the live tables kept; rebuild again, with the release that migrated them');
+  }
+}
+
 /** The fresh table a rebuild builds beside a live one. */
 function rebuildTableOf(table: string): string {
   return `${table}__rebuild`;
@@ -222,6 +235,8 @@ class Rebuild {
       await this.reports.settle();
       this.throwIfStopped();
       await lockLiveTables(transaction, this.projection.tables, this.options.lockTimeoutMs ?? 200);
+      const changed = await changedTables(transaction, this.projection.tables, this.fresh);
+      if (changed.length > 0) throw new LiveTablesChanged(changed);
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
@@ -295,6 +310,36 @@ async function lockLiveTables(transaction: CommonQueryMethods, live: Tables, tim
   await transaction.query(sql.type(z.object({ set_config: z.string() }))`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`);
   const tables = Object.values(live).map((table) => sql.identifier([table]));
   await transaction.query(sql.typeAlias('void')`LOCK TABLE ${sql.join(tables, sql.fragment`, `)} IN ACCESS EXCLUSIVE MODE`);
+}
+
+/**
+ * The live tables whose shape is no longer their fresh copy's: columns (names, types, defaults,
+ * statistics targets ...), constraints, indexes and storage parameters, all that `LIKE` and
+ * `createFreshTables` copy, compared by definition (the copies' own names differ).
+ */
+async function changedTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<string[]> {
+  const changed: string[] = [];
+  for (const [role, table] of Object.entries(live)) {
+    const [was, is] = [await shapeOf(connection, fresh[role]!), await shapeOf(connection, table)];
+    if (was !== is) changed.push(table);
+  }
+  return changed;
+}
+
+async function shapeOf(connection: CommonQueryMethods, table: string): Promise<string> {
+  return connection.oneFirst(sql.type(z.object({ shape: z.string() }))`
+    SELECT concat_ws(E'\n',
+      (SELECT string_agg(concat_ws(' ', quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull,
+          a.attidentity, a.attgenerated, a.attstattarget, a.attcollation, pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY a.attnum)
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
+      (SELECT string_agg(pg_get_constraintdef(c.oid), ', ' ORDER BY pg_get_constraintdef(c.oid))
+        FROM pg_constraint c WHERE c.conrelid = t.oid),
+      (SELECT string_agg(regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? USING ', ''), ', '
+          ORDER BY regexp_replace(pg_get_indexdef(i.indexrelid), '^.*? USING ', ''))
+        FROM pg_index i WHERE i.indrelid = t.oid),
+      array_to_string(t.reloptions, ', ')) AS shape
+    FROM pg_class t WHERE t.oid = ${table}::regclass`);
 }
 
 /** Gives the planner statistics of the new tables before they take queries. */
