@@ -11,7 +11,7 @@ import { createTestDatabase } from '../test/database.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
 import { readCheckpoint, readSwaps } from './checkpoints.js';
 import { ProjectionRunner } from './projection-runner.js';
-import { LiveTablesChanged, RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
+import { DependentsNotCarried, LiveTablesChanged, RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
 import {
   allChatEvents, chatProjectedFromScratch, conversation, customer, eventually, listenForNotices, openTestLog,
   tableContents, type NoticeListener, type TestLog, waitCaughtUp,
@@ -264,9 +264,12 @@ describe('rebuilding the chat projection', () => {
 
   it("swaps in under a view an operator made on the live tables (a report's), which then reads the rebuilt rows", async () => {
     await appendConversations(2);
-    await log.pool.query(sql.unsafe`CREATE VIEW sessions_by_status AS SELECT session_status, count(*) AS sessions FROM chat_sessions GROUP BY session_status`);
+    live.start();
+    await caughtUp();
+    await log.pool.query(sql.unsafe`CREATE VIEW sessions_by_status WITH (security_barrier) AS SELECT session_status, count(*) AS sessions FROM chat_sessions GROUP BY session_status`);
     const report = () => log.pool.any(sql.unsafe`SELECT * FROM sessions_by_status ORDER BY session_status`);
     const before = await report();
+    expect(before).toEqual([{ session_status: 'closed', sessions: 2n }]);
 
     await rebuild();
 
@@ -274,6 +277,18 @@ describe('rebuilding the chat projection', () => {
     expect(await log.pool.oneFirst(sql.unsafe`SELECT 'chat_sessions'::regclass::oid = (
       SELECT refobjid FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
       WHERE r.ev_class = 'sessions_by_status'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class LIMIT 1)`)).toBe(true);
+    expect(await log.pool.oneFirst(sql.unsafe`SELECT reloptions FROM pg_class WHERE oid = 'sessions_by_status'::regclass`))
+      .toEqual(['security_barrier=true']);
+  });
+
+  it('refuses, before it builds, when an object it cannot move onto the rebuilt tables depends on them, naming it', async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`CREATE MATERIALIZED VIEW sessions_by_status AS SELECT session_status, count(*) AS sessions FROM chat_sessions GROUP BY session_status`);
+    const before = await schema();
+
+    await expect(rebuild()).rejects.toThrow(new DependentsNotCarried('chat', ['materialized view sessions_by_status']));
+
+    expect(await schema()).toEqual(before); // no fresh tables made
   });
 
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report), and swaps once it ends', async () => {

@@ -77,6 +77,19 @@ export class LiveTablesChanged extends Error {
   }
 }
 
+/**
+ * Objects depend on the live tables that the swap cannot move onto the rebuilt ones (a
+ * materialized view, another table's foreign key, a view of a role the rebuild's is not): dropping
+ * the old tables would fail. Found before the rebuild builds, or at its swap; nothing was swapped.
+ */
+export class DependentsNotCarried extends Error {
+  override readonly name = 'DependentsNotCarried';
+  constructor(readonly projection: string, readonly objects: readonly string[]) {
+    super(`cannot rebuild projection ${projection}: ${objects.join(', ')} depend(s) on its tables and cannot be moved onto `
+      + 'rebuilt ones (only views its role owns can); drop them, rebuild, then make them again');
+  }
+}
+
 /** The fresh table a rebuild builds beside a live one. */
 function rebuildTableOf(table: string): string {
   return `${table}__rebuild`;
@@ -167,6 +180,7 @@ class Rebuild {
   }
 
   private async buildAndSwap(): Promise<RebuildResult> {
+    await this.refuseDependentsNotCarried(this.connection);
     await createFreshTables(this.connection, this.projection.tables, this.fresh);
     this.logger.log(`building ${Object.values(this.fresh).join(', ')} from the log`);
     this.reports.report(this.done);
@@ -237,12 +251,19 @@ class Rebuild {
       await lockLiveTables(transaction, this.projection.tables, this.options.lockTimeoutMs ?? 200);
       const changed = await changedTables(transaction, this.projection.tables, this.fresh);
       if (changed.length > 0) throw new LiveTablesChanged(changed);
+      await this.refuseDependentsNotCarried(transaction);
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
     });
     this.logger.log(`swapped in after ${result.eventsProjected} events`);
     return result;
+  }
+
+  /** @throws {DependentsNotCarried} when objects the swap cannot carry over depend on the live tables. */
+  private async refuseDependentsNotCarried(connection: CommonQueryMethods): Promise<void> {
+    const objects = await dependentsNotCarried(connection, this.projection.tables);
+    if (objects.length > 0) throw new DependentsNotCarried(this.projection.name, objects);
   }
 
   /** @throws the signal's reason once it is aborted, or what a progress report or the count threw. */
@@ -349,23 +370,63 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
 
 /**
  * Puts each fresh table in its live one's place, with the privileges granted on it (a reporting
- * role's SELECT), which `LIKE` does not copy (`copy_table_privileges`, migration 0011), and drops
- * the old one. The copies' indexes got generated names (`LIKE` cannot copy names); they take the
- * old indexes' names, so that the schema reads the same after a rebuild as before (a later
- * migration may name an index).
+ * role's SELECT), which `LIKE` does not copy (`copy_table_privileges`, migration 0011), moves the
+ * views on the live tables (an operator's report) onto it, and drops the old one. A renamed table
+ * takes its views along: each is defined again, from its definition read before the renames, on
+ * the tables now of those names (`redefine_view`, migration 0012). The copies' indexes got
+ * generated names (`LIKE` cannot copy names); they take the old indexes' names, so that the
+ * schema reads the same after a rebuild as before (a later migration may name an index).
  */
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
+  const views = await viewsOn(connection, live);
   for (const [role, table] of Object.entries(live)) {
-    const old = `${table}__old`;
     await connection.query(sql.typeAlias('void')`SELECT FROM copy_table_privileges(${table}::regclass, ${fresh[role]!}::regclass)`);
-    await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([old])}`);
+    await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([`${table}__old`])}`);
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([fresh[role]!])} RENAME TO ${sql.identifier([table])}`);
+  }
+  for (const { view, definition } of views) {
+    await connection.query(sql.typeAlias('void')`SELECT FROM redefine_view(${view}::regclass, ${definition})`);
+  }
+  for (const table of Object.values(live)) {
+    const old = `${table}__old`;
     const indexNames = await matchingIndexes(connection, old, table);
     await connection.query(sql.typeAlias('void')`DROP TABLE ${sql.identifier([old])}`);
     for (const { old_name, new_name } of indexNames) {
       await connection.query(sql.typeAlias('void')`ALTER INDEX ${sql.identifier([new_name])} RENAME TO ${sql.identifier([old_name])}`);
     }
   }
+}
+
+/** The views that read the tables (not through other views), each with its definition. */
+async function viewsOn(connection: CommonQueryMethods, tables: Tables) {
+  return connection.any(sql.type(z.object({ view: z.string(), definition: z.string() }))`
+    SELECT DISTINCT v.oid::regclass::text AS view, pg_get_viewdef(v.oid) AS definition
+    FROM pg_depend d
+    JOIN pg_rewrite r ON r.oid = d.objid
+    JOIN pg_class v ON v.oid = r.ev_class AND v.relkind = 'v'
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.deptype = 'n'
+      AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(${sql.array(Object.values(tables), 'regclass')})`);
+}
+
+/**
+ * What depends on the tables that dropping them would take along, but for the views `swapTables`
+ * moves (of a role the rebuild's has the privileges of, their owner's, which redefining them needs):
+ * materialized views, other tables' foreign keys, functions, views of other roles; not the
+ * tables' own parts (constraints, indexes), which the copies have.
+ */
+async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tables): Promise<readonly string[]> {
+  return connection.anyFirst(sql.type(z.object({ object: z.string() }))`
+    SELECT DISTINCT CASE WHEN r.oid IS NULL THEN pg_describe_object(d.classid, d.objid, 0)
+      ELSE pg_describe_object('pg_class'::regclass, r.ev_class, 0) END AS object
+    FROM pg_depend d
+    LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+    LEFT JOIN pg_class v ON v.oid = r.ev_class
+    WHERE d.deptype = 'n' AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(${sql.array(Object.values(tables), 'regclass')})
+      AND NOT coalesce(v.relkind = 'v' AND pg_has_role(v.relowner, 'USAGE'), false)
+      -- a part of the table itself (a check constraint, on its columns), which goes with it
+      AND NOT EXISTS (SELECT FROM pg_depend part WHERE part.classid = d.classid AND part.objid = d.objid
+        AND part.refclassid = d.refclassid AND part.refobjid = d.refobjid AND part.deptype IN ('a', 'i'))
+    ORDER BY object`);
 }
 
 /** Each index of `from` paired with the index of `to` that has the same definition. */
