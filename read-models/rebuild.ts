@@ -111,9 +111,11 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  *    which keeps moving), reporting progress (the log is counted meanwhile);
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
- *    live projection had not, locks the live tables, renames live → `<table>__old` and new →
- *    live (index names included), drops the old ones and stores the checkpoint. The live runner
- *    finds its checkpoint moved at its next batch and resumes from the new one.
+ *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
+ *    copied, grants the fresh ones their privileges, renames live → `<table>__old` and new →
+ *    live (index names included), moves the views on them over, drops the old ones and stores
+ *    the checkpoint. The live runner finds its checkpoint moved at its next batch and resumes
+ *    from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
@@ -126,6 +128,8 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * its fresh tables behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
+ * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables.
+ * @throws {LiveTablesChanged} when the live tables changed shape while the rebuild built.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
   const { projection } = options;
