@@ -25,6 +25,7 @@ import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
 import { type EventStore, EventStoreUnavailable, type LogPosition } from '../event-store/event-store.js';
 import { openEventStore } from '../event-store/configured-event-store.js';
+import { isoInstant } from '../http/query-parameters.js';
 import { onStopSignal, signalExitStatus, type StopSignal } from '../stop-signals.js';
 
 const USAGE = `usage: npm run chat -- <command>
@@ -222,9 +223,9 @@ function historyPoint(options: { revision?: string; at?: string }): HistoryPoint
     return { revision: Number(options.revision) };
   }
   if (options.at !== undefined) {
-    const at = new Date(options.at);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(options.at) || Number.isNaN(at.getTime())) {
-      throw new UsageError(`--at must be an ISO-8601 instant, got "${options.at}"`);
+    const at = isoInstant(options.at);
+    if (at === undefined) {
+      throw new UsageError(`--at must be an ISO-8601 instant with its offset, such as 2026-12-07T16:00:00Z, got "${options.at}"`);
     }
     return { at };
   }
