@@ -109,6 +109,14 @@ class StderrLogger extends ConsoleLogger {
   }
 }
 
+/** The options given, of all the commands': each command refuses those it does not take. */
+interface Options {
+  help?: boolean;
+  revision?: string;
+  at?: string;
+  format?: string;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -130,12 +138,13 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'migrate':
       expectArguments(rest, 0, 'migrate');
+      expectOptions(values, [], 'migrate');
       return withDatabase(config, { create: true }, async (url) => {
         const applied = await migrate(url);
         console.log(applied.length === 0 ? 'migrations: up to date' : `migrations applied: ${applied.join(', ')}`);
       });
     case 'projections':
-      return projections(config, rest);
+      return projections(config, rest, values);
     case 'audit':
       return audit(config, rest, values);
     default:
@@ -145,10 +154,11 @@ async function main(argv: string[]): Promise<void> {
 
 const PROJECTIONS = [chatProjection];
 
-async function projections(config: Config, args: string[]): Promise<void> {
+async function projections(config: Config, args: string[], options: Options): Promise<void> {
   const [action, name, ...rest] = args;
   if (action === 'status') {
     expectArguments(name === undefined ? [] : [name, ...rest], 0, 'projections status');
+    expectOptions(options, [], 'projections status');
     return withEventStore(config, async (store, database) => {
       for (const projection of PROJECTIONS) {
         const lag = await projectionLag(database.pool, store, projection);
@@ -165,6 +175,7 @@ async function projections(config: Config, args: string[]): Promise<void> {
   }
   if (action === 'rebuild') {
     expectArguments(rest, 0, 'projections rebuild');
+    expectOptions(options, [], 'projections rebuild');
     const chosen = name === undefined ? PROJECTIONS : PROJECTIONS.filter((p) => p.name === name || Object.values(p.tables).includes(name));
     if (chosen.length === 0) {
       throw new UsageError(`no projection "${name}": ${PROJECTIONS.map((p) => `${p.name} (${Object.values(p.tables).join(', ')})`).join('; ')}`);
@@ -186,7 +197,7 @@ function positionText(position: LogPosition): string {
   return position.commit < 0n ? 'start of the log' : `commit ${position.commit}, prepare ${position.prepare}`;
 }
 
-async function audit(config: Config, args: string[], options: { revision?: string; at?: string; format?: string }): Promise<void> {
+async function audit(config: Config, args: string[], options: Options): Promise<void> {
   const [action, sessionId, ...rest] = args;
   expectArguments(rest, 0, `audit ${action ?? ''}`.trim());
   if (sessionId === undefined || !UUID.test(sessionId)) throw new UsageError('audit needs a session id (a UUID)');
@@ -194,10 +205,12 @@ async function audit(config: Config, args: string[], options: { revision?: strin
   const run = (work: (store: EventStore) => Promise<void>) => withEventStore(config, (store) => work(store));
   switch (action) {
     case 'replay': {
+      expectOptions(options, ['revision', 'at'], 'audit replay');
       const point = historyPoint(options);
       return run(async (store) => console.log(JSON.stringify(sessionAt(id, await sessionHistory(store, id), point), null, 2)));
     }
     case 'export': {
+      expectOptions(options, ['format'], 'audit export');
       if (options.format !== 'json' && options.format !== 'csv') throw new UsageError('audit export needs --format json or --format csv');
       const format = options.format;
       return run(async (store) => {
@@ -206,6 +219,7 @@ async function audit(config: Config, args: string[], options: { revision?: strin
       });
     }
     case 'verify':
+      expectOptions(options, [], 'audit verify');
       return run(async (store) => {
         const verdict = verifySession(await sessionHistory(store, id));
         console.log(verdict.ok ? `hash chain of ${id}: intact` : `hash chain of ${id}: BROKEN at revision ${verdict.brokenAtRevision}`);
@@ -234,6 +248,12 @@ function historyPoint(options: { revision?: string; at?: string }): HistoryPoint
 
 function expectArguments(rest: string[], count: number, command: string): void {
   if (rest.length > count) throw new UsageError(`${command}: unexpected arguments: ${rest.join(' ')}`);
+}
+
+/** Refuses an option the command does not take (`--help` aside), which it would otherwise answer without. */
+function expectOptions(options: Options, taken: readonly (keyof Options)[], command: string): void {
+  const others = Object.keys(options).filter((name) => name !== 'help' && !taken.includes(name as keyof Options));
+  if (others.length > 0) throw new UsageError(`${command} does not take ${others.map((name) => `--${name}`).join(' or ')}`);
 }
 
 /**
