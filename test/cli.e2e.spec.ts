@@ -85,6 +85,7 @@ describe('the chat command line', () => {
     const run = startNode(CLI, [], { DATABASE_URL: url }, tmpdir());
     expect(await run.exited).toEqual({ code: 64, signal: null });
     expect(run.stdout()).toBe('');
+    expect(run.output()).toMatch(/^a command is missing\n\nusage: /);
   });
 
   it('replays a session holding an event of a newer release, skipping it as the projection does', async () => {

@@ -128,10 +128,11 @@ async function main(argv: string[]): Promise<void> {
       format: { type: 'string' },
     },
   });
-  if (values.help || positionals.length === 0) {
+  if (values.help) {
     console.log(USAGE);
     return;
   }
+  if (positionals.length === 0) throw new UsageError('a command is missing');
   const config = loadConfig();
   Logger.overrideLogger(new StderrLogger({ logLevels: levelsUpTo(config.logLevel ?? 'warn') }));
   const [command, ...rest] = positionals;
