@@ -19,7 +19,7 @@ import {
 } from '../audit/session-audit.js';
 import { type Config, ConfigError, levelsUpTo, loadConfig } from '../config.js';
 import { DataDirUnreachable, EmbeddedPostgresLeftRunning, NoEmbeddedDatabase, startEmbeddedPostgres } from '../database/embedded-postgres.js';
-import { explainNotMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
+import { assertMigrated, MigrationFailed, migrate, NotMigrated } from '../database/migrations.js';
 import { LockHeld } from '../database/process-lock.js';
 import { createDatabasePool } from '../database/pool.js';
 import { DatabaseUnreachable, explainUnreachable } from '../database/unreachable.js';
@@ -285,16 +285,15 @@ async function withDatabase(config: Config, { create }: { create: boolean }, wor
 
 /**
  * Runs `work` with the configured event store and the database (a pool of the CLI's own).
- * @throws {NotMigrated} when the database lacks a table `work` reads.
+ * @throws {NotMigrated} before `work` when the database has not applied every migration.
  */
 async function withEventStore(config: Config, work: (store: EventStore, database: { url: string; pool: DatabasePool }) => Promise<void>): Promise<void> {
   return withDatabase(config, { create: false }, async (url) => {
+    await assertMigrated(url);
     const pool = await createDatabasePool(url, { maximumPoolSize: 2, applicationName: 'parley-cli' });
     const store = await openEventStore(config, pool);
     try {
-      await work(store, { url, pool }).catch((error: unknown) => {
-        throw explainNotMigrated(error);
-      });
+      await work(store, { url, pool });
     } finally {
       await store.close();
       await pool.end();

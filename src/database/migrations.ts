@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { errorCodeOf } from './connection-loss.js';
 
 /** The `migrations/` folder at the top of the project (from `src/` and from `dist/src/`). */
 export const MIGRATIONS_DIR = fileURLToPath(
@@ -17,24 +16,41 @@ export class MigrationFailed extends Error {
   }
 }
 
-/** The database lacks a table the migrations create: nobody has migrated it yet. */
+/** The database has not applied every migration of this release: nobody has migrated it yet. */
 export class NotMigrated extends Error {
   override readonly name = 'NotMigrated';
-}
-
-/**
- * A query's error as a {@link NotMigrated} saying how to migrate, when PostgreSQL says a table
- * does not exist (SQLSTATE 42P01, undefined_table); other errors are returned as they are.
- */
-export function explainNotMigrated(error: unknown): unknown {
-  if (errorCodeOf(error) !== '42P01') return error;
-  return new NotMigrated(
-    `${(error as Error).message}: the database is not migrated; run \`npm run chat -- migrate\` (npm start does too)`,
-    { cause: error },
-  );
+  constructor(pending: readonly string[], applied: number) {
+    const what = applied === 0 ? 'no migration applied yet' : `${pending.join(', ')} not applied yet`;
+    super(`${what}: the database is not migrated; run \`npm run chat -- migrate\` (npm start does too)`);
+  }
 }
 
 const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+/** The numbered SQL files of `dir`, in the order they apply. */
+async function migrationFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => FILE_NAME.test(name)).sort();
+}
+
+/**
+ * Refuses a database that has not applied every migration of `dir`, before a command of this
+ * release does any work on it and fails halfway (at a column not there yet).
+ * @throws {NotMigrated} naming the files not applied.
+ */
+export async function assertMigrated(url: string, dir = MIGRATIONS_DIR): Promise<void> {
+  const files = await migrationFiles(dir);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: [table] } = await client.query<{ exists: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`);
+    const { rows } = table?.exists ? await client.query<{ file: string }>('SELECT file FROM schema_migrations') : { rows: [] };
+    const done = new Set(rows.map((row) => row.file));
+    const pending = files.filter((name) => !done.has(name));
+    if (pending.length > 0) throw new NotMigrated(pending, done.size);
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * Applies, in order, each numbered SQL file of `dir` not yet recorded in `schema_migrations`,
@@ -45,7 +61,7 @@ const FILE_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
  * @throws {MigrationFailed} naming the file that failed; the files before it stay applied.
  */
 export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((name) => FILE_NAME.test(name)).sort();
+  const files = await migrationFiles(dir);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
