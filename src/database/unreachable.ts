@@ -1,11 +1,14 @@
-/** PostgreSQL could not be reached or used at start; the message says what to check. */
+import { isConnectionLoss } from './connection-loss.js';
+
+/** PostgreSQL could not be reached or used, at start or since; the message says what to check. */
 export class DatabaseUnreachable extends Error {
   override readonly name = 'DatabaseUnreachable';
 }
 
 /**
- * The error of a failed first connection, as a {@link DatabaseUnreachable} that says what to
- * check when its cause is a known one; other errors are returned as they are.
+ * The error of a failed first connection, or of one lost since (PostgreSQL restarted, failed over
+ * or ended it), as a {@link DatabaseUnreachable} that says what to check when its cause is a known
+ * one; other errors are returned as they are.
  */
 export function explainUnreachable(error: unknown, url: string, embedded: boolean): unknown {
   const code = (error as { code?: string }).code;
@@ -21,7 +24,8 @@ export function explainUnreachable(error: unknown, url: string, embedded: boolea
     '28000': 'the login was refused: check the user in DATABASE_URL and pg_hba.conf.',
     '3D000': 'the database does not exist: create it or fix the database name in DATABASE_URL.',
   };
-  const check = code === undefined ? undefined : checks[code];
+  const lost = isConnectionLoss(error) ? 'the connection was lost (a restart, a failover): try again once PostgreSQL is back.' : undefined;
+  const check = (code === undefined ? undefined : checks[code]) ?? lost;
   if (!check) return error;
   return new DatabaseUnreachable(`cannot use ${where}: ${(error as Error).message}; ${check}`, { cause: error });
 }
