@@ -90,6 +90,14 @@ export class DependentsNotCarried extends Error {
   }
 }
 
+/** The swap could not have the live tables through its attempts: queries held them each time. */
+export class LiveTablesBusy extends Error {
+  override readonly name = 'LiveTablesBusy';
+  constructor(readonly projection: string, attempts: number, options: ErrorOptions) {
+    super(`the rebuild of projection ${projection} could not swap in: queries held its live tables through ${attempts} attempts; try again later`, options);
+  }
+}
+
 /** The fresh table a rebuild builds beside a live one. */
 function rebuildTableOf(table: string): string {
   return `${table}__rebuild`;
@@ -127,6 +135,7 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * 55P03). A rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and
  * its fresh tables behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
+ * @throws {LiveTablesBusy} when queries held the live tables through every attempt of the swap.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
  * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables.
  * @throws {LiveTablesChanged} when the live tables changed shape while the rebuild built.
@@ -195,7 +204,8 @@ class Rebuild {
       try {
         return await this.swap();
       } catch (error) {
-        if (errorCodeOf(error) !== LOCK_NOT_AVAILABLE || attempt === attempts) throw error;
+        if (errorCodeOf(error) !== LOCK_NOT_AVAILABLE) throw error;
+        if (attempt === attempts) throw new LiveTablesBusy(this.projection.name, attempts, { cause: error });
         this.logger.warn(`a query holds the live tables (swap attempt ${attempt} of ${attempts}); trying again in ${pauseMs} ms`);
         await this.pause(pauseMs);
       }

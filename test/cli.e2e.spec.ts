@@ -255,6 +255,7 @@ describe('the chat command line on a database it cannot use as it is', () => {
       const rebuild = await runNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url }, tmpdir(), 55_000);
       expect(rebuild.code).toBe(75);
       expect(rebuild.output).not.toMatch(/^\s+at /m);
+      expect(rebuild.output).toMatch(/\nthe rebuild of projection chat could not swap in: [^\n]*; try again later\n$/);
     } finally {
       await report.end();
       await drop();

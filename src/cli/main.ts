@@ -6,7 +6,7 @@ import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
 import { lockHolder } from '../../read-models/locks.js';
 import { EventNotApplicable } from '../../read-models/projection.js';
-import { type RebuildProgress, RebuildInProgress, rebuildProjection } from '../../read-models/rebuild.js';
+import { LiveTablesBusy, type RebuildProgress, RebuildInProgress, rebuildProjection } from '../../read-models/rebuild.js';
 import {
   HistoryBroken,
   type HistoryPoint,
@@ -41,8 +41,9 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, or another process starting or stopping the embedded database for minutes
-   (at the command's end: the command done, the database left running),
+75 rebuild running, or its swap kept from the live tables by queries, or another process
+   starting or stopping the embedded database for minutes (at the command's end: the command
+   done, the database left running),
 78 configuration, or a database not migrated or not in DATA_DIR,
 129, 130 or 143 stopped by SIGHUP (terminal closed), SIGINT (Ctrl-C) or SIGTERM
 
@@ -84,8 +85,9 @@ const EXIT = {
   /** EX_SOFTWARE: a migration failed, or an error nobody expected (its stack trace is printed). */
   software: 70,
   /**
-   * EX_TEMPFAIL: another rebuild is running, or another process has been starting or stopping the
-   * embedded database for minutes; try again later.
+   * EX_TEMPFAIL: another rebuild is running, or queries held the live tables through a rebuild's
+   * swap, or another process has been starting or stopping the embedded database for minutes; try
+   * again later.
    */
   tryAgain: 75,
   /** EX_CONFIG: a setting cannot be used; the database is not migrated, or not in DATA_DIR. */
@@ -341,7 +343,7 @@ function exitStatusOf(error: unknown): number | undefined {
   if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
   if (error instanceof HistoryBroken) return EXIT.broken;
   if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;
-  if (error instanceof RebuildInProgress || error instanceof LockHeld) return EXIT.tryAgain;
+  if (error instanceof RebuildInProgress || error instanceof LiveTablesBusy || error instanceof LockHeld) return EXIT.tryAgain;
   if (error instanceof MigrationFailed) return EXIT.software;
   return undefined;
 }
