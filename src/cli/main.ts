@@ -32,7 +32,8 @@ const USAGE = `usage: npm run chat -- <command>
 
 commands:
   migrate                                      apply the migrations not applied yet
-  projections status                           each projection's checkpoint, the log's head, the lag
+  projections status                           each projection's checkpoint, the log's head, the lag,
+                                               events held back behind a transaction in flight
   projections rebuild [name]                   rebuild beside the live tables, then swap (default: all)
   audit replay <sessionId> [--revision N | --at ISO]
                                                the session as it was then, rebuilt from its events
@@ -171,6 +172,7 @@ async function projections(config: Config, args: string[], options: Options): Pr
           `  checkpoint  ${positionText(lag.checkpoint)}`,
           `  log head    ${lag.capped ? 'beyond the first 10,000 events after the checkpoint' : positionText(lag.head)}`,
           `  lag         ${lag.capped ? `${lag.lag.toLocaleString('en-US')} events or more` : `${lag.lag.toLocaleString('en-US')} events`}`,
+          `  held back   ${lag.heldBack ? 'yes: later events wait, not counted in the lag, behind a transaction still in flight' : 'no'}`,
           `  projector   ${leader === null ? 'none running' : `running (database backend pid ${leader})`}`,
         ].join('\n'));
       }
