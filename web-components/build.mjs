@@ -2,7 +2,8 @@
 /**
  * Builds the web components into ONE file, `dist/web/widget.js` (ESM, es2022, minified; Lit and
  * the STOMP client included), copies the demo pages beside it (`dist/web/pages/`), and prints
- * the bundle's gzipped size against its budget. `npm run build` runs it.
+ * the bundle's gzipped size against its budget, on stderr: `npm run chat` builds first, and its
+ * stdout is the command's output (an export). `npm run build` runs it.
  *
  * Files are written to a temporary name and renamed, so that a server (or a concurrent build)
  * never reads a half-written bundle.
@@ -43,7 +44,7 @@ export async function buildWeb({ quiet = false } = {}) {
   const sizes = { bytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength };
   if (!quiet) {
     const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-    console.log(`web components: ${BUNDLE} ${kib(sizes.bytes)}, ${kib(sizes.gzipBytes)} gzipped (budget ${kib(BUDGET_GZIP_BYTES)})`);
+    console.error(`web components: ${BUNDLE} ${kib(sizes.bytes)}, ${kib(sizes.gzipBytes)} gzipped (budget ${kib(BUDGET_GZIP_BYTES)})`);
   }
   if (sizes.gzipBytes > BUDGET_GZIP_BYTES) {
     throw new Error(`the bundle is ${sizes.gzipBytes} bytes gzipped, over its budget of ${BUDGET_GZIP_BYTES}`);
