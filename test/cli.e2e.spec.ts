@@ -274,6 +274,22 @@ describe('the chat command line on a database it cannot use as it is', () => {
     }
   });
 
+  it('refuses in one line, as a setting to change, a rebuild whose live tables something depends on that it cannot move', async () => {
+    const { url, drop } = await createTestDatabase();
+    const report = new pg.Client({ connectionString: url });
+    await report.connect();
+    try {
+      await report.query('CREATE MATERIALIZED VIEW sessions_by_status AS SELECT session_status, count(*) FROM chat_sessions GROUP BY session_status');
+      const rebuild = await runNode(CLI, ['projections', 'rebuild'], { DATABASE_URL: url }, tmpdir());
+      expect(rebuild.code).toBe(78);
+      expect(rebuild.output).not.toMatch(/^\s+at /m);
+      expect(rebuild.output).toMatch(/^cannot rebuild projection chat: [^\n]*sessions_by_status[^\n]*; drop them, rebuild, then make them again\n$/);
+    } finally {
+      await report.end();
+      await drop();
+    }
+  });
+
   it('stops a rebuild at an event the projection cannot apply, and says which in one line', async () => {
     const { url, drop } = await createTestDatabase();
     const pool = await createDatabasePool(url);

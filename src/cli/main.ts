@@ -6,7 +6,9 @@ import { chatProjection } from '../../read-models/chat.projection.js';
 import { projectionLag } from '../../read-models/projection-lag.js';
 import { lockHolder } from '../../read-models/locks.js';
 import { EventNotApplicable } from '../../read-models/projection.js';
-import { LiveTablesBusy, type RebuildProgress, RebuildInProgress, rebuildProjection } from '../../read-models/rebuild.js';
+import {
+  DependentsNotCarried, LiveTablesBusy, LiveTablesChanged, type RebuildProgress, RebuildInProgress, rebuildProjection,
+} from '../../read-models/rebuild.js';
 import {
   HistoryBroken,
   type HistoryPoint,
@@ -42,10 +44,11 @@ commands:
 
 exit status: 1 broken history, 64 usage, 65 no such session or an event that cannot be
 applied, 69 database or event store unreachable, 70 migration failed or unexpected error,
-75 rebuild running, or its swap kept from the live tables by queries, or another process
-   starting or stopping the embedded database for minutes (at the command's end: the command
-   done, the database left running),
-78 configuration, or a database not migrated or not in DATA_DIR,
+75 rebuild running, or its swap kept from the live tables by queries, or the live tables
+   migrated while it built, or another process starting or stopping the embedded database for
+   minutes (at the command's end: the command done, the database left running),
+78 configuration, or a database not migrated or not in DATA_DIR, or objects on the live
+   tables a rebuild cannot move (a materialized view, a foreign key),
 129, 130 or 143 stopped by SIGHUP (terminal closed), SIGINT (Ctrl-C) or SIGTERM
 
 The database is DATABASE_URL's, or the embedded one under DATA_DIR (the running server's when
@@ -339,13 +342,18 @@ class ProgressLine {
 
 /** The exit status of an error said in one line; undefined for an unexpected error. */
 function exitStatusOf(error: unknown): number | undefined {
-  if (error instanceof ConfigError || error instanceof NotMigrated || error instanceof NoEmbeddedDatabase || error instanceof DataDirUnreachable) {
+  if (
+    error instanceof ConfigError || error instanceof NotMigrated || error instanceof NoEmbeddedDatabase || error instanceof DataDirUnreachable
+    || error instanceof DependentsNotCarried
+  ) {
     return EXIT.config;
   }
   if (error instanceof DatabaseUnreachable || error instanceof EventStoreUnavailable) return EXIT.unavailable;
   if (error instanceof HistoryBroken) return EXIT.broken;
   if (error instanceof SessionNotFound || error instanceof PointOutOfRange || error instanceof EventNotApplicable) return EXIT.dataError;
-  if (error instanceof RebuildInProgress || error instanceof LiveTablesBusy || error instanceof LockHeld) return EXIT.tryAgain;
+  if (error instanceof RebuildInProgress || error instanceof LiveTablesBusy || error instanceof LiveTablesChanged || error instanceof LockHeld) {
+    return EXIT.tryAgain;
+  }
   if (error instanceof MigrationFailed) return EXIT.software;
   return undefined;
 }
