@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
+import {
+  buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil,
+} from './harness.js';
+
+/** Whether the focus is on an element of `locator`'s shadow tree inside it (or on it). */
+function holdsFocus(locator: Locator): Promise<boolean> {
+  return locator.evaluate((element) => {
+    const active = (element.getRootNode() as ShadowRoot).activeElement;
+    return active !== null && element.contains(active);
+  });
+}
+
+/** Where the focus is, for a failure's account: the deepest focused element's tag and text. */
+function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    let active = document.activeElement;
+    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+    return `${active?.tagName ?? 'nothing'} "${(active?.textContent ?? '').trim().slice(0, 40)}"`;
+  });
+}
+
+/**
+ * Both sides used from the keyboard alone: a button pressed with Enter that goes away with what it
+ * did (Take chat, Hand back, Close chat, End chat) leaves the focus where the next step is, not on
+ * the page's body, from where Tab starts over at the top of the page.
+ */
+describe('the components from the keyboard, when the button pressed goes away', () => {
+  let app: TestApp;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let stomp: string;
+
+  beforeAll(async () => {
+    requireChromium();
+    await buildWebComponents();
+    app = await TestApp.start();
+    browser = await launchBrowser();
+    stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A chat waiting for an agent, opened by a customer of its own; `use` runs while it is connected. */
+  async function withWaitingChat(subject: string, use: () => Promise<void>): Promise<void> {
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId, subject })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'Hello?' })).toEqual({ ok: true });
+      await use();
+    } finally {
+      await customer.disconnect();
+    }
+  }
+
+  /** The agent console in a page of its own, the chat `subject` open in a tab. */
+  async function consoleOn(subject: string): Promise<{ page: Page; console: Locator }> {
+    const { page } = await openPage(browser.context, `${app.url}/agent`);
+    await signedIn(page, 'agent-console');
+    const console = page.locator('agent-console');
+    await console.locator('.item', { hasText: subject }).click();
+    return { page, console };
+  }
+
+  it('puts the agent in the reply box after Take chat, as the console means to', async () => {
+    await withWaitingChat('Taken from the keyboard', async () => {
+      const { page, console } = await consoleOn('Taken from the keyboard');
+      await console.getByRole('button', { name: 'Take chat' }).press('Enter');
+      const reply = console.locator('.pane .composer textarea');
+      await reply.waitFor();
+      await waitUntil(() => holdsFocus(reply), async () => `the focus is on ${await focused(page)}`);
+      await page.close();
+    });
+  }, 60_000);
+
+  it('keeps the agent in the chat\'s pane after Hand back and after Close chat, each pressed with Enter', async () => {
+    await withWaitingChat('Handed back from the keyboard', async () => {
+      const { page, console } = await consoleOn('Handed back from the keyboard');
+      await console.getByRole('button', { name: 'Take chat' }).click();
+      await console.locator('.pane .composer textarea').waitFor();
+
+      await console.getByRole('button', { name: 'Hand back' }).press('Enter');
+      await expectText(console.locator('.pane .note'), 'Take the chat to answer.');
+      await waitUntil(() => holdsFocus(console.locator('.pane')), async () => `after Hand back, the focus is on ${await focused(page)}`);
+
+      await console.getByRole('button', { name: 'Take chat' }).click();
+      await console.getByRole('button', { name: 'Close chat' }).press('Enter');
+      await expectText(console.locator('.pane .note'), 'This chat is closed.');
+      await waitUntil(() => holdsFocus(console.locator('.pane')), async () => `after Close chat, the focus is on ${await focused(page)}`);
+      await page.close();
+    });
+  }, 60_000);
+});
