@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import {
-  buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil,
+  buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
 } from './harness.js';
 
 /** Whether the focus is on an element of `locator`'s shadow tree inside it (or on it). */
@@ -94,5 +94,16 @@ describe('the components from the keyboard, when the button pressed goes away', 
       await waitUntil(() => holdsFocus(console.locator('.pane')), async () => `after Close chat, the focus is on ${await focused(page)}`);
       await page.close();
     });
+  }, 60_000);
+
+  it('takes the customer to the rating after End chat pressed with Enter', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Ended from the keyboard');
+    await customerSends(page, 'Never mind, found it.');
+    await widget.getByRole('button', { name: 'End chat' }).press('Enter');
+    await expectText(widget.locator('legend'), 'How was your chat?');
+    await waitUntil(() => holdsFocus(widget.locator('form.rating')), async () => `the focus is on ${await focused(page)}`);
+    await page.close();
   }, 60_000);
 });
