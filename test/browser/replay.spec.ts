@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { StompTestClient } from '../stomp-client.js';
 import {
   agentSends, axeViolations, bubbles, buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium,
   signedIn, startChat, takeChat, TestApp, waitUntil,
@@ -134,6 +136,36 @@ describe('the auditor replaying a session', () => {
 
   it('passes an axe-core check', async () => {
     expect(await axeViolations(auditor, 'session-replay')).toEqual([]);
+  });
+
+  /** A session of 24 messages, more than the replay shows without scrolling; its id. */
+  async function longSession(): Promise<string> {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const agent = await StompTestClient.connect(stomp, await app.token(`agent-${randomUUID()}`, 'agent', 'Ada'));
+    try {
+      const id = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId: id, subject: 'A long conversation' })).toEqual({ ok: true });
+      expect(await agent.send(`/app/chat/${id}/join`, {})).toEqual({ ok: true });
+      for (let i = 1; i <= 12; i += 1) {
+        expect(await customer.send(`/app/chat/${id}/messages`, { messageId: randomUUID(), body: `Question ${i}` })).toEqual({ ok: true });
+        expect(await agent.send(`/app/chat/${id}/messages`, { messageId: randomUUID(), body: `Answer ${i}` })).toEqual({ ok: true });
+      }
+      return id;
+    } finally {
+      await customer.disconnect();
+      await agent.disconnect();
+    }
+  }
+
+  it('passes an axe-core check with a transcript longer than its box (scrolled from the keyboard too)', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${app.url}/auditor?session=${await longSession()}`);
+    const long = page.locator('session-replay');
+    await expectText(long.locator('.verdict'), '✔ Hash chain intact over 26 events', { startsWith: true });
+    expect(await long.locator('section[part="state"]').evaluate((state) => state.scrollHeight > state.clientHeight)).toBe(true);
+    expect(await axeViolations(page, 'session-replay')).toEqual([]);
+    await page.close();
   });
 
   it('says where the hash chain breaks when a stored event was altered', async () => {
