@@ -129,7 +129,11 @@ export class ChatWidget extends LitElement {
     this.#teardown();
   }
 
+  /** What had the focus before this render: a button that goes with it (End chat, say) must not drop it. */
+  #focusedBefore: Element | null = null;
+
   protected override willUpdate(changed: PropertyValues<this>): void {
+    this.#focusedBefore = (this.renderRoot as ShadowRoot).activeElement;
     if (changed.has('server') || changed.has('token')) this.#configure();
   }
 
@@ -137,6 +141,8 @@ export class ChatWidget extends LitElement {
     if (['conversation', 'outbox', 'confirmed', 'failures', 'open'].some((name) => changed.has(name))) {
       this.scroller?.scrollTo({ top: this.scroller.scrollHeight });
     }
+    // Gone with what it did, not with the panel (minimised: the launcher takes it): to the next step, not the page's body.
+    if (this.open && this.#focusedBefore?.isConnected === false) this.#focusFirstField();
     if (changed.has('open') && changed.get('open') !== undefined) {
       this.#emit(this.open ? 'chat-show' : 'chat-hide', {});
       if (this.open) this.#focusFirstField();
@@ -519,7 +525,7 @@ export class ChatWidget extends LitElement {
   }
 
   #focusFirstField(): void {
-    this.renderRoot.querySelector<HTMLElement>('.panel input[type="text"], .panel textarea, .panel .done button')?.focus();
+    this.renderRoot.querySelector<HTMLElement>('.panel input[type="text"], .panel .stars input, .panel textarea, .panel .done button')?.focus();
   }
 
   #emit(name: string, detail: object): void {
