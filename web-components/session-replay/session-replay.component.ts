@@ -252,8 +252,10 @@ export class SessionReplay extends LitElement {
 
   #renderState(conversation: Conversation | undefined): TemplateResult {
     const agent = conversation?.agent;
+    // Focusable, so that the keyboard can scroll a transcript longer than its box (in the
+    // timeline, its buttons can).
     return html`
-      <section part="state" aria-labelledby="state-title">
+      <section part="state" aria-labelledby="state-title" tabindex="0">
         <h3 id="state-title">The session at revision ${conversation?.revision ?? '—'}</h3>
         <dl class="facts">
           <dt>Status</dt><dd>${conversation?.status ?? '—'}</dd>
