@@ -168,6 +168,30 @@ describe('the auditor replaying a session', () => {
     await page.close();
   });
 
+  it('shows the session as it is now after Reload, where the auditor had left it at its last revision', async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const id = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId: id, subject: 'Still going on' })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${id}/messages`, { messageId: randomUUID(), body: 'First question' })).toEqual({ ok: true });
+      const page = await browser.context.newPage();
+      await page.goto(`${app.url}/auditor?session=${id}`);
+      const live = page.locator('session-replay');
+      await expectText(live.locator('output[for="scrubber"]'), 'Revision 1 of 1 · ', { startsWith: true });
+
+      expect(await customer.send(`/app/chat/${id}/messages`, { messageId: randomUUID(), body: 'Second question' })).toEqual({ ok: true });
+      await live.getByRole('button', { name: 'Reload', exact: true }).click();
+
+      await expectText(live.locator('.verdict'), '✔ Hash chain intact over 3 events', { startsWith: true });
+      await expectText(live.locator('output[for="scrubber"]'), 'Revision 2 of 2 · ', { startsWith: true });
+      expect(await bubbles(live)).toEqual(['First question', 'Second question']);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  });
+
   it('says where the hash chain breaks when a stored event was altered', async () => {
     const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
     const client = new pg.Client({ connectionString: app.databaseUrl });
