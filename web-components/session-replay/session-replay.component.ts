@@ -84,6 +84,8 @@ export class SessionReplay extends LitElement {
     const key = `${this.server}|${token}|${sessionId}`;
     if (key === this.#loaded && !this.error) return;
     this.#loaded = key;
+    // Shown at its last revision (none chosen, or the last one): the session's new last one after the reload.
+    const atEnd = this.revision === undefined || this.revision === this.events.at(-1)?.revision;
     this.loading = true;
     this.error = '';
     const api = new HttpApi(serverUrl(this.server), () => this.token);
@@ -98,7 +100,7 @@ export class SessionReplay extends LitElement {
       this.events = history.events.map((event) => fromAudited(sessionId, event));
       this.verdict = verdict;
       this.browserVerdict = browserVerdict;
-      if (!this.events.some((event) => event.revision === this.revision)) this.revision = this.events.at(-1)?.revision;
+      if (atEnd || !this.events.some((event) => event.revision === this.revision)) this.revision = this.events.at(-1)?.revision;
       const checked = browserVerdict ? { checkedInBrowser: true, browserVerdict } : { checkedInBrowser: false };
       this.#emit('chat-replay-loaded', { sessionId, events: this.events.length, ...verdict, ...checked });
     } catch (error) {
