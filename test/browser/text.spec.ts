@@ -146,6 +146,24 @@ describe('text beyond ASCII in the components', () => {
       expect(await page.evaluate(() => (window as unknown as { rated: unknown[] }).rated)).toEqual(['😀'.repeat(2_000)]);
     }), 60_000);
 
+  it("keeps the panel's Minimise button in sight when the subject holds a word longer than the panel is wide (an email address)", async () => {
+    // A browser, and so a customer, of its own: a chat of its own.
+    const own = await launchBrowser();
+    try {
+      const { page } = await openPage(own.context, `${app.url}/`);
+      const widget = page.locator('chat-widget');
+      await startChat(page, 'New email: camille.dupont.reservations@northwindcarrental.example');
+      await expectText(widget.locator('.header .subject'), 'New email: camille.dupont.reservations@northwindcarrental.example');
+      const panel = (await widget.locator('.panel').boundingBox())!;
+      const minimise = (await widget.getByRole('button', { name: 'Minimise chat' }).boundingBox())!;
+      expect(minimise.x + minimise.width).toBeLessThanOrEqual(panel.x + panel.width);
+      await widget.getByRole('button', { name: 'Minimise chat' }).click();
+      await widget.locator('.panel').waitFor({ state: 'detached' });
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+
   it("shows an emoji whole in the replay's timeline when the summary of a long message is cut at it", async () => {
     const body = `${'a'.repeat(59)}🚗 was scratched on the left rear door when I picked it up`;
     const sessionId = await sessionWith('Emoji in the timeline', body);
