@@ -57,7 +57,8 @@ export default [
       background: var(--_accent);
       color: var(--_accent-contrast);
     }
-    .header h2 { font-size: 1.05em; margin: 0; flex: 1; }
+    /* As narrow as the header leaves it, a long word (an email address) broken: the button beside stays in sight. */
+    .header h2 { font-size: 1.05em; margin: 0; flex: 1; min-width: 0; overflow-wrap: anywhere; }
     .header .subject { display: block; font-size: 0.8em; font-weight: normal; opacity: 0.95; }
     .header button { background: transparent; color: inherit; border-color: color-mix(in srgb, currentColor 50%, transparent); }
     .scroll { flex: 1; overflow-y: auto; }
