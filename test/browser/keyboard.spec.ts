@@ -106,4 +106,29 @@ describe('the components from the keyboard, when the button pressed goes away', 
     await waitUntil(() => holdsFocus(widget.locator('form.rating')), async () => `the focus is on ${await focused(page)}`);
     await page.close();
   }, 60_000);
+
+  it("rates nothing with what the customer goes on typing when the agent closes the chat under it", async () => {
+    // A browser, and so a customer, of its own: the chat ended before is not this one.
+    const own = await launchBrowser();
+    try {
+      const { page } = await openPage(own.context, `${app.url}/`);
+      const widget = page.locator('chat-widget');
+      await startChat(page, 'Closed while typing');
+      await customerSends(page, 'Can I return the car in Lyon?');
+      const { page: agentPage, console } = await consoleOn('Closed while typing');
+      await console.getByRole('button', { name: 'Take chat' }).click();
+      await console.locator('.pane .composer textarea').waitFor();
+
+      await widget.locator('.composer textarea').focus();
+      await console.getByRole('button', { name: 'Close chat' }).click();
+      await expectText(widget.locator('legend'), 'How was your chat?');
+      await page.keyboard.type(' ok, thanks');
+      await page.keyboard.press('Enter');
+      expect(await widget.locator('form.rating input:checked').count()).toBe(0);
+      await expectText(widget.locator('legend'), 'How was your chat?');
+      await agentPage.close();
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
 });
