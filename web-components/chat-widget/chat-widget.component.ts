@@ -525,7 +525,7 @@ export class ChatWidget extends LitElement {
   }
 
   #focusFirstField(): void {
-    this.renderRoot.querySelector<HTMLElement>('.panel input[type="text"], .panel .stars input, .panel textarea, .panel .done button')?.focus();
+    this.renderRoot.querySelector<HTMLElement>('.panel input[type="text"], .panel textarea, .panel .done button')?.focus();
   }
 
   #emit(name: string, detail: object): void {
