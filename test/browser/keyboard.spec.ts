@@ -131,4 +131,23 @@ describe('the components from the keyboard, when the button pressed goes away', 
       await own.close();
     }
   }, 60_000);
+
+  it("closes no tab with what the agent goes on typing when the customer closes the chat under it", async () => {
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Closed under the agent' })).toEqual({ ok: true });
+      const { page, console } = await consoleOn('Closed under the agent');
+      await console.getByRole('button', { name: 'Take chat' }).click();
+      await console.locator('.pane .composer textarea').focus();
+
+      expect(await customer.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+      await expectText(console.locator('.pane .note'), 'This chat is closed.');
+      await page.keyboard.type('Sure, bye');
+      expect(await console.getByRole('tab').allTextContents()).toEqual(['Closed under the agent']);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  }, 60_000);
 });
