@@ -78,7 +78,7 @@ describe('the components from the keyboard, when the button pressed goes away', 
     });
   }, 60_000);
 
-  it('keeps the agent in the chat\'s pane after Hand back and after Close chat, each pressed with Enter', async () => {
+  it('puts the agent on the chat\'s tab after Hand back and after Close chat, each pressed with Enter', async () => {
     await withWaitingChat('Handed back from the keyboard', async () => {
       const { page, console } = await consoleOn('Handed back from the keyboard');
       await console.getByRole('button', { name: 'Take chat' }).click();
@@ -86,12 +86,12 @@ describe('the components from the keyboard, when the button pressed goes away', 
 
       await console.getByRole('button', { name: 'Hand back' }).press('Enter');
       await expectText(console.locator('.pane .note'), 'Take the chat to answer.');
-      await waitUntil(() => holdsFocus(console.locator('.pane')), async () => `after Hand back, the focus is on ${await focused(page)}`);
+      await waitUntil(() => holdsFocus(console.getByRole('tab', { selected: true })), async () => `after Hand back, the focus is on ${await focused(page)}`);
 
       await console.getByRole('button', { name: 'Take chat' }).click();
       await console.getByRole('button', { name: 'Close chat' }).press('Enter');
       await expectText(console.locator('.pane .note'), 'This chat is closed.');
-      await waitUntil(() => holdsFocus(console.locator('.pane')), async () => `after Close chat, the focus is on ${await focused(page)}`);
+      await waitUntil(() => holdsFocus(console.getByRole('tab', { selected: true })), async () => `after Close chat, the focus is on ${await focused(page)}`);
       await page.close();
     });
   }, 60_000);

@@ -108,7 +108,7 @@ export class AgentConsole extends LitElement {
     this.#teardown();
   }
 
-  /** What had the focus before this render, in the open chat's pane: a button there may go with what it did. */
+  /** What had the focus before this render, in the open chat's pane: it may go with the session's next event. */
   #focusedInPane: Element | null = null;
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -126,11 +126,12 @@ export class AgentConsole extends LitElement {
     // Not at every update (an inbox event, a keystroke, a typing indicator): the agent may have scrolled up to read.
     if (this.activeTab !== this.#shown.tab || lines > this.#shown.lines) scroller?.scrollTo({ top: scroller.scrollHeight });
     this.#shown = { tab: this.activeTab, lines };
-    // Take chat, Hand back, Close chat go once the session's event comes: the focus goes to the
-    // reply box, or to the pane's first button, not to the page's body.
+    // Take chat, Hand back, Close chat, the reply box of a chat closed by its customer: gone once the
+    // session's event comes. The focus goes to the reply box, or to the chat's tab (where keys typed
+    // on press nothing), not to the page's body.
     if (this.#focusedInPane?.isConnected === false) {
-      const pane = this.renderRoot.querySelector('.pane');
-      (pane?.querySelector<HTMLElement>('textarea') ?? pane?.querySelector<HTMLElement>('.pane-header button'))?.focus();
+      const root = this.renderRoot;
+      (root.querySelector<HTMLElement>('.pane textarea') ?? root.querySelector<HTMLElement>('[role="tab"][aria-selected="true"]'))?.focus();
     }
     this.#markRead();
   }
