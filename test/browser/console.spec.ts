@@ -135,4 +135,36 @@ describe('the agent console', () => {
       await proxy.close();
     }
   }, 90_000);
+
+  it("counts unread messages in another agent's chat open in a tab here as the server does, once that agent has read them", async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const other = await StompTestClient.connect(stomp, await app.token(`agent-${randomUUID()}`, 'agent', 'Bea'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Watched in a tab' })).toEqual({ ok: true });
+      const { page } = await openPage(browser.context, `${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+      await item.click(); // read only here: the chat is not this agent's to answer, nor to mark read
+      await expectText(console.locator('.pane .line.system').last(), 'Chat opened: Watched in a tab');
+
+      const messageIds = [randomUUID(), randomUUID()];
+      for (const [i, messageId] of messageIds.entries()) {
+        expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId, body: `Photo ${i + 1}` })).toEqual({ ok: true });
+      }
+      await expectText(item.locator('.unread'), '2');
+      expect(await other.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+      expect(await other.send(`/app/chat/${sessionId}/read`, { upToMessageId: messageIds[1] })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'And one more' })).toEqual({ ok: true });
+      await expectText(console.locator('.pane li.other .bubble').last(), 'And one more');
+      await expectText(item.locator('.preview'), 'And one more');
+      await expectText(item.locator('.unread'), '1');
+      await page.close();
+    } finally {
+      await customer.disconnect();
+      await other.disconnect();
+    }
+  });
 });
