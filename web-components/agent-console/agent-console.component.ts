@@ -258,9 +258,11 @@ export class AgentConsole extends LitElement {
     const next = applyInboxEvent(this.inbox, event);
     if (next === 'unknown') return this.#readSession(event.sessionId);
     this.inbox = next;
-    // A chat open in a tab is counted here (its reads, this agent's, zero it): the server's
-    // count, read while this agent's last read is on its way, would bring that read back.
-    if (recount && !this.tabs.includes(event.sessionId)) this.#readSession(event.sessionId, { recount });
+    // This agent's chat open in a tab is counted here (its reads, this agent's, zero it): the
+    // server's count, read while this agent's last read is on its way, would bring that read back.
+    // Another agent's chat, shown in a tab, is read again as any other: only that agent's reads count.
+    const countedHere = this.tabs.includes(event.sessionId) && next[event.sessionId]?.agentId === this.agentId;
+    if (recount && !countedHere) this.#readSession(event.sessionId, { recount });
     if (event.type === 'ChatSessionOpened') this.#announce(`New chat waiting: ${String(event.data.subject)}`);
     if (event.type === 'ChatMessageSent' && event.data.senderType === 'user' && !this.tabs.includes(event.sessionId)) {
       this.#announce(`New message in “${next[event.sessionId]?.subject ?? 'a chat'}”`);
