@@ -90,11 +90,14 @@ const EXIT = {
   software: 70,
   /**
    * EX_TEMPFAIL: another rebuild is running, or queries held the live tables through a rebuild's
-   * swap, or another process has been starting or stopping the embedded database for minutes; try
-   * again later.
+   * swap, or a migration changed them while it built, or another process has been starting or
+   * stopping the embedded database for minutes; try again later.
    */
   tryAgain: 75,
-  /** EX_CONFIG: a setting cannot be used; the database is not migrated, or not in DATA_DIR. */
+  /**
+   * EX_CONFIG: a setting cannot be used; the database is not migrated, or not in DATA_DIR; objects
+   * on the live tables that a rebuild cannot move.
+   */
   config: 78,
 } as const;
 
