@@ -20,8 +20,8 @@ const EX_CONFIG = 78;
  * store, then the HTTP server. SIGINT, SIGTERM or SIGHUP (its terminal closed) stops the server
  * first and the database last: new HTTP requests get 503 and new WebSockets are refused, the
  * commands under way finish (for at most SHUTDOWN_GRACE_MS), every STOMP client gets an ERROR and
- * is disconnected, then the projections, the pool and the database stop. Another signal, a second or more after the first,
- * exits at once, as the command line does (`stop-signals.ts`).
+ * is disconnected, then the projections, the pool and the database stop. Another signal, a second
+ * or more after the first, exits at once, as the command line does (`stop-signals.ts`).
  */
 async function main(): Promise<void> {
   tuneGarbageCollection();
