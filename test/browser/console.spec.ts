@@ -167,4 +167,33 @@ describe('the agent console', () => {
       await other.disconnect();
     }
   });
+
+  it("leaves the open chat room to be read and answered at a phone's width (375 px)", async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const sessionId = randomUUID();
+      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Asked from a phone' })).toEqual({ ok: true });
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'Where do I leave the keys?' })).toEqual({ ok: true });
+      const { page } = await openPage(browser.context, `${app.url}/agent`);
+      await page.setViewportSize({ width: 375, height: 740 });
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      await console.locator(`.item[data-session-id="${sessionId}"]`).click();
+      await console.getByRole('button', { name: 'Take chat' }).click();
+      const reply = console.locator('.pane .composer textarea');
+      await reply.waitFor();
+
+      // The pane, its customer's message and the reply box: on the screen, wide enough for a line of words.
+      for (const part of [console.locator('.pane'), console.locator('.pane li.other .bubble'), reply]) {
+        const box = (await part.boundingBox())!;
+        expect({ left: box.x >= 0, right: box.x + box.width <= 375 }).toEqual({ left: true, right: true });
+      }
+      expect((await console.locator('.pane').boundingBox())!.width).toBeGreaterThanOrEqual(280);
+      expect((await reply.boundingBox())!.width).toBeGreaterThanOrEqual(200);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  });
 });
