@@ -192,6 +192,20 @@ describe('the auditor replaying a session', () => {
     }
   });
 
+  it("shows the events and the session at the chosen revision within the replay at a phone's width (375 px)", async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${app.url}/auditor?session=${sessionId}`);
+    const narrow = page.locator('session-replay');
+    await expectText(narrow.locator('.verdict'), '✔ Hash chain intact', { startsWith: true });
+    const host = (await narrow.boundingBox())!;
+    for (const part of ['section.timeline', 'section[part="state"]']) {
+      const box = (await narrow.locator(part).boundingBox())!;
+      expect({ part, left: box.x >= host.x, right: box.x + box.width <= host.x + host.width }).toEqual({ part, left: true, right: true });
+    }
+    await page.close();
+  });
+
   it('says where the hash chain breaks when a stored event was altered', async () => {
     const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
     const client = new pg.Client({ connectionString: app.databaseUrl });
