@@ -57,7 +57,8 @@ type PerSession<T> = Readonly<Record<string, T>>;
  *
  * @cssproperty --parley-accent - Brand colour (#0a58ca). And every other `--parley-*` colour of `<chat-widget>`.
  * @cssproperty --parley-console-height - Height of the console (640px).
- * @cssproperty --parley-inbox-width - Width of the inbox column (300px).
+ * @cssproperty --parley-inbox-width - Width of the inbox column (300px); on a screen 40em (640px) wide or less
+ *   the inbox goes above the open chat, across the console.
  */
 export class AgentConsole extends LitElement {
   static override styles = styles;

@@ -48,5 +48,11 @@ export default [
     }
     .note { color: var(--_muted); text-align: center; padding: 0.8em; margin: 0; }
     .placeholder { margin: auto; color: var(--_muted); padding: 2em; text-align: center; }
+
+    /* A phone's width: the inbox above the open chat, which would be left a column a letter wide beside it. */
+    @media (max-width: 40em) {
+      .layout { grid-template-columns: minmax(0, 1fr); grid-template-rows: minmax(0, 1fr) minmax(0, 2fr); }
+      nav.inbox { border-inline-end: none; border-bottom: 1px solid var(--_border); }
+    }
   `,
 ];
