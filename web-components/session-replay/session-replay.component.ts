@@ -45,7 +45,8 @@ const EVENT_LABELS: Record<string, string> = {
  * @csspart state - The session at the chosen revision. `messages`, `message`: its transcript.
  *
  * @cssproperty --parley-accent - Brand colour (#0a58ca). And every other `--parley-*` colour of `<chat-widget>`.
- * @cssproperty --parley-replay-height - Height of the timeline and transcript (520px).
+ * @cssproperty --parley-replay-height - Height of the timeline and of the transcript (520px): side by side, or
+ *   one above the other in a replay narrower than 34em (a phone).
  */
 export class SessionReplay extends LitElement {
   static override styles = styles;

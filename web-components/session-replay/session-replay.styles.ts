@@ -26,9 +26,15 @@ export default [
     .scrubber label { font-weight: 600; }
     .scrubber input { width: 100%; accent-color: var(--_accent); }
     .scrubber output { color: var(--_muted); font-size: 0.9em; }
-    .body { display: grid; grid-template-columns: minmax(16em, 1fr) minmax(18em, 1.2fr); height: var(--parley-replay-height, 520px); }
-    .body > * { min-height: 0; overflow-y: auto; }
-    .timeline { border-inline-end: 1px solid var(--_border); }
+    /*
+     * The events beside the session (widths 1 : 1.2, at least 16em and 18em), or above it where the
+     * replay is narrower than that (a phone): each as high as --parley-replay-height. The 1px gap
+     * between them shows the border's colour.
+     */
+    .body { display: flex; flex-wrap: wrap; gap: 1px; background: var(--_border); }
+    .body > * { height: var(--parley-replay-height, 520px); overflow-y: auto; background: var(--_surface); }
+    .timeline { flex: 1 1 0; min-width: min(16em, 100%); }
+    section[part='state'] { flex: 1.2 1 0; min-width: min(18em, 100%); }
     h3 { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.04em; color: var(--_muted); margin: 0.8em 1em 0.4em; }
     ol.events { list-style: none; margin: 0; padding: 0 0.5em 0.8em; display: flex; flex-direction: column; gap: 0.25em; }
     .event { width: 100%; text-align: start; display: grid; grid-template-columns: auto 1fr; gap: 0 0.6em; padding: 0.4em 0.6em; }
