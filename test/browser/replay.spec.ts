@@ -206,6 +206,17 @@ describe('the auditor replaying a session', () => {
     await page.close();
   });
 
+  it("keeps the auditor's page within a phone's width (375 px): the session picker, its long entries too, does not push it sideways", async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${app.url}/auditor?session=${sessionId}`);
+    const picker = page.locator('select#session');
+    await expectText(picker.locator('option:checked'), 'Keys locked in the car — ', { startsWith: true });
+    const box = (await picker.boundingBox())!;
+    expect({ pickerRight: box.x + box.width <= 375, pageWidth: await page.evaluate(() => document.documentElement.scrollWidth) }).toEqual({ pickerRight: true, pageWidth: 375 });
+    await page.close();
+  });
+
   it('says where the hash chain breaks when a stored event was altered', async () => {
     const answer = events.find((event) => event.type === 'ChatMessageSent' && event.data.senderType === 'agent')!;
     const client = new pg.Client({ connectionString: app.databaseUrl });
