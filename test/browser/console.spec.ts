@@ -196,4 +196,25 @@ describe('the agent console', () => {
       await customer.disconnect();
     }
   });
+
+  it('reads the lists of chats again when the first reading failed, not only at the next reconnection', async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId: randomUUID(), subject: 'Listed at last' })).toEqual({ ok: true });
+      const page = await browser.context.newPage();
+      // A network that drops the console's first requests for the lists, then carries them again.
+      let failed = 0;
+      await page.route(/\/api\/sessions\?status=/, (route) => (failed++ < 3 ? route.abort('internetdisconnected') : route.continue()));
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      await expectText(console.locator('.status.error'), 'The list of chats could not be loaded', { startsWith: true });
+      await waitUntil(async () => (await console.locator('.item', { hasText: 'Listed at last' }).count()) === 1, async () => `the inbox lists ${
+        JSON.stringify(await console.locator('.item .subject').allTextContents())} and says ${JSON.stringify(await console.locator('.status.error').allTextContents())}, after ${failed} requests`, 15_000);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  });
 });
