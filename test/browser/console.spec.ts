@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy } from '../tcp-proxy.js';
-import { buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, TestApp, waitUntil } from './harness.js';
+import {
+  agentSends, buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, takeChat, TestApp, waitUntil,
+} from './harness.js';
 
 /** The agent console: its inbox, and what it tells its host page. */
 describe('the agent console', () => {
@@ -217,4 +219,53 @@ describe('the agent console', () => {
       await customer.disconnect();
     }
   });
+
+  // The replies go one at a time, each once the one before is stored (its RECEIPT); the close is
+  // sent at once. Here the RECEIPT of the first reply is slow (a busy server, a slow network) until
+  // the agent has pressed "Close chat".
+  it("stores the replies written before 'Close chat' ahead of the close, not refused after it", async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const sessionId = randomUUID();
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Goodbye and close' })).toEqual({ ok: true });
+      const page = await browser.context.newPage();
+      let held: string | undefined;
+      let release: (() => void) | undefined;
+      await page.routeWebSocket(/\/stomp$/, (socket) => {
+        const server = socket.connectToServer();
+        socket.onMessage((frame) => {
+          if (String(frame).startsWith('SEND') && String(frame).includes('Thank you, goodbye.')) held = /\nreceipt:([^\n]*)/.exec(String(frame))?.[1];
+          server.send(frame);
+        });
+        server.onMessage((frame) => {
+          if (held === undefined || !String(frame).startsWith(`RECEIPT\nreceipt-id:${held}\n`)) return socket.send(frame);
+          release = () => socket.send(frame);
+        });
+      });
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      await takeChat(page, 'Goodbye and close');
+      await agentSends(page, 'Thank you, goodbye.');
+      await agentSends(page, 'Have a nice trip!');
+      await waitUntil(async () => release !== undefined); // the first reply stored, its RECEIPT on its way
+      await console.getByRole('button', { name: 'Close chat' }).click();
+      await page.evaluate(() => 0); // what the click sent has reached the route
+      release!();
+
+      await expectText(console.locator('.pane .line.system').last(), 'You closed the chat.');
+      const agent = await app.token('agent-check', 'agent');
+      const stored = () => app.get<{ items: { content: string; messageType: string }[] }>(`/api/sessions/${sessionId}/messages`, agent);
+      await waitUntil(async () => (await stored()).items.some((message) => message.messageType === 'close'));
+      const messages = await stored();
+      expect({
+        stored: messages.items.filter((message) => message.messageType === 'text').map((message) => message.content),
+        failed: await console.locator('.pane li.own.failed .reason').allTextContents(),
+      }).toEqual({ stored: ['Thank you, goodbye.', 'Have a nice trip!'], failed: [] });
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  }, 60_000);
 });
