@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy } from '../tcp-proxy.js';
 import {
@@ -200,11 +200,7 @@ describe('the agent console', () => {
   });
 
   it('reads the lists of chats again when the first reading failed, not only at the next reconnection', async () => {
-    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
-    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
-    try {
-      expect(await customer.send('/app/chat/open', { sessionId: randomUUID(), subject: 'Listed at last' })).toEqual({ ok: true });
-      const page = await browser.context.newPage();
+    await withWaitingChat('Listed at last', async (page) => {
       // A network that drops the console's first requests for the lists, then carries them again.
       let failed = 0;
       await page.route(/\/api\/sessions\?status=/, (route) => (failed++ < 3 ? route.abort('internetdisconnected') : route.continue()));
@@ -214,35 +210,16 @@ describe('the agent console', () => {
       await expectText(console.locator('.status.error'), 'The list of chats could not be loaded', { startsWith: true });
       await waitUntil(async () => (await console.locator('.item', { hasText: 'Listed at last' }).count()) === 1, async () => `the inbox lists ${
         JSON.stringify(await console.locator('.item .subject').allTextContents())} and says ${JSON.stringify(await console.locator('.status.error').allTextContents())}, after ${failed} requests`, 15_000);
-      await page.close();
-    } finally {
-      await customer.disconnect();
-    }
+    });
   });
 
   // The replies go one at a time, each once the one before is stored (its RECEIPT); the close is
   // sent at once. Here the RECEIPT of the first reply is slow (a busy server, a slow network) until
   // the agent has pressed "Close chat".
   it("stores the replies written before 'Close chat' ahead of the close, not refused after it", async () => {
-    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
-    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
-    const sessionId = randomUUID();
-    try {
-      expect(await customer.send('/app/chat/open', { sessionId, subject: 'Goodbye and close' })).toEqual({ ok: true });
-      const page = await browser.context.newPage();
-      let held: string | undefined;
+    await withWaitingChat('Goodbye and close', async (page, sessionId) => {
       let release: (() => void) | undefined;
-      await page.routeWebSocket(/\/stomp$/, (socket) => {
-        const server = socket.connectToServer();
-        socket.onMessage((frame) => {
-          if (String(frame).startsWith('SEND') && String(frame).includes('Thank you, goodbye.')) held = /\nreceipt:([^\n]*)/.exec(String(frame))?.[1];
-          server.send(frame);
-        });
-        server.onMessage((frame) => {
-          if (held === undefined || !String(frame).startsWith(`RECEIPT\nreceipt-id:${held}\n`)) return socket.send(frame);
-          release = () => socket.send(frame);
-        });
-      });
+      await receiptOfFirst(page, (frame) => frame.includes('Thank you, goodbye.'), (deliver) => (release = deliver));
       await page.goto(`${app.url}/agent`);
       await signedIn(page, 'agent-console');
       const console = page.locator('agent-console');
@@ -263,9 +240,67 @@ describe('the agent console', () => {
         stored: messages.items.filter((message) => message.messageType === 'text').map((message) => message.content),
         failed: await console.locator('.pane li.own.failed .reason').allTextContents(),
       }).toEqual({ stored: ['Thank you, goodbye.', 'Have a nice trip!'], failed: [] });
-      await page.close();
+    });
+  }, 60_000);
+
+  it('does not say a take failed when the take was stored and only its RECEIPT was lost with the connection', async () => {
+    await withWaitingChat('Taken as the line dropped', async (page) => {
+      // The connection drops just as the take's RECEIPT comes back: the take is stored, the console not told.
+      let dropped = false;
+      await receiptOfFirst(page, (frame) => /\ndestination:\/app\/chat\/[^/\n]+\/join\n/.test(frame), (_, socket) => {
+        dropped = true;
+        void socket.close({ code: 1006, reason: 'dropped' });
+      });
+      await page.addInitScript(() => {
+        const states: string[] = ((window as unknown as { states: string[] }).states = []);
+        document.addEventListener('chat-connection-change', (event) => states.push((event as CustomEvent<{ state: string }>).detail.state));
+      });
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      await console.locator('.item', { hasText: 'Taken as the line dropped' }).click();
+      await console.getByRole('button', { name: 'Take chat' }).click();
+
+      const onlineTimes = async () => (await page.evaluate(() => (window as unknown as { states: string[] }).states)).filter((state) => state === 'online').length;
+      await waitUntil(async () => dropped && (await onlineTimes()) === 2); // back online
+      await console.locator('.pane .composer textarea').waitFor(); // the chat is this agent's
+      expect(await console.locator('.pane .status.error').allTextContents()).toEqual([]);
+    });
+  });
+
+  /** A customer's chat about `subject`, opened over STOMP and waiting; and a page of its own for the console. */
+  async function withWaitingChat(subject: string, use: (page: Page, sessionId: string) => Promise<void>): Promise<void> {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    const sessionId = randomUUID();
+    const page = await browser.context.newPage();
+    try {
+      expect(await customer.send('/app/chat/open', { sessionId, subject })).toEqual({ ok: true });
+      await use(page, sessionId);
     } finally {
+      await page.close();
       await customer.disconnect();
     }
-  }, 60_000);
+  }
 });
+
+/**
+ * Carries the page's STOMP connections through the test, but for the RECEIPT of the first SEND
+ * `isSend` picks: `onReceipt` gets it instead, with `deliver` to pass it on, and the page's socket.
+ */
+async function receiptOfFirst(page: Page, isSend: (frame: string) => boolean, onReceipt: (deliver: () => void, socket: WebSocketRoute) => void): Promise<void> {
+  let receipt: string | undefined;
+  let taken = false;
+  await page.routeWebSocket(/\/stomp$/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((frame) => {
+      if (receipt === undefined && String(frame).startsWith('SEND') && isSend(String(frame))) receipt = /\nreceipt:([^\n]*)/.exec(String(frame))?.[1];
+      server.send(frame);
+    });
+    server.onMessage((frame) => {
+      if (taken || receipt === undefined || !String(frame).startsWith(`RECEIPT\nreceipt-id:${receipt}\n`)) return socket.send(frame);
+      taken = true;
+      onReceipt(() => socket.send(frame), socket);
+    });
+  });
+}
