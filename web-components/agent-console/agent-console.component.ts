@@ -1,5 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
+import { Backoff } from '../shared/backoff.js';
 import { ChatConnection, type ConnectionStatus, RequestRefused } from '../shared/chat-connection.js';
 import { composer, messageOf } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
@@ -95,6 +96,9 @@ export class AgentConsole extends LitElement {
   #historyUpTo: Record<string, number> = {};
   #typingTimers: Record<string, ReturnType<typeof setTimeout>> = {};
   #readRequested: Record<string, string> = {};
+  /** A reading of the lists that failed is tried again while connected: 1 s, 2 s, … up to 30 s apart. */
+  readonly #inboxRetries = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
+  #inboxRetry: ReturnType<typeof setTimeout> | undefined;
   #onVisibility = () => this.#markRead();
 
   override connectedCallback(): void {
@@ -174,7 +178,10 @@ export class AgentConsole extends LitElement {
         if (status.state === 'auth-required') this.#emit('chat-auth-required', { reason: status.reason });
       }),
       // The inbox topic is live only: what changed while disconnected comes from the list.
-      connection.on('connected', () => void this.#loadInbox()),
+      connection.on('connected', () => {
+        this.#inboxRetries.reset();
+        void this.#loadInbox();
+      }),
       connection.on('inbox', (event) => this.#onInboxEvent(event)),
       connection.on('event', (event) => this.#onSessionEvent(event)),
       connection.on('typing', (typing) => {
@@ -207,6 +214,7 @@ export class AgentConsole extends LitElement {
     this.#claims = undefined;
     this.#storeKey = undefined;
     clearInterval(this.#clock);
+    clearTimeout(this.#inboxRetry);
     this.inbox = {};
     this.cutLists = {};
     this.conversations = {};
@@ -217,6 +225,7 @@ export class AgentConsole extends LitElement {
   async #loadInbox(): Promise<void> {
     const api = this.#api;
     if (!api) return;
+    clearTimeout(this.#inboxRetry);
     const before = this.inbox;
     try {
       // Every chat waiting or active (who waited longest is on the last page: newest first); the recent closed ones.
@@ -232,7 +241,12 @@ export class AgentConsole extends LitElement {
       this.loadError = '';
       if (waiting.complete && active.complete) this.#rereadUnlisted(before, new Set(views.map((view) => view.sessionId)));
     } catch (error) {
+      if (api !== this.#api) return;
       this.#httpFailed(error, 'The list of chats could not be loaded');
+      if (error instanceof AuthRequired) return; // read again once connected with the next token
+      this.#inboxRetry = setTimeout(() => {
+        if (this.status.state === 'online') void this.#loadInbox(); // offline: read again once connected
+      }, this.#inboxRetries.next());
     }
   }
 
