@@ -314,6 +314,8 @@ export class AgentConsole extends LitElement {
 
   #onStored(entry: OutboxEntry): void {
     const sessionId = sessionOf(entry.destination);
+    if (entry.destination.endsWith('/leave')) this.#emit('chat-session-left', { sessionId });
+    if (!entry.destination.endsWith('/messages')) return;
     const messageId = String(entry.body.messageId);
     this.#emit('chat-message-sent', { sessionId, messageId, body: entry.body.body });
     if (this.conversations[sessionId]?.messageRevisions[messageId] === undefined) {
@@ -324,6 +326,7 @@ export class AgentConsole extends LitElement {
 
   #onRejected(entry: OutboxEntry, code: string, message: string): void {
     const sessionId = sessionOf(entry.destination);
+    if (!entry.destination.endsWith('/messages')) return this.#setNotice(sessionId, describeRejection(code, message, entry.destination));
     const reason = describeRejection(code, message);
     const line = { messageId: String(entry.body.messageId), body: String(entry.body.body), createdAt: entry.createdAt ?? Date.now(), code, reason };
     this.failures = { ...this.failures, [sessionId]: [...(this.failures[sessionId] ?? []), line] };
@@ -397,14 +400,21 @@ export class AgentConsole extends LitElement {
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${sessionId}`)?.focus());
   }
 
-  /** Take, hand back or close a session; `chat-session-closed` follows from the session's event. */
+  /**
+   * Take, hand back or close a session; `chat-session-closed` follows from the session's event.
+   * Hand back and close go through the outbox, behind the replies written before them.
+   */
   async #act(sessionId: string, action: 'join' | 'leave' | 'close'): Promise<void> {
     this.#setNotice(sessionId, '');
     const destination = destinations.command(sessionId, action);
+    if (action !== 'join') {
+      if (this.#connection?.enqueue(`${action}-${randomId()}`, destination, {}) === false) this.#setNotice(sessionId, OUTBOX_FULL);
+      return;
+    }
     try {
       await this.#connection?.request(destination, {});
-      if (action !== 'close') this.#emit(action === 'join' ? 'chat-session-joined' : 'chat-session-left', { sessionId });
-      if (action === 'join') void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
+      this.#emit('chat-session-joined', { sessionId });
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
     } catch (error) {
       const reason = error instanceof RequestRefused ? describeRejection(error.code, error.message, destination) : 'Not connected to the chat server; try again when the connection is back.';
       this.#setNotice(sessionId, reason);
