@@ -1,7 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Backoff } from '../shared/backoff.js';
-import { ChatConnection, type ConnectionStatus, RequestRefused } from '../shared/chat-connection.js';
+import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection.js';
 import { composer, messageOf } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil, timeOfDay } from '../shared/format.js';
@@ -314,6 +314,10 @@ export class AgentConsole extends LitElement {
 
   #onStored(entry: OutboxEntry): void {
     const sessionId = sessionOf(entry.destination);
+    if (entry.destination.endsWith('/join')) {
+      this.#emit('chat-session-joined', { sessionId });
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
+    }
     if (entry.destination.endsWith('/leave')) this.#emit('chat-session-left', { sessionId });
     if (!entry.destination.endsWith('/messages')) return;
     const messageId = String(entry.body.messageId);
@@ -401,24 +405,13 @@ export class AgentConsole extends LitElement {
   }
 
   /**
-   * Take, hand back or close a session; `chat-session-closed` follows from the session's event.
-   * Hand back and close go through the outbox, behind the replies written before them.
+   * Take, hand back or close a session, through the outbox: behind the replies written before,
+   * and sent again after a drop until stored (the server takes each again as done) or refused.
+   * `chat-session-closed` follows from the session's event.
    */
-  async #act(sessionId: string, action: 'join' | 'leave' | 'close'): Promise<void> {
+  #act(sessionId: string, action: 'join' | 'leave' | 'close'): void {
     this.#setNotice(sessionId, '');
-    const destination = destinations.command(sessionId, action);
-    if (action !== 'join') {
-      if (this.#connection?.enqueue(`${action}-${randomId()}`, destination, {}) === false) this.#setNotice(sessionId, OUTBOX_FULL);
-      return;
-    }
-    try {
-      await this.#connection?.request(destination, {});
-      this.#emit('chat-session-joined', { sessionId });
-      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('.pane textarea')?.focus());
-    } catch (error) {
-      const reason = error instanceof RequestRefused ? describeRejection(error.code, error.message, destination) : 'Not connected to the chat server; try again when the connection is back.';
-      this.#setNotice(sessionId, reason);
-    }
+    if (this.#connection?.enqueue(`${action}-${randomId()}`, destinations.command(sessionId, action), {}) === false) this.#setNotice(sessionId, OUTBOX_FULL);
   }
 
   #setNotice(sessionId: string, text: string): void {

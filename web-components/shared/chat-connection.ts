@@ -219,7 +219,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   }
 
   /**
-   * Sends a command now, not queued (join, read).
+   * Sends a command now, not queued (a read receipt).
    * @throws {NotConnected} when not connected, or the connection drops before the answer.
    * @throws {RequestRefused} with the server's code.
    */
