@@ -4,11 +4,14 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
  * A TCP proxy to a local port that a test can cut: `cut()` drops every connection and refuses new
  * ones (a database that went away); `cut('drop')` drops them too but accepts new ones only to
  * close them at once (a load balancer or pooler in front of a database that is down);
- * `restore()` passes connections through again, on the same port.
+ * `restore()` passes connections through again, on the same port. `freeze()` keeps the
+ * connections of the moment open but carries nothing more on them either way, not even a close (a
+ * route gone silent: a NAT or a mobile network that forgot them); new ones pass.
  */
 export interface TcpProxy {
   readonly port: number;
   cut(how?: 'refuse' | 'drop'): Promise<void>;
+  freeze(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -17,6 +20,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let dropping = false;
+  const frozen = new WeakSet<Socket>();
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       const listening = createServer((client) => {
@@ -28,7 +32,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
           sockets.add(socket);
           socket.on('close', () => {
             sockets.delete(socket);
-            peer.destroy();
+            if (!frozen.has(socket)) peer.destroy();
           });
           socket.on('error', () => {});
         }
@@ -56,6 +60,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       if (how === 'refuse') return stop();
       dropping = true;
       dropAll();
+    },
+    freeze: () => {
+      for (const socket of sockets) {
+        frozen.add(socket);
+        socket.unpipe();
+        socket.pause();
+      }
     },
     restore: async () => {
       dropping = false;
