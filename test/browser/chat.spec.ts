@@ -270,6 +270,46 @@ describe('customer and agent chatting in two pages', () => {
     expect(hostErrors).toEqual([]);
   });
 
+  // A 5-minute token (an identity provider's default) on a computer whose clock is 4½ minutes fast
+  // looks, to the widget, like one that expires in 30 s: here the page's clock is as far ahead of
+  // the 12-hour dev tokens. Each new token then seems to expire within the minute as well, and the
+  // widget, asking at once for the next one, reconnects with each.
+  it("renews a token near the end of its life as its issuer counts it, not at once and again at each new one, when the page's clock runs ahead", async () => {
+    const site = createServer((_, response) => response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+      <html lang="en"><title>Another site</title>
+      <script>
+        window.asked = [];
+        document.addEventListener('chat-auth-required', async (event) => {
+          asked.push(event.detail.reason);
+          if (event.detail.reason !== 'no token') event.target.token = await freshToken(); // as a host page renews it
+        });
+      </script>
+      <script type="module" src="${app.url}/widget.js"></script>
+      <chat-widget server="${app.url}" open></chat-widget></html>`));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const page = await browser.context.newPage();
+    try {
+      let renewals = 0; // each token of its own, as an identity provider's are (its own name here)
+      await page.exposeFunction('freshToken', () => app.token('customer-clock-ahead', 'customer', `Clock ${(renewals += 1)}`));
+      await page.addInitScript(() => {
+        const now = Date.now.bind(Date);
+        Date.now = () => now() + 12 * 3_600_000 - 30_000;
+      });
+      await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+      const host = page.locator('chat-widget');
+      await host.evaluate(async (element) => ((element as HTMLElement & { token: string }).token = await (window as unknown as { freshToken: () => Promise<string> }).freshToken()));
+      const asked = () => page.evaluate(() => (window as unknown as { asked: string[] }).asked.filter((reason) => reason !== 'no token'));
+      await startChat(page, 'Clock ahead');
+      await customerSends(page, 'Hello');
+      const line = host.locator('li.own', { hasText: 'Hello' });
+      await waitUntil(async () => (await line.getAttribute('data-delivery')) === 'stored' || (await asked()).length >= 5);
+      expect(await asked()).toEqual([]);
+    } finally {
+      await page.close(); // its host page renewing tokens no more
+      site.close();
+    }
+  });
+
   it("sends its heart-beats from a worker, unthrottled in a hidden tab; from the page's own timers where the host page forbids workers", async () => {
     /** Records the URL of every worker the page tries to start (`window.workers`), and every CSP violation. */
     const recordWorkers = () => {
