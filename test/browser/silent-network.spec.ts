@@ -1,12 +1,15 @@
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
-import { buildWebComponents, customerSends, expectAttribute, launchBrowser, openPage, requireChromium, startChat, TestApp, waitUntil } from './harness.js';
+import {
+  buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
+} from './harness.js';
 
 /**
  * The widget on a route that goes silent without closing (a NAT or a mobile network that forgot
- * the connection): only the missing heart-beats tell the browser that the connection is gone.
+ * the connection): only the missing heart-beats tell the browser that the connection is gone. And
+ * on a route that fails plainly, after a long time online.
  */
-describe('the widget when its network goes silent', () => {
+describe('the widget when its network fails', () => {
   let app: TestApp;
   let proxy: TcpProxy;
   let browser: { context: BrowserContext; close: () => Promise<void> };
@@ -49,4 +52,27 @@ describe('the widget when its network goes silent', () => {
       45_000,
     );
   }, 90_000);
+
+  it('counts down to its next attempt from the moment it lost the connection, not from the last time it was offline', async () => {
+    await signedIn(customer, 'chat-widget');
+    if ((await widget.getAttribute('open')) === null) await widget.locator('.launcher').click();
+    await waitUntil(async () => (await widget.locator('.status').count()) === 0); // online
+    // Every countdown the widget shows, however briefly; and ten minutes online, as the page's clock has it.
+    await customer.evaluate(() => {
+      const shown: string[] = ((window as unknown as { countdowns: string[] }).countdowns = []);
+      const root = document.querySelector('chat-widget')!.shadowRoot!;
+      new MutationObserver(() => {
+        const text = root.querySelector('.status [aria-hidden="true"]')?.textContent;
+        if (text && shown.at(-1) !== text) shown.push(text);
+      }).observe(root, { subtree: true, childList: true, characterData: true });
+      const now = Date.now.bind(Date);
+      Date.now = () => now() + 10 * 60_000;
+    });
+
+    await proxy.cut();
+    await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+    const countdowns = await customer.evaluate(() => (window as unknown as { countdowns: string[] }).countdowns);
+    // The back-off waits 10 s at most.
+    expect(countdowns.filter((text) => Number(/\d+/.exec(text)?.[0]) > 10)).toEqual([]);
+  });
 });
