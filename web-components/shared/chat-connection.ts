@@ -256,13 +256,21 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
       heartbeatStrategy: this.#ticker,
       reconnectDelay: 0, // reconnection is ours: with back-off, and not after a refused token
       connectionTimeout: 10_000,
+      // A socket gone silent is dropped at once: closed politely, Chromium waits a minute more for
+      // the server's answer, which a dead route never brings, before it reports the close.
+      discardWebsocketOnCommFailure: true,
       debug: () => {},
     });
+    let silent = false;
+    client.onHeartbeatLost = () => {
+      silent = true;
+    };
     client.onConnect = () => this.#connected(client);
     client.onStompError = (frame) => {
       if (frame.headers.message === 'unauthorized') this.#refusedToken = frame.body || 'the token was refused';
     };
-    client.onWebSocketClose = (event: { code?: number; reason?: string }) => this.#closed(client, event);
+    client.onWebSocketClose = (event: { code?: number; reason?: string }) =>
+      this.#closed(client, silent ? { reason: 'the chat server stopped answering' } : event);
     client.onUnhandledReceipt = (frame) => this.#receipt(frame.headers['receipt-id'] ?? '');
     this.#client = client;
     client.activate();
