@@ -75,6 +75,12 @@ export interface ChatConnectionOptions {
   readonly heartbeatMs?: number;
 }
 
+/**
+ * How long a connection must last for the back-off to start again from its first delay: as long
+ * as the longest delay, so that connections dropped soon after CONNECTED come no faster than that.
+ */
+const STEADY_MS = 10_000;
+
 type Pending =
   | { readonly kind: 'outbox'; readonly id: string }
   | { readonly kind: 'request'; readonly resolve: () => void; readonly reject: (error: Error) => void }
@@ -116,6 +122,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   #receipts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #steadyTimer: ReturnType<typeof setTimeout> | undefined;
   #ticker = TickerStrategy.Interval;
 
   constructor(options: ChatConnectionOptions) {
@@ -278,7 +285,9 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
 
   #connected(client: Client): void {
     if (client !== this.#client) return;
-    this.#backoff.reset();
+    // Not at CONNECTED: a connection the server drops at each command it is sent again would
+    // otherwise be made again every half second for ever.
+    this.#steadyTimer = setTimeout(() => this.#backoff.reset(), STEADY_MS);
     client.subscribe(destinations.errors, (message) => this.#refusal(message));
     for (const [sessionId, watch] of this.#watches) this.#subscribeSession(client, sessionId, watch);
     if (this.#inbox) this.#subscribeInbox(client);
@@ -429,6 +438,7 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
   /** What was tied to the socket: in-flight outbox commands go again, requests fail. */
   #forgetConnection(): void {
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#steadyTimer);
     for (const pending of this.#pending.values()) {
       if (pending.kind === 'request') pending.reject(new NotConnected('the connection dropped before the server answered'));
     }
