@@ -174,6 +174,7 @@ export class AgentConsole extends LitElement {
     this.#unsubscribe = [
       connection.on('status', (status) => {
         this.status = status;
+        this.now = Date.now(); // the retry countdown starts from now, not from the clock's last tick
         this.#emit('chat-connection-change', { state: status.state });
         if (status.state === 'auth-required') this.#emit('chat-auth-required', { reason: status.reason });
       }),

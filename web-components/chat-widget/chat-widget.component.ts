@@ -311,6 +311,7 @@ export class ChatWidget extends LitElement {
 
   #onStatus(status: ConnectionStatus): void {
     this.status = status;
+    this.now = Date.now(); // the retry countdown starts from now, not from the clock's last tick
     this.#emit('chat-connection-change', { state: status.state });
     if (status.state === 'auth-required') this.#emit('chat-auth-required', { reason: status.reason });
     if (status.state === 'offline' && !this.reconnecting) this.#announce('Connection lost. Reconnecting…');
