@@ -302,8 +302,12 @@ export class ChatWidget extends LitElement {
   #watchExpiry(claims: TokenClaims): void {
     clearTimeout(this.#expiry);
     if (claims.exp === undefined) return;
-    const renewIn = claims.exp * 1000 - Date.now() - 60_000;
-    // Ask for a new token a minute before this one expires, so a reconnection never meets a stale one.
+    // Ask for a new token a minute before this one expires, so a reconnection never meets a stale
+    // one; a token of two minutes or less half-way through its life. Its life is counted from now,
+    // as its issuer counts it (exp - iat): the page's clock may run minutes ahead of the issuer's,
+    // and each new token then seems to expire at once. Only a token without iat is timed by it.
+    const lifeMs = claims.iat === undefined ? claims.exp * 1000 - Date.now() : (claims.exp - claims.iat) * 1000;
+    const renewIn = Math.max(lifeMs - 60_000, lifeMs / 2);
     if (renewIn < 2 ** 31) this.#expiry = setTimeout(() => this.#emit('chat-auth-required', { reason: 'the token expires in a minute' }), Math.max(0, renewIn));
   }
 

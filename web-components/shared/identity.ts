@@ -5,6 +5,8 @@ export interface TokenClaims {
   readonly name?: string;
   /** Expiry, seconds since the epoch. */
   readonly exp?: number;
+  /** Issue time, seconds since the epoch, by the issuer's clock. */
+  readonly iat?: number;
 }
 
 /** The claims of a JWT, or undefined when it is not one. */
@@ -20,6 +22,7 @@ export function claimsOf(token: string | undefined): TokenClaims | undefined {
       ...(typeof claims.role === 'string' ? { role: claims.role } : {}),
       ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
       ...(typeof claims.exp === 'number' ? { exp: claims.exp } : {}),
+      ...(typeof claims.iat === 'number' ? { iat: claims.iat } : {}),
     };
   } catch {
     return undefined;
