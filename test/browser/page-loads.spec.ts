@@ -37,6 +37,17 @@ async function agentAnswers(app: TestApp, sessionId: string, body: string, close
   }
 }
 
+/** The customer starts a chat about `subject`, writes `body`, ends the chat and rates it 5. */
+async function chatAndRate(page: Page, subject: string, body: string): Promise<void> {
+  const widget = page.locator('chat-widget');
+  await startChat(page, subject);
+  await customerSends(page, body);
+  await widget.getByRole('button', { name: 'End chat' }).click();
+  await widget.locator('label[for="star-5"]').click();
+  await widget.getByRole('button', { name: 'Send rating' }).click();
+  await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+}
+
 /** The widget across later page loads: what it tells its host page again, and what it must not. */
 describe('the widget at a later page load', () => {
   let app: TestApp;
@@ -64,12 +75,7 @@ describe('the widget at a later page load', () => {
   it('tells the host page of a chat closed and rated once, not again at every later page load', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);
     const widget = page.locator('chat-widget');
-    await startChat(page, 'Rated once');
-    await customerSends(page, 'Thanks for the help.');
-    await widget.getByRole('button', { name: 'End chat' }).click();
-    await widget.locator('label[for="star-5"]').click();
-    await widget.getByRole('button', { name: 'Send rating' }).click();
-    await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
+    await chatAndRate(page, 'Rated once', 'Thanks for the help.');
 
     // The customer goes on to another page of the site.
     await page.addInitScript(recordTold, ['chat-session-closed', 'chat-session-rated']);
@@ -78,6 +84,29 @@ describe('the widget at a later page load', () => {
     await widget.locator('.launcher').click();
     await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
     expect(await told(page)).toEqual({ 'chat-session-closed': [], 'chat-session-rated': [] });
+    await page.close();
+  });
+
+  it('shows the chat the customer opened on another device, not the closed one this browser saved before', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await chatAndRate(page, 'Last week', 'Thanks, all sorted.');
+
+    // Days later the customer writes from their phone, then comes back to the site on this browser.
+    const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
+    const phone = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(sub, 'customer', name));
+    try {
+      const sessionId = randomUUID();
+      expect(await phone.send('/app/chat/open', { sessionId, subject: 'From my phone' })).toEqual({ ok: true });
+      expect(await phone.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'My flight is late.' })).toEqual({ ok: true });
+    } finally {
+      await phone.disconnect();
+    }
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await expectText(widget.locator('.header .subject'), 'From my phone');
+    await waitUntil(async () => (await bubbles(widget)).join('|') === 'My flight is late.', async () => JSON.stringify(await bubbles(widget)));
     await page.close();
   });
 
