@@ -110,6 +110,25 @@ describe('the widget at a later page load', () => {
     await page.close();
   });
 
+  it('does not ask again at the next page load for the rating the customer skipped', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Skipped rating');
+    await customerSends(page, 'Got it, thanks.');
+    await widget.getByRole('button', { name: 'End chat' }).click();
+    await widget.getByRole('button', { name: 'Skip' }).click();
+    await expectText(widget.locator('.done p'), 'Thank you for chatting with us.');
+
+    // The customer goes on to another page of the site.
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await waitUntil(async () => (await widget.locator('.done p, legend').count()) > 0);
+    expect(await widget.locator('legend').count()).toBe(0);
+    await expectText(widget.locator('.done p'), 'Thank you for chatting with us.');
+    await page.close();
+  });
+
   it('resuming an open chat found on the server (nothing saved in this browser), neither tells nor announces its old messages as new', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);
     const widget = page.locator('chat-widget');
