@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
+import { startTcpProxy } from '../tcp-proxy.js';
 import {
-  bubbles, buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
+  bubbles, buildWebComponents, customerSends, expectAttribute, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat,
+  TestApp, waitUntil,
 } from './harness.js';
 
 /** Keeps, in the page, the detail of each of `names` the widget fires from then on (as `window.told`). */
@@ -197,4 +199,34 @@ describe('the widget at a later page load', () => {
     await other.close();
     await page.close();
   });
+
+  it('opens the chat started offline in a tab since closed, and sends the message written for it in another tab', async () => {
+    // Both tabs, and so their connections, through a proxy that stands for the customer's network.
+    const proxy = await startTcpProxy(app.port);
+    try {
+      const { page: first } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`);
+      await signedIn(first, 'chat-widget');
+      const { page } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`);
+      await signedIn(page, 'chat-widget');
+      const widget = page.locator('chat-widget');
+      await widget.locator('.launcher').click();
+
+      await proxy.cut();
+      await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
+      await startChat(first, 'Started on the train'); // queued in the first tab's outbox
+      await widget.locator('.composer textarea').waitFor(); // the other tab shows the chat
+      await first.close(); // its outbox saved, with the opening
+      await customerSends(page, 'Written in the other tab');
+      const line = widget.locator('li.own', { hasText: 'Written in the other tab' });
+      await expectAttribute(line, 'data-delivery', 'queued');
+
+      await proxy.restore();
+      await waitUntil(async () => ['stored', 'read', 'failed'].includes((await line.getAttribute('data-delivery')) ?? ''), undefined, 15_000);
+      expect({ delivery: await line.getAttribute('data-delivery'), reasons: await line.locator('.reason').allTextContents() }).toEqual({ delivery: 'stored', reasons: [] });
+      await expectText(widget.locator('li.system').first(), 'Chat started: Started on the train');
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 });
