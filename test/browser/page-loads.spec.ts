@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy } from '../tcp-proxy.js';
 import {
@@ -204,13 +204,7 @@ describe('the widget at a later page load', () => {
     // Both tabs, and so their connections, through a proxy that stands for the customer's network.
     const proxy = await startTcpProxy(app.port);
     try {
-      const { page: first } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`);
-      await signedIn(first, 'chat-widget');
-      const { page } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`);
-      await signedIn(page, 'chat-widget');
-      const widget = page.locator('chat-widget');
-      await widget.locator('.launcher').click();
-
+      const { first, page, widget } = await twoTabs(`http://127.0.0.1:${proxy.port}/`);
       await proxy.cut();
       await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
       await startChat(first, 'Started on the train'); // queued in the first tab's outbox
@@ -229,4 +223,42 @@ describe('the widget at a later page load', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  it('sends the message written offline in a tab since closed once the network is back, while another tab of the chat is open', async () => {
+    const proxy = await startTcpProxy(app.port);
+    try {
+      const { first, page, widget } = await twoTabs(`http://127.0.0.1:${proxy.port}/`);
+      await startChat(first, 'Two tabs, one closed');
+      await widget.locator('.composer textarea').waitFor(); // the other tab shows the chat
+      const sessionId = await savedSessionId(page);
+
+      await proxy.cut();
+      await expectText(first.locator('chat-widget .status'), 'Can’t reach the chat server.', { startsWith: true });
+      await customerSends(first, 'Written in the tab then closed');
+      await expectAttribute(first.locator('chat-widget li.own', { hasText: 'Written in the tab then closed' }), 'data-delivery', 'queued');
+      await first.close(); // its outbox saved, with the message
+      await proxy.restore();
+
+      const agent = await app.token('agent-check', 'agent');
+      await waitUntil(async () => {
+        const messages = await app.get<{ items: { content: string }[] }>(`/api/sessions/${sessionId}/messages`, agent);
+        return messages.items.some((message) => message.content === 'Written in the tab then closed');
+      }, async () => `the server has not got the message; the open tab shows ${JSON.stringify(await bubbles(widget))}, and the outbox saved holds ${
+        JSON.stringify(await page.evaluate(() => Object.entries(localStorage).filter(([key]) => key.startsWith('parley-chat:')).map(([, saved]) => JSON.parse(saved).outbox.map((entry: { body: { body?: string } }) => entry.body.body))))}`, 15_000);
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  /** Two tabs of the site at `url`, one customer signed in to both; the second's panel open. */
+  async function twoTabs(url: string): Promise<{ first: Page; page: Page; widget: Locator }> {
+    const { page: first } = await openPage(browser.context, url);
+    await signedIn(first, 'chat-widget');
+    const { page } = await openPage(browser.context, url);
+    await signedIn(page, 'chat-widget');
+    const widget = page.locator('chat-widget');
+    await widget.locator('.launcher').click();
+    return { first, page, widget };
+  }
 });
