@@ -154,6 +154,27 @@ describe('the widget at a later page load', () => {
     await page.close();
   });
 
+  it('finds the open chat on the server (nothing saved in this browser) once it can, when the first look failed', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Looked for again');
+    await customerSends(page, 'Is my car ready?');
+    await page.evaluate(() => {
+      for (const key of Object.keys(localStorage)) if (key.startsWith('parley-chat:')) localStorage.removeItem(key);
+    });
+
+    // The same customer on another device, on a network that fails the widget's first request.
+    let failed = 0;
+    await page.route(/\/api\/sessions\?/, (route) => (failed++ === 0 ? route.abort('internetdisconnected') : route.continue()));
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await waitUntil(async () => failed > 0);
+    await waitUntil(async () => (await bubbles(widget)).join('|') === 'Is my car ready?', async () => `the widget shows ${
+      (await widget.locator('#subject').count()) > 0 ? 'the form to start a chat' : JSON.stringify(await bubbles(widget))}, after ${failed} request(s) for the chats`, 15_000);
+    await page.close();
+  });
+
   it("keeps the chat of one tab saved when another tab of the same customer, opened before it, reconnects", async () => {
     // Two tabs of the site; the customer starts a chat in the second one opened.
     const { page: idle } = await openPage(browser.context, `${app.url}/`);
