@@ -214,7 +214,7 @@ export class ChatWidget extends LitElement {
     this.#clock = setInterval(() => {
       if (this.status.state === 'offline') this.now = Date.now(); // the retry countdown
     }, 1_000);
-    if (!saved.sessionId) void this.#resumeFromServer();
+    void this.#resumeFromServer();
   }
 
   #teardown(): void {
@@ -246,14 +246,22 @@ export class ChatWidget extends LitElement {
     this.#save();
   }
 
-  /** No chat saved in this browser: the customer may have one open from another device. */
+  /**
+   * No chat saved in this browser, or one closed since: the customer may have one open from another
+   * device, which this page then follows.
+   */
   async #resumeFromServer(): Promise<void> {
     const connection = this.#connection;
+    const shown = this.sessionId;
     try {
       const page = await new HttpApi(serverUrl(this.server), () => this.token).get<Page<SessionView>>('/api/sessions?limit=5');
       const open = page.items.find((session) => session.status !== 'closed');
+      if (!open || connection !== this.#connection || this.sessionId !== shown || open.sessionId === shown) return;
+      // The chat saved is open still (listed so, or its opening not stored yet): it stays.
+      const saved = page.items.find((session) => session.sessionId === shown);
+      if (shown && (saved ? saved.status !== 'closed' : this.#openingQueued(shown))) return;
       // What the row holds was there before this page: history, as for a chat saved in this browser.
-      if (open && connection === this.#connection && this.sessionId === undefined) this.#adopt(open.sessionId, open.revision);
+      this.#switchTo(open.sessionId, open.revision);
     } catch {
       // Unreachable or refused: the connection's status says so; a new chat can still be started.
     }
