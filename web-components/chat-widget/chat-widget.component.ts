@@ -191,7 +191,7 @@ export class ChatWidget extends LitElement {
     this.outbox = connection.outbox;
     this.confirmed = [];
     this.failures = [];
-    this.ratingSkipped = false;
+    this.ratingSkipped = saved.ratingSkipped === true;
     this.#adopt(saved.sessionId, saved.seenRevision);
     this.#unsubscribe = [
       connection.on('status', (status) => this.#onStatus(status)),
@@ -287,7 +287,12 @@ export class ChatWidget extends LitElement {
 
   #save(): void {
     if (!this.#identity) return;
-    this.#identity.store.save({ sessionId: this.sessionId, outbox: [...this.outbox], ...(this.sessionId ? { seenRevision: this.#seenRevision } : {}) });
+    this.#identity.store.save({
+      sessionId: this.sessionId,
+      outbox: [...this.outbox],
+      ...(this.sessionId ? { seenRevision: this.#seenRevision } : {}),
+      ...(this.sessionId && this.ratingSkipped ? { ratingSkipped: true } : {}),
+    });
   }
 
   #forgetSession(): void {
@@ -528,6 +533,11 @@ export class ChatWidget extends LitElement {
     this.#enqueue(`rating-${sessionId}`, destinations.command(sessionId, 'rating'), { rating: this.rating, ...(comment ? { comment } : {}) });
   }
 
+  #skipRating(): void {
+    this.ratingSkipped = true;
+    this.#save();
+  }
+
   #newChat(): void {
     this.#forgetSession();
     void this.updateComplete.then(() => this.#focusFirstField());
@@ -722,7 +732,7 @@ export class ChatWidget extends LitElement {
         ${problemNote('comment-problem', problem)}
         <div class="row">
           <button class="primary" type="submit" ?disabled=${this.rating < 1 || problem !== undefined}>Send rating</button>
-          <button type="button" @click=${() => (this.ratingSkipped = true)}>Skip</button>
+          <button type="button" @click=${this.#skipRating}>Skip</button>
         </div>
       </form>
     `;

@@ -93,4 +93,18 @@ describe('what the components keep in localStorage', () => {
     idle.save({ sessionId: undefined, outbox: [] }); // leaves the one saved
     expect(storage.items.size).toBe(0);
   });
+
+  it("keeps the rating a tab skipped when another tab of the chat saves, until a tab leaves that chat", () => {
+    const storage = memory();
+    const [skipping, other] = [new ChatStore('k', () => storage), new ChatStore('k', () => storage)];
+    skipping.load();
+    other.load();
+    skipping.save({ sessionId: S, outbox: [], seenRevision: 6, ratingSkipped: true });
+    other.save({ sessionId: S, outbox: [], seenRevision: 6 }); // not told of the skip yet
+    expect(loadChat(storage, 'k')).toEqual({ sessionId: S, outbox: [], seenRevision: 6, ratingSkipped: true });
+
+    const next = '0b9f7f52-6a0e-4c39-8d7e-3c1f1f6b2a10';
+    other.save({ sessionId: next, outbox: [], seenRevision: -1 }); // the customer starts a new chat
+    expect(loadChat(storage, 'k')).toEqual({ sessionId: next, outbox: [], seenRevision: -1 });
+  });
 });

@@ -12,6 +12,8 @@ export interface SavedChat {
    * not news (not announced again, nor told to the host page again).
    */
   readonly seenRevision?: number | undefined;
+  /** The customer skipped rating that session, once closed: not asked again at a later load. */
+  readonly ratingSkipped?: true | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function loadChat(storage: Pick<Storage, 'getItem'> | undefined, key: str
       sessionId: typeof saved?.sessionId === 'string' ? saved.sessionId : undefined,
       outbox: Array.isArray(saved?.outbox) ? saved.outbox : [],
       ...(typeof saved?.seenRevision === 'number' ? { seenRevision: saved.seenRevision } : {}),
+      ...(saved?.ratingSkipped === true ? { ratingSkipped: true } : {}),
     };
   } catch {
     return { outbox: [] };
@@ -102,11 +105,14 @@ export class ChatStore {
     const left = chat.sessionId === undefined && saved.sessionId === this.#sessionId;
     const taken = chat.sessionId !== undefined && chat.sessionId !== this.#sessionId;
     const session = left || taken || saved.sessionId === chat.sessionId ? chat : saved;
+    // A skip another page saved stays: this page may not have heard of it yet.
+    const ratingSkipped = session.ratingSkipped ?? (saved.sessionId === session.sessionId ? saved.ratingSkipped : undefined);
     this.#sessionId = chat.sessionId;
     saveChat(storage, this.key, {
       sessionId: session.sessionId,
       outbox: [...chat.outbox, ...others],
       ...(session.seenRevision === undefined ? {} : { seenRevision: session.seenRevision }),
+      ...(ratingSkipped ? { ratingSkipped } : {}),
     });
   }
 }
