@@ -4,7 +4,8 @@ import { ChatConnection, type ConnectionStatus } from '../shared/chat-connection
 import { composer, messageOf } from '../shared/composer.js';
 import { applyEvent, type Conversation, emptyConversation, type SystemLine, unreadFor } from '../shared/conversation.js';
 import { secondsUntil } from '../shared/format.js';
-import { HttpApi, serverUrl } from '../shared/http-api.js';
+import { Backoff } from '../shared/backoff.js';
+import { HttpApi, HttpError, serverUrl } from '../shared/http-api.js';
 import { claimsOf, randomId, type TokenClaims } from '../shared/identity.js';
 import { OUTBOX_LIMIT, type OutboxEntry } from '../shared/outbox.js';
 import { destinations, type Page, type SessionEventMessage, type SessionView } from '../shared/protocol.js';
@@ -109,6 +110,8 @@ export class ChatWidget extends LitElement {
   #typingShown: ReturnType<typeof setTimeout> | undefined;
   #clock: ReturnType<typeof setInterval> | undefined;
   #expiry: ReturnType<typeof setTimeout> | undefined;
+  /** The next look for the customer's open chat, after one failed. */
+  #lookAgain: ReturnType<typeof setTimeout> | undefined;
   #readRequested = '';
   #onVisibility = () => this.#markRead();
   #onStorage = (event: StorageEvent) => {
@@ -214,7 +217,7 @@ export class ChatWidget extends LitElement {
     this.#clock = setInterval(() => {
       if (this.status.state === 'offline') this.now = Date.now(); // the retry countdown
     }, 1_000);
-    void this.#resumeFromServer();
+    void this.#resumeFromServer(new Backoff({ initialMs: 1_000, maxMs: 30_000 }));
   }
 
   #teardown(): void {
@@ -225,6 +228,7 @@ export class ChatWidget extends LitElement {
     this.#identity = undefined;
     clearInterval(this.#clock);
     clearTimeout(this.#expiry);
+    clearTimeout(this.#lookAgain);
     clearTimeout(this.#typingIdle);
     clearTimeout(this.#typingShown);
     this.sessionId = undefined;
@@ -248,9 +252,10 @@ export class ChatWidget extends LitElement {
 
   /**
    * No chat saved in this browser, or one closed since: the customer may have one open from another
-   * device, which this page then follows.
+   * device, which this page then follows. A look that fails (unreachable, or the server's own
+   * failure) is made again, after `retries`' next delay.
    */
-  async #resumeFromServer(): Promise<void> {
+  async #resumeFromServer(retries: Backoff): Promise<void> {
     const connection = this.#connection;
     const shown = this.sessionId;
     try {
@@ -262,8 +267,10 @@ export class ChatWidget extends LitElement {
       if (shown && (saved ? saved.status !== 'closed' : this.#openingQueued(shown))) return;
       // What the row holds was there before this page: history, as for a chat saved in this browser.
       this.#switchTo(open.sessionId, open.revision);
-    } catch {
-      // Unreachable or refused: the connection's status says so; a new chat can still be started.
+    } catch (error) {
+      // The connection's status says why; a new chat can still be started meanwhile.
+      const refused = error instanceof HttpError && error.status < 500;
+      if (!refused && connection === this.#connection) this.#lookAgain = setTimeout(() => void this.#resumeFromServer(retries), retries.next());
     }
   }
 
