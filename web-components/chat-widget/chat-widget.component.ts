@@ -115,13 +115,19 @@ export class ChatWidget extends LitElement {
   #readRequested = '';
   #onVisibility = () => this.#markRead();
   #onStorage = (event: StorageEvent) => {
-    if (this.#identity && event.key === this.#identity.key) this.#follow(this.#identity.store.peek());
+    if (!this.#identity || event.key !== this.#identity.key) return;
+    // What a tab closed left unsent is sent from here, the chat it opened first.
+    const connection = this.#connection;
+    this.#identity.store.takeOver((entry) => connection?.enqueue(entry.id, entry.destination, entry.body, entry.createdAt) ?? false);
+    this.#follow(this.#identity.store.peek());
   };
+  #onPageHide = () => this.#identity?.store.handOver(this.outbox);
 
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.#onVisibility);
     window.addEventListener('storage', this.#onStorage);
+    window.addEventListener('pagehide', this.#onPageHide);
     if (this.#identity === undefined && this.hasUpdated) this.#configure();
   }
 
@@ -129,6 +135,7 @@ export class ChatWidget extends LitElement {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.#onVisibility);
     window.removeEventListener('storage', this.#onStorage);
+    window.removeEventListener('pagehide', this.#onPageHide);
     this.#teardown();
   }
 

@@ -210,10 +210,11 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
    * Adds a command to the outbox: sent when connected, after those before it, again after each
    * reconnection until stored (`stored`) or refused (`rejected`). `id` must be unique; for a
    * message use its `messageId`, so that a resend is recognised. `false` when the outbox is full
-   * (`OUTBOX_LIMIT` commands wait already): nothing is added.
+   * (`OUTBOX_LIMIT` commands wait already): nothing is added. `createdAt`: when it was written,
+   * where that was earlier (in a page since closed).
    */
-  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>): boolean {
-    if (!this.#outbox.enqueue({ id, destination, body, createdAt: Date.now() })) return false;
+  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>, createdAt = Date.now()): boolean {
+    if (!this.#outbox.enqueue({ id, destination, body, createdAt })) return false;
     this.emit('outbox', this.#outbox.entries);
     this.#pump();
     return true;

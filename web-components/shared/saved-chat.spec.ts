@@ -94,6 +94,27 @@ describe('what the components keep in localStorage', () => {
     expect(storage.items.size).toBe(0);
   });
 
+  it('hands the unsent entries of a tab closed to one tab still open, which takes them up once', () => {
+    const storage = memory();
+    const [closing, open, late] = [new ChatStore('k', () => storage), new ChatStore('k', () => storage), new ChatStore('k', () => storage)];
+    closing.load();
+    open.load();
+    late.load();
+    open.save({ sessionId: S, outbox: [entry('m0', 0)] }); // its own, unsent: not handed over
+    closing.save({ sessionId: S, outbox: [entry('m1', 1), entry('m2', 2)] });
+    closing.handOver([entry('m1', 1), entry('m2', 2)]);
+    expect(loadChat(storage, 'k').handedOver).toEqual(['m1', 'm2']);
+
+    const taken: string[] = [];
+    open.takeOver((handed) => taken.push(handed.id) === 1); // its outbox full after the first
+    expect(taken).toEqual(['m1', 'm2']);
+    open.save({ sessionId: S, outbox: [entry('m0', 0), entry('m1', 1)] });
+    expect(loadChat(storage, 'k')).toMatchObject({ outbox: [entry('m0', 0), entry('m1', 1), entry('m2', 2)], handedOver: ['m2'] });
+    const takenLate: string[] = [];
+    late.takeOver((handed) => takenLate.push(handed.id) > 0);
+    expect(takenLate).toEqual(['m2']);
+  });
+
   it("keeps the rating a tab skipped when another tab of the chat saves, until a tab leaves that chat", () => {
     const storage = memory();
     const [skipping, other] = [new ChatStore('k', () => storage), new ChatStore('k', () => storage)];

@@ -14,6 +14,11 @@ export interface SavedChat {
   readonly seenRevision?: number | undefined;
   /** The customer skipped rating that session, once closed: not asked again at a later load. */
   readonly ratingSkipped?: true | undefined;
+  /**
+   * The ids of the outbox's entries whose page was closed with them unsent: the first other page of
+   * the user to hear of it sends them (see {@link ChatStore.takeOver}).
+   */
+  readonly handedOver?: string[] | undefined;
 }
 
 /**
@@ -48,6 +53,7 @@ export function loadChat(storage: Pick<Storage, 'getItem'> | undefined, key: str
       outbox: Array.isArray(saved?.outbox) ? saved.outbox : [],
       ...(typeof saved?.seenRevision === 'number' ? { seenRevision: saved.seenRevision } : {}),
       ...(saved?.ratingSkipped === true ? { ratingSkipped: true } : {}),
+      ...(Array.isArray(saved?.handedOver) ? { handedOver: saved.handedOver } : {}),
     };
   } catch {
     return { outbox: [] };
@@ -72,7 +78,9 @@ export function saveChat(storage: Pick<Storage, 'setItem' | 'removeItem'> | unde
  * next load of any page. Whatever this page had and no longer has (stored, refused, discarded) is
  * not brought back. Likewise the chat saved is replaced only when this page takes up another one,
  * and removed only when it leaves the one saved: a page that merely saves its outbox (or has no
- * chat) never overwrites, nor erases, the chat another page saved meanwhile.
+ * chat) never overwrites, nor erases, the chat another page saved meanwhile. A page closed hands
+ * its unsent entries over ({@link handOver}); another page still open takes them up
+ * ({@link takeOver}) and sends them, where they would otherwise wait for the next load.
  */
 export class ChatStore {
   readonly #had = new Set<string>();
@@ -102,6 +110,7 @@ export class ChatStore {
     const storage = this.storage();
     const saved = loadChat(storage, this.key);
     const others = saved.outbox.filter((entry) => !this.#had.has(entry.id));
+    const handedOver = saved.handedOver?.filter((id) => others.some((entry) => entry.id === id)) ?? [];
     const left = chat.sessionId === undefined && saved.sessionId === this.#sessionId;
     const taken = chat.sessionId !== undefined && chat.sessionId !== this.#sessionId;
     const session = left || taken || saved.sessionId === chat.sessionId ? chat : saved;
@@ -113,6 +122,26 @@ export class ChatStore {
       outbox: [...chat.outbox, ...others],
       ...(session.seenRevision === undefined ? {} : { seenRevision: session.seenRevision }),
       ...(ratingSkipped ? { ratingSkipped } : {}),
+      ...(handedOver.length > 0 ? { handedOver } : {}),
     });
+  }
+
+  /** This page closes: the entries of its `outbox` (saved) are for another page to send. */
+  handOver(outbox: readonly OutboxEntry[]): void {
+    const storage = this.storage();
+    const saved = loadChat(storage, this.key);
+    const handedOver = saved.outbox.filter((entry) => outbox.some((own) => own.id === entry.id) || saved.handedOver?.includes(entry.id));
+    if (handedOver.length > 0) saveChat(storage, this.key, { ...saved, handedOver: handedOver.map((entry) => entry.id) });
+  }
+
+  /**
+   * The entries another page handed over on closing, in order, each offered to `take`: those it
+   * takes are this page's from now on (and saved as such at its next save).
+   */
+  takeOver(take: (entry: OutboxEntry) => boolean): void {
+    const saved = this.peek();
+    for (const entry of saved.outbox) {
+      if (!this.#had.has(entry.id) && saved.handedOver?.includes(entry.id) && take(entry)) this.#had.add(entry.id);
+    }
   }
 }
