@@ -221,7 +221,10 @@ describe('the widget at a later page load', () => {
     await page.close();
   });
 
-  it('opens the chat started offline in a tab since closed, and sends the message written for it in another tab', async () => {
+  it.each([
+    ['after it was closed', false],
+    ['before it was closed (its opening goes first)', true],
+  ])('opens the chat started offline in a tab since closed, and sends the message written for it in another tab %s', async (_when, writtenBefore) => {
     // Both tabs, and so their connections, through a proxy that stands for the customer's network.
     const proxy = await startTcpProxy(app.port);
     try {
@@ -230,10 +233,11 @@ describe('the widget at a later page load', () => {
       await expectText(widget.locator('.status'), 'Can’t reach the chat server.', { startsWith: true });
       await startChat(first, 'Started on the train'); // queued in the first tab's outbox
       await widget.locator('.composer textarea').waitFor(); // the other tab shows the chat
-      await first.close(); // its outbox saved, with the opening
+      if (!writtenBefore) await first.close(); // its outbox saved, with the opening
       await customerSends(page, 'Written in the other tab');
       const line = widget.locator('li.own', { hasText: 'Written in the other tab' });
       await expectAttribute(line, 'data-delivery', 'queued');
+      if (writtenBefore) await first.close();
 
       await proxy.restore();
       await waitUntil(async () => ['stored', 'read', 'failed'].includes((await line.getAttribute('data-delivery')) ?? ''), undefined, 15_000);

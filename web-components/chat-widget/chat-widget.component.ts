@@ -116,7 +116,7 @@ export class ChatWidget extends LitElement {
   #onVisibility = () => this.#markRead();
   #onStorage = (event: StorageEvent) => {
     if (!this.#identity || event.key !== this.#identity.key) return;
-    // What a tab closed left unsent is sent from here, the chat it opened first.
+    // What a tab closed left unsent is sent from here, in the order written among this tab's own.
     const connection = this.#connection;
     this.#identity.store.takeOver((entry) => connection?.enqueue(entry.id, entry.destination, entry.body, entry.createdAt) ?? false);
     this.#follow(this.#identity.store.peek());

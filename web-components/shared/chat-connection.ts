@@ -211,10 +211,10 @@ export class ChatConnection extends Emitter<ChatConnectionEvents> {
    * reconnection until stored (`stored`) or refused (`rejected`). `id` must be unique; for a
    * message use its `messageId`, so that a resend is recognised. `false` when the outbox is full
    * (`OUTBOX_LIMIT` commands wait already): nothing is added. `createdAt`: when it was written,
-   * where that was earlier (in a page since closed).
+   * for one written earlier in a page since closed: it goes before those written after it.
    */
-  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>, createdAt = Date.now()): boolean {
-    if (!this.#outbox.enqueue({ id, destination, body, createdAt })) return false;
+  enqueue(id: string, destination: string, body: Readonly<Record<string, unknown>>, createdAt?: number): boolean {
+    if (!this.#outbox.enqueue({ id, destination, body, createdAt: createdAt ?? Date.now() }, createdAt !== undefined)) return false;
     this.emit('outbox', this.#outbox.entries);
     this.#pump();
     return true;

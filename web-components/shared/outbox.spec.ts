@@ -15,6 +15,17 @@ describe('the outbox', () => {
     expect(outbox.next(0)?.id).toBe('m2');
   });
 
+  it('puts a command written earlier (in a page since closed) before those written after it, but for one in flight', () => {
+    const outbox = new Outbox();
+    outbox.enqueue({ ...message('m2'), createdAt: 20 });
+    outbox.enqueue({ ...message('m3'), createdAt: 30 });
+    outbox.sending('m2');
+    outbox.enqueue({ ...message('m1'), createdAt: 10 }, true);
+    outbox.enqueue({ ...message('m4'), createdAt: 40 }, true);
+    outbox.enqueue({ ...message('m5'), createdAt: 5 }); // written now, with a clock set back meanwhile
+    expect(outbox.entries.map((entry) => entry.id)).toEqual(['m2', 'm1', 'm3', 'm4', 'm5']);
+  });
+
   it('does not queue the same id twice', () => {
     const outbox = new Outbox();
     outbox.enqueue(message('m1', 'first'));

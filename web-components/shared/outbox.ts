@@ -53,13 +53,20 @@ export class Outbox {
   }
 
   /**
-   * Adds a command at the end; one whose id is there already is not added twice. `false` when
-   * the outbox holds {@link OUTBOX_LIMIT} commands already: this one is not added.
+   * Adds a command at the end; `inOrder` (one written in a page since closed), before the first
+   * queued here that was written after it and is not in flight. One whose id is there already is
+   * not added twice. `false` when the outbox holds {@link OUTBOX_LIMIT} commands already: this one
+   * is not added.
    */
-  enqueue(entry: Pick<OutboxEntry, 'id' | 'destination' | 'body' | 'createdAt'>): boolean {
+  enqueue(entry: Pick<OutboxEntry, 'id' | 'destination' | 'body' | 'createdAt'>, inOrder = false): boolean {
     if (this.#entries.some((queued) => queued.id === entry.id)) return true;
     if (this.#entries.length >= OUTBOX_LIMIT) return false;
-    this.#entries = [...this.#entries, { ...entry, state: 'queued', attempts: 0 }];
+    const written = entry.createdAt;
+    const later = !inOrder || written === undefined
+      ? -1
+      : this.#entries.findIndex((queued) => queued.state === 'queued' && queued.createdAt !== undefined && queued.createdAt > written);
+    const at = later === -1 ? this.#entries.length : later;
+    this.#entries = [...this.#entries.slice(0, at), { ...entry, state: 'queued', attempts: 0 }, ...this.#entries.slice(at)];
     return true;
   }
 
