@@ -89,6 +89,38 @@ describe('the widget at a later page load', () => {
     await page.close();
   });
 
+  it('keeps the open chat this browser saved, though the customer has since had five chats more on another device', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Open here');
+    await customerSends(page, 'Still waiting for the key.');
+
+    // Meanwhile, on their phone: four chats opened and closed, and one open still, all newer.
+    const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
+    const token = await app.token(sub, 'customer', name);
+    const phone = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, token);
+    const statusOf = async (sessionId: string) =>
+      ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const sessionId = randomUUID();
+        expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
+        if (i === 4) break;
+        expect(await phone.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+        // Projected closed before the next opening: a customer may have three chats open at once.
+        await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
+      }
+    } finally {
+      await phone.disconnect();
+    }
+    await page.reload();
+    await signedIn(page, 'chat-widget');
+    await widget.locator('.launcher').click();
+    await expectText(widget.locator('.header .subject'), 'Open here');
+    await expectText(widget.locator('li.own .bubble').last(), 'Still waiting for the key.');
+    await page.close();
+  });
+
   it('shows the chat the customer opened on another device, not the closed one this browser saved before', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);
     const widget = page.locator('chat-widget');

@@ -266,11 +266,20 @@ export class ChatWidget extends LitElement {
     const connection = this.#connection;
     const shown = this.sessionId;
     try {
-      const page = await new HttpApi(serverUrl(this.server), () => this.token).get<Page<SessionView>>('/api/sessions?limit=5');
+      const api = new HttpApi(serverUrl(this.server), () => this.token);
+      const page = await api.get<Page<SessionView>>('/api/sessions?limit=5');
       const open = page.items.find((session) => session.status !== 'closed');
       if (!open || connection !== this.#connection || this.sessionId !== shown || open.sessionId === shown) return;
-      // The chat saved is open still (listed so, or its opening not stored yet): it stays.
-      const saved = page.items.find((session) => session.sessionId === shown);
+      // The chat saved is open still (listed so, or its opening not stored yet): it stays. Older
+      // than the five chats listed, it is asked for on its own; one the server does not know is gone.
+      let saved = page.items.find((session) => session.sessionId === shown);
+      if (shown && !saved && !this.#openingQueued(shown)) {
+        saved = await api.get<SessionView>(`/api/sessions/${shown}`).catch((error: unknown) => {
+          if (error instanceof HttpError && error.status === 404) return undefined;
+          throw error;
+        });
+        if (connection !== this.#connection || this.sessionId !== shown) return;
+      }
       if (shown && (saved ? saved.status !== 'closed' : this.#openingQueued(shown))) return;
       // What the row holds was there before this page: history, as for a chat saved in this browser.
       this.#switchTo(open.sessionId, open.revision);
