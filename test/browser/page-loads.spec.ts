@@ -50,6 +50,24 @@ async function chatAndRate(page: Page, subject: string, body: string): Promise<v
   await expectText(widget.locator('.done p'), 'Thank you for your feedback!');
 }
 
+/**
+ * Runs `work` on the customer's phone: a STOMP client of the user the page signed in, with its
+ * token; then the page is loaded again and its widget opened, as when the customer comes back.
+ */
+async function fromThePhone(app: TestApp, page: Page, work: (phone: StompTestClient, token: string) => Promise<void>): Promise<void> {
+  const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
+  const token = await app.token(sub, 'customer', name);
+  const phone = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, token);
+  try {
+    await work(phone, token);
+  } finally {
+    await phone.disconnect();
+  }
+  await page.reload();
+  await signedIn(page, 'chat-widget');
+  await page.locator('chat-widget .launcher').click();
+}
+
 /** The widget across later page loads: what it tells its host page again, and what it must not. */
 describe('the widget at a later page load', () => {
   let app: TestApp;
@@ -96,12 +114,9 @@ describe('the widget at a later page load', () => {
     await customerSends(page, 'Still waiting for the key.');
 
     // Meanwhile, on their phone: four chats opened and closed, and one open still, all newer.
-    const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
-    const token = await app.token(sub, 'customer', name);
-    const phone = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, token);
-    const statusOf = async (sessionId: string) =>
-      ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
-    try {
+    await fromThePhone(app, page, async (phone, token) => {
+      const statusOf = async (sessionId: string) =>
+        ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
       for (let i = 0; i < 5; i++) {
         const sessionId = randomUUID();
         expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
@@ -110,12 +125,7 @@ describe('the widget at a later page load', () => {
         // Projected closed before the next opening: a customer may have three chats open at once.
         await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
       }
-    } finally {
-      await phone.disconnect();
-    }
-    await page.reload();
-    await signedIn(page, 'chat-widget');
-    await widget.locator('.launcher').click();
+    });
     await expectText(widget.locator('.header .subject'), 'Open here');
     await expectText(widget.locator('li.own .bubble').last(), 'Still waiting for the key.');
     await page.close();
@@ -127,18 +137,11 @@ describe('the widget at a later page load', () => {
     await chatAndRate(page, 'Last week', 'Thanks, all sorted.');
 
     // Days later the customer writes from their phone, then comes back to the site on this browser.
-    const { sub, name } = JSON.parse((await page.evaluate(() => localStorage.getItem('parley-demo:customer'))) ?? '{}') as { sub: string; name: string };
-    const phone = await StompTestClient.connect(`${app.url.replace(/^http/, 'ws')}/stomp`, await app.token(sub, 'customer', name));
-    try {
+    await fromThePhone(app, page, async (phone) => {
       const sessionId = randomUUID();
       expect(await phone.send('/app/chat/open', { sessionId, subject: 'From my phone' })).toEqual({ ok: true });
       expect(await phone.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'My flight is late.' })).toEqual({ ok: true });
-    } finally {
-      await phone.disconnect();
-    }
-    await page.reload();
-    await signedIn(page, 'chat-widget');
-    await widget.locator('.launcher').click();
+    });
     await expectText(widget.locator('.header .subject'), 'From my phone');
     await waitUntil(async () => (await bubbles(widget)).join('|') === 'My flight is late.', async () => JSON.stringify(await bubbles(widget)));
     await page.close();
