@@ -105,6 +105,13 @@ describe('OpenChatSession', () => {
 
   it('refuses another customer the session id', () =>
     given(opened).when(openBy(strangerId)).thenRejects('NOT_A_PARTICIPANT'));
+
+  it('refuses another chat of the customer under an opened one’s id, which would be acknowledged and never stored', () => {
+    const taken = 'this session id belongs to another chat; open it with an id of its own';
+    given(opened, joined()).when(openBy(customerId, { reservationId: 'R-42' })).thenRejects('INVALID_COMMAND', taken);
+    given(opened, closed).when({ type: 'OpenChatSession', data: { sessionId, customerId, subject: 'Lost key' } }).thenRejects('INVALID_COMMAND', taken);
+    given(opened).when(openBy(customerId, { locale: 'fr-FR' })).thenRejects('INVALID_COMMAND', taken);
+  });
 });
 
 describe('JoinChatSession', () => {

@@ -14,7 +14,7 @@ import type {
   SendChatMessage,
 } from './chat-session.commands.js';
 import { ChatSessionRejected } from './chat-session.errors.js';
-import type { ChatMessageSent, ChatSessionEvent, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
+import type { ChatMessageSent, ChatSessionEvent, ChatSessionOpened, MessagesRead, ParticipantType, Rating } from './chat-session.events.js';
 import { MessageIds, tagOf } from './message-ids.js';
 import { characterCount, hasVisibleText, isWellFormedText } from './text.js';
 
@@ -22,6 +22,8 @@ import { characterCount, hasVisibleText, isWellFormedText } from './text.js';
 type SessionFacts = {
   readonly sessionId: string;
   readonly customerId: string;
+  /** A tag of what it was opened with (`openingTag`): to tell a repeated opening from another chat under its id. */
+  readonly openedWith: number;
   /**
    * Every message id in order, tagged with its message (`contentTag`): to answer a repeated send,
    * and to order read receipts.
@@ -90,7 +92,8 @@ export function decide(command: ChatSessionCommand, state: ChatSessionState): Ch
 export function evolve(state: ChatSessionState, event: ChatSessionEvent): ChatSessionState {
   if (event.type === 'ChatSessionOpened') {
     const { sessionId, customerId } = event.data;
-    return { status: 'waiting', sessionId, customerId, messageIds: MessageIds.empty(), lastReadIndex: { user: -1, agent: -1 } };
+    const openedWith = openingTag(event.data);
+    return { status: 'waiting', sessionId, customerId, openedWith, messageIds: MessageIds.empty(), lastReadIndex: { user: -1, agent: -1 } };
   }
   if (state.status === 'none') return state;
   switch (event.type) {
@@ -118,8 +121,10 @@ export const chatSessionDecider = { decide, evolve, initialState };
 
 function open(data: OpenChatSession['data'], state: ChatSessionState): ChatSessionEvent[] {
   if (state.status !== 'none') {
-    if (state.customerId === data.customerId) return [];
-    throw notAParticipant();
+    if (state.customerId !== data.customerId) throw notAParticipant();
+    if (state.openedWith === openingTag(data)) return [];
+    // Another chat under a stored one's id would be acknowledged and never stored.
+    throw new ChatSessionRejected('INVALID_COMMAND', 'this session id belongs to another chat; open it with an id of its own');
   }
   const { sessionId, customerId, subject, reservationId, locale } = data;
   const extra = { ...optional('reservationId', reservationId), ...optional('locale', locale) };
@@ -223,8 +228,13 @@ function bodyFault(trimmed: string): string | undefined {
   return undefined;
 }
 
-function factsOf({ sessionId, customerId, messageIds, lastReadIndex }: Session): SessionFacts {
-  return { sessionId, customerId, messageIds, lastReadIndex };
+function factsOf({ sessionId, customerId, openedWith, messageIds, lastReadIndex }: Session): SessionFacts {
+  return { sessionId, customerId, openedWith, messageIds, lastReadIndex };
+}
+
+/** The tag of an opening's subject, reservation and locale (an absent one as empty: neither is ever empty). */
+function openingTag({ subject, reservationId, locale }: Pick<ChatSessionOpened['data'], 'subject' | 'reservationId' | 'locale'>): number {
+  return tagOf(subject, reservationId ?? '', locale ?? '');
 }
 
 function readAfter(session: Session, { readerType, upToMessageId }: MessagesRead['data']): SessionFacts['lastReadIndex'] {

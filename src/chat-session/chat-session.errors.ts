@@ -11,9 +11,11 @@
  * - `INVALID_MESSAGE`: the body has nothing to read, is too long or is not valid text (the
  *   message says which), the message id is a stored message's and this is another message, or
  *   a read receipt names no message of the session;
- * - `RATING_NOT_ALLOWED`: only the customer may rate, only a closed session, only once.
+ * - `RATING_NOT_ALLOWED`: only the customer may rate, only a closed session, only once;
+ * - `INVALID_COMMAND`: the session id is another chat's, opened with another subject, reservation
+ *   or locale (the contract's code for a command that cannot be what it says).
  */
-export type RejectionCode = 'NOT_A_PARTICIPANT' | 'SESSION_CLOSED' | 'INVALID_MESSAGE' | 'RATING_NOT_ALLOWED';
+export type RejectionCode = 'NOT_A_PARTICIPANT' | 'SESSION_CLOSED' | 'INVALID_MESSAGE' | 'RATING_NOT_ALLOWED' | 'INVALID_COMMAND';
 
 /** A command refused by `decide`: nothing was appended. The message is for humans. */
 export class ChatSessionRejected extends Error {

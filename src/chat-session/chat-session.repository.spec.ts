@@ -21,7 +21,7 @@ const at = (revision: bigint): SessionSnapshot => ({ state: initialState(), revi
 /** A session that has `messages` messages, at the revision after them. */
 function withMessages(sessionId: string, messages: number): SessionSnapshot {
   const messageIds = Array.from({ length: messages }, (_, i) => `${sessionId}-message-${i}`).reduce((ids, id) => ids.append(id, 0), MessageIds.empty());
-  const state: ChatSessionState = { status: 'active', sessionId, customerId: 'c', agentId: 'a', messageIds, lastReadIndex: { user: -1, agent: -1 } };
+  const state: ChatSessionState = { status: 'active', sessionId, customerId: 'c', openedWith: 0, agentId: 'a', messageIds, lastReadIndex: { user: -1, agent: -1 } };
   return { state, revision: BigInt(messages + 1), lastHash: 'hash', lastOccurredAt: '2026-12-07T22:00:00.000Z' };
 }
 
