@@ -131,9 +131,9 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * The live tables answer queries throughout; the swap holds them for as long as its renames
  * take. While a long query holds them (a pg_dump, a report), each try of the swap waits for them
  * `lockTimeoutMs` at most (the queries that come meanwhile queue behind it), then gives way and
- * tries again later, up to `swapAttempts` times; the last try's lock timeout is thrown (SQLSTATE
- * 55P03). A rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and
- * its fresh tables behind: the next one drops those first.
+ * tries again later, up to `swapAttempts` times, then throws {@link LiveTablesBusy}. A rebuild
+ * that fails, is stopped (`signal`) or is killed leaves them as they were, and its fresh tables
+ * behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
  * @throws {LiveTablesBusy} when queries held the live tables through every attempt of the swap.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
