@@ -213,9 +213,9 @@ describe('the agent console', () => {
     });
   });
 
-  // The replies go one at a time, each once the one before is stored (its RECEIPT); the close is
-  // sent at once. Here the RECEIPT of the first reply is slow (a busy server, a slow network) until
-  // the agent has pressed "Close chat".
+  // The replies go one at a time, each once the one before is stored (its RECEIPT), and the close
+  // behind them (until 2026-12-07 it went at once, ahead of them). Here the RECEIPT of the first
+  // reply is slow (a busy server, a slow network) until the agent has pressed "Close chat".
   it("stores the replies written before 'Close chat' ahead of the close, not refused after it", async () => {
     await withWaitingChat('Goodbye and close', async (page, sessionId) => {
       let release: (() => void) | undefined;
