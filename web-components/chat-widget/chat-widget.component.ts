@@ -18,6 +18,8 @@ import { ChatStore, type SavedChat, storageKey } from '../shared/saved-chat.js';
 
 const TYPING_IDLE_MS = 3_000;
 const TYPING_SHOWN_MS = 6_000;
+/** The statuses of a chat not closed yet. */
+const OPEN_STATUSES = ['waiting', 'active'] as const;
 /**
  * @summary The customer's live chat: a launcher button that opens a chat panel. The customer
  * names a subject, chats with an agent, ends the chat and rates it. Messages typed while offline
@@ -266,21 +268,15 @@ export class ChatWidget extends LitElement {
     const connection = this.#connection;
     const shown = this.sessionId;
     try {
+      // The customer's open chats (a few at most: MAX_OPEN_SESSIONS_PER_CUSTOMER), newest first,
+      // however many closed ones came after them.
       const api = new HttpApi(serverUrl(this.server), () => this.token);
-      const page = await api.get<Page<SessionView>>('/api/sessions?limit=5');
-      const open = page.items.find((session) => session.status !== 'closed');
+      const lists = await Promise.all(OPEN_STATUSES.map((status) => api.get<Page<SessionView>>(`/api/sessions?status=${status}&limit=100`)));
+      const openChats = lists.flatMap((page) => page.items).sort((a, b) => b.startTime.localeCompare(a.startTime));
+      const open = openChats[0];
       if (!open || connection !== this.#connection || this.sessionId !== shown || open.sessionId === shown) return;
-      // The chat saved is open still (listed so, or its opening not stored yet): it stays. Older
-      // than the five chats listed, it is asked for on its own; one the server does not know is gone.
-      let saved = page.items.find((session) => session.sessionId === shown);
-      if (shown && !saved && !this.#openingQueued(shown)) {
-        saved = await api.get<SessionView>(`/api/sessions/${shown}`).catch((error: unknown) => {
-          if (error instanceof HttpError && error.status === 404) return undefined;
-          throw error;
-        });
-        if (connection !== this.#connection || this.sessionId !== shown) return;
-      }
-      if (shown && (saved ? saved.status !== 'closed' : this.#openingQueued(shown))) return;
+      // The chat saved is open still (listed so, or its opening not stored yet): it stays.
+      if (shown && (openChats.some((session) => session.sessionId === shown) || this.#openingQueued(shown))) return;
       // What the row holds was there before this page: history, as for a chat saved in this browser.
       this.#switchTo(open.sessionId, open.revision);
     } catch (error) {
