@@ -131,6 +131,32 @@ describe('the widget at a later page load', () => {
     await page.close();
   });
 
+  it('finds the open chat on the server (nothing saved in this browser), though five newer chats have been closed since', async () => {
+    const { page } = await openPage(browser.context, `${app.url}/`);
+    const widget = page.locator('chat-widget');
+    await startChat(page, 'Open for days');
+    await customerSends(page, 'The car smells of smoke.');
+
+    // On their phone, five chats opened and closed since; then back on the site, in another browser.
+    await fromThePhone(app, page, async (phone, token) => {
+      const statusOf = async (sessionId: string) =>
+        ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
+      for (let i = 0; i < 5; i++) {
+        const sessionId = randomUUID();
+        expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
+        expect(await phone.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+        // Projected closed before the next opening: a customer may have three chats open at once.
+        await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
+      }
+      await page.evaluate(() => {
+        for (const key of Object.keys(localStorage)) if (key.startsWith('parley-chat:')) localStorage.removeItem(key);
+      });
+    });
+    await expectText(widget.locator('.header .subject'), 'Open for days');
+    await expectText(widget.locator('li.own .bubble').last(), 'The car smells of smoke.');
+    await page.close();
+  });
+
   it('shows the chat the customer opened on another device, not the closed one this browser saved before', async () => {
     const { page } = await openPage(browser.context, `${app.url}/`);
     const widget = page.locator('chat-widget');
