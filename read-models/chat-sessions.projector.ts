@@ -11,6 +11,8 @@ export interface SessionRow {
   readonly sessionId: string;
   readonly userId: string;
   readonly agentId: string | null;
+  /** The name the agent joined with (`AgentJoined`'s `agentName`); null with no agent. */
+  readonly agentName: string | null;
   readonly subject: string;
   readonly startTime: string;
   readonly endTime: string | null;
@@ -35,7 +37,7 @@ export type ReadReceipt = Extract<ChatEvent, { type: 'MessagesRead' }>;
 /** The row a session's opening creates: waiting for an agent, nothing said yet. */
 export function openedSession(event: Extract<ChatEvent, { type: 'ChatSessionOpened' }>): SessionRow {
   return {
-    sessionId: event.sessionId, userId: event.data.customerId, agentId: null, subject: event.data.subject,
+    sessionId: event.sessionId, userId: event.data.customerId, agentId: null, agentName: null, subject: event.data.subject,
     startTime: event.occurredAt, endTime: null, status: 'waiting', rating: null, ratingComment: null,
     messageCount: 0, lastMessageAt: null, lastMessagePreview: null, unreadForUser: 0, unreadForAgent: 0,
     revision: event.revision,
@@ -51,9 +53,9 @@ export function evolveSession(row: SessionRow, event: LaterChatEvent, unreadAfte
   const { revision } = event;
   switch (event.type) {
     case 'AgentJoined':
-      return { ...row, revision, agentId: event.data.agentId, status: 'active' };
+      return { ...row, revision, agentId: event.data.agentId, agentName: event.data.agentName, status: 'active' };
     case 'AgentLeft':
-      return { ...row, revision, agentId: null, status: 'waiting' };
+      return { ...row, revision, agentId: null, agentName: null, status: 'waiting' };
     case 'ChatMessageSent':
       return messageCounted(row, event);
     case 'MessagesRead':

@@ -13,13 +13,13 @@ import { sql } from './sql.js';
  */
 
 const sessionRow = z.object({
-  session_id: z.string(), user_id: z.string(), agent_id: z.string().nullable(), subject: z.string(),
+  session_id: z.string(), user_id: z.string(), agent_id: z.string().nullable(), agent_name: z.string().nullable(), subject: z.string(),
   start_time: z.string(), end_time: z.string().nullable(), session_status: z.enum(['waiting', 'active', 'closed']),
   rating: z.number().nullable(), rating_comment: z.string().nullable(), message_count: z.number(),
   last_message_at: z.string().nullable(), last_message_preview: z.string().nullable(),
   unread_for_user: z.number(), unread_for_agent: z.number(), revision: z.bigint(),
 }).transform((row): SessionRow => ({
-  sessionId: row.session_id, userId: row.user_id, agentId: row.agent_id, subject: row.subject,
+  sessionId: row.session_id, userId: row.user_id, agentId: row.agent_id, agentName: row.agent_name, subject: row.subject,
   startTime: row.start_time, endTime: row.end_time, status: row.session_status,
   rating: row.rating, ratingComment: row.rating_comment, messageCount: row.message_count,
   lastMessageAt: row.last_message_at, lastMessagePreview: row.last_message_preview,
@@ -69,7 +69,7 @@ export async function loadStoredChat(
 
 async function loadSessions(connection: CommonQueryMethods, tables: ChatTables, sessionIds: readonly string[]): Promise<readonly SessionRow[]> {
   return connection.any(sql.type(sessionRow)`
-    SELECT session_id, user_id, agent_id, subject, start_time::text, end_time::text, session_status, rating, rating_comment,
+    SELECT session_id, user_id, agent_id, agent_name, subject, start_time::text, end_time::text, session_status, rating, rating_comment,
       message_count, last_message_at::text, last_message_preview, unread_for_user, unread_for_agent, revision
     FROM ${sql.identifier([tables.sessions])} WHERE session_id = ANY(${sql.array(sessionIds, 'uuid')})`);
 }
@@ -125,7 +125,7 @@ export async function writeChatRows(connection: CommonQueryMethods, tables: Chat
  */
 export function liveChatWrite(rows: ChatRows, guard: FragmentSqlToken): FragmentSqlToken {
   const sessions = rows.sessions.map((row) => ({
-    session_id: row.sessionId, user_id: row.userId, agent_id: row.agentId, subject: row.subject,
+    session_id: row.sessionId, user_id: row.userId, agent_id: row.agentId, agent_name: row.agentName, subject: row.subject,
     start_time: row.startTime, end_time: row.endTime, session_status: row.status, rating: row.rating,
     rating_comment: row.ratingComment, message_count: row.messageCount, last_message_at: row.lastMessageAt,
     last_message_preview: row.lastMessagePreview, unread_for_user: row.unreadForUser, unread_for_agent: row.unreadForAgent,
@@ -178,17 +178,17 @@ async function firstLineNotStored(connection: CommonQueryMethods, tables: ChatTa
 function upsertSessions(tables: ChatTables, rows: readonly SessionRow[]) {
   return sql.fragment`
     INSERT INTO ${sql.identifier([tables.sessions])} AS stored (
-      session_id, user_id, agent_id, subject, start_time, end_time, session_status, rating, rating_comment,
+      session_id, user_id, agent_id, agent_name, subject, start_time, end_time, session_status, rating, rating_comment,
       message_count, last_message_at, last_message_preview, unread_for_user, unread_for_agent, revision)
     SELECT * FROM ${sql.unnest(
       rows.map((row) => [
-        row.sessionId, row.userId, row.agentId, row.subject, row.startTime, row.endTime, row.status, row.rating, row.ratingComment,
+        row.sessionId, row.userId, row.agentId, row.agentName, row.subject, row.startTime, row.endTime, row.status, row.rating, row.ratingComment,
         row.messageCount, row.lastMessageAt, row.lastMessagePreview, row.unreadForUser, row.unreadForAgent, row.revision,
       ]),
-      ['uuid', 'text', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'int2', 'text', 'int4', 'timestamptz', 'text', 'int4', 'int4', 'int8'],
+      ['uuid', 'text', 'text', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'int2', 'text', 'int4', 'timestamptz', 'text', 'int4', 'int4', 'int8'],
     )} AS batch_session
     ON CONFLICT (session_id) DO UPDATE SET
-      user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, subject = EXCLUDED.subject,
+      user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, agent_name = EXCLUDED.agent_name, subject = EXCLUDED.subject,
       start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, session_status = EXCLUDED.session_status,
       rating = EXCLUDED.rating, rating_comment = EXCLUDED.rating_comment, message_count = EXCLUDED.message_count,
       last_message_at = EXCLUDED.last_message_at, last_message_preview = EXCLUDED.last_message_preview,

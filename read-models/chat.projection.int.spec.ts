@@ -80,6 +80,7 @@ describe('the chat projection', () => {
       session_id: sessionId,
       user_id: customer.id,
       agent_id: null, // the agent left
+      agent_name: null,
       subject: 'Flat tyre on the A7',
       start_time: at(0),
       end_time: at(8),
@@ -160,6 +161,34 @@ describe('the chat projection', () => {
     await projectNew();
     expect((await messages(sessionId)).map((m) => m.message_content)).toEqual(['Ada joined', 'Ada closed the chat']);
     expect(await session(sessionId)).toMatchObject({ session_status: 'closed', agent_id: agent.id, end_time: expect.any(Date) });
+  });
+
+  it('keeps the name of the agent a session is with, as the join gave it, live and when projected again from the log', async () => {
+    const bea = { id: 'agent-2', role: 'agent', name: 'Bea' } as const;
+    const sessionId = randomUUID();
+    const agentOf = async () => {
+      const row = await session(sessionId);
+      return { id: row.agent_id, name: row.agent_name };
+    };
+    await service.submit({ kind: 'open', payload: { sessionId, subject: 'Keys' }, actor: customer });
+    await projectNew();
+    expect(await agentOf()).toEqual({ id: null, name: null });
+    await submit('join', sessionId, {}, agent);
+    await projectNew();
+    expect(await agentOf()).toEqual({ id: agent.id, name: 'Ada' });
+    await submit('leave', sessionId, {}, agent);
+    await projectNew();
+    expect(await agentOf()).toEqual({ id: null, name: null });
+    await submit('join', sessionId, {}, bea);
+    await submit('close', sessionId, {}, bea);
+    await projectNew();
+    expect(await agentOf()).toEqual({ id: bea.id, name: 'Bea' });
+
+    // A rebuild's way: every event in one batch, into empty tables.
+    const events = await chatEvents();
+    await log.pool.query(sql.unsafe`TRUNCATE chat_sessions, chat_messages`);
+    await log.pool.transaction((transaction) => applyEvents(transaction, chatProjection, CHAT_TABLES, events));
+    expect(await agentOf()).toEqual({ id: bea.id, name: 'Bea' });
   });
 
   it('changes nothing when the same events are applied again', async () => {

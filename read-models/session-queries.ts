@@ -6,6 +6,8 @@ export interface SessionView {
   sessionId: string;
   userId: string;
   agentId: string | null;
+  /** The name the agent joined with; null with no agent, or in a row projected before migration 0013 had it. */
+  agentName: string | null;
   subject: string | null;
   status: 'waiting' | 'active' | 'closed';
   startTime: string;
@@ -42,6 +44,7 @@ const sessionRow = z.object({
   session_id: z.string(),
   user_id: z.string(),
   agent_id: z.string().nullable(),
+  agent_name: z.string().nullable(),
   subject: z.string().nullable(),
   session_status: z.enum(['waiting', 'active', 'closed']),
   start_time: z.date(),
@@ -72,7 +75,7 @@ const messageRow = z.object({
 const countRow = z.object({ count: z.number() });
 
 const SESSION_COLUMNS = sql.fragment`
-  session_id, user_id, agent_id, subject, session_status, start_time, end_time, rating,
+  session_id, user_id, agent_id, agent_name, subject, session_status, start_time, end_time, rating,
   rating_comment, message_count::int AS message_count, last_message_at, last_message_preview,
   unread_for_user::int AS unread_for_user, unread_for_agent::int AS unread_for_agent, revision,
   to_json(start_time) #>> '{}' AS start_time_exact`;
@@ -155,6 +158,7 @@ function toSessionView(row: z.infer<typeof sessionRow>): SessionView {
     sessionId: row.session_id,
     userId: row.user_id,
     agentId: row.agent_id,
+    agentName: row.agent_name,
     subject: row.subject,
     status: row.session_status,
     startTime: row.start_time.toISOString(),

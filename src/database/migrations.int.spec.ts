@@ -128,4 +128,34 @@ describe('migrate', () => {
       message,
     ]);
   });
+
+  it('0013 gives the sessions stored before it the name of their agent from the join line, as the projection now does', async () => {
+    const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
+    const copy = (names: string[]) => Promise.all(names.map((name) => copyFile(join(MIGRATIONS_DIR, name), join(dir, name))));
+    await copy(files.filter((name) => name < '0013'));
+    await migrate(database.url, dir);
+    // Taken by Ada; taken by agent-1, handed back and taken again under another name; handed back.
+    const [taken, retaken, handedBack] = ['3f1c2b9e-5d7a-4c1e-9b2f-6a8d0e4c7b15', '5b0d7f3e-2a4c-4e6b-8d1f-3c5e7a9b1d24', '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b'];
+    await client.query(`
+      INSERT INTO chat_sessions (session_id, user_id, agent_id, subject, start_time, session_status, revision)
+      VALUES ('${taken}', 'customer-1', 'agent-1', 'Keys', now(), 'active', 1),
+             ('${retaken}', 'customer-1', 'agent-1', 'Keys', now(), 'active', 3),
+             ('${handedBack}', 'customer-1', NULL, 'Keys', now(), 'waiting', 2)`);
+    const line = (session: string, revision: number, type: string, content: string) =>
+      `(gen_random_uuid(), '${session}', 'system', 'agent-1', '${content}', '${type}', now(), ${revision}, ${revision})`;
+    await client.query(`
+      INSERT INTO chat_messages (message_id, session_id, sender_type, sender_id, message_content, message_type, "timestamp", revision, position)
+      VALUES ${[
+        line(taken, 1, 'join', 'Ada joined'),
+        line(retaken, 1, 'join', 'Ada joined'), line(retaken, 2, 'leave', 'Ada left'), line(retaken, 3, 'join', 'Ada Lovelace joined'),
+        line(handedBack, 1, 'join', 'Ada joined'), line(handedBack, 2, 'leave', 'Ada left'),
+      ].join(', ')}`);
+
+    await copy(files.filter((name) => name.startsWith('0013')));
+    expect(await migrate(database.url, dir)).toEqual(['0013_session_agent_names.sql']);
+    const names = await client.query<{ session_id: string; agent_name: string | null }>('SELECT session_id, agent_name FROM chat_sessions');
+    expect(Object.fromEntries(names.rows.map((row) => [row.session_id, row.agent_name]))).toEqual({
+      [taken]: 'Ada', [retaken]: 'Ada Lovelace', [handedBack]: null,
+    });
+  });
 });

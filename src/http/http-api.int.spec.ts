@@ -143,6 +143,18 @@ describe('HTTP API', () => {
       expect(await message('/api/sessions/not-a-uuid')).toBe('id must be a UUID, got "not-a-uuid"');
       expect(await message(`/api/sessions/${ids.a}/messages?after=-1`)).toMatch(/^after must be an integer from 0/);
     });
+
+    it('names the agent a session is with beside the id, in the list and on its own; no one while it waits', async () => {
+      const taken = await insertSession('customer-3', '2026-11-24T09:00:00.000005Z', 'active');
+      await pool.query(sql.unsafe`UPDATE chat_sessions SET agent_id = 'agent-2', agent_name = 'Bea' WHERE session_id = ${taken}`);
+      const waiting = await insertSession('customer-3', '2026-11-24T09:00:00.000006Z');
+      const listed = (await get('/api/sessions?limit=2', agent)).body.items;
+      expect(listed.map(({ sessionId, agentId, agentName }: Record<string, unknown>) => ({ sessionId, agentId, agentName }))).toEqual([
+        { sessionId: waiting, agentId: null, agentName: null },
+        { sessionId: taken, agentId: 'agent-2', agentName: 'Bea' },
+      ]);
+      expect((await get(`/api/sessions/${taken}`, agent)).body).toMatchObject({ agentId: 'agent-2', agentName: 'Bea' });
+    });
   });
 
   describe('audit', () => {

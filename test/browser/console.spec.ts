@@ -170,6 +170,28 @@ describe('the agent console', () => {
     }
   });
 
+  it("names the agent who took a chat after a reload as it did live, not by the agent's user id", async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const other = await StompTestClient.connect(stomp, await app.token(`agent-${randomUUID()}`, 'agent', 'Bea'));
+    try {
+      await withWaitingChat('Taken by Bea', async (page, sessionId) => {
+        await page.goto(`${app.url}/agent`);
+        await signedIn(page, 'agent-console');
+        const item = page.locator(`agent-console .item[data-session-id="${sessionId}"]`);
+        await expectText(item.locator('.subject'), 'Taken by Bea');
+        expect(await other.send(`/app/chat/${sessionId}/join`, {})).toEqual({ ok: true });
+        await expectText(item.locator('.who-line'), 'with Bea');
+
+        await page.reload();
+        await signedIn(page, 'agent-console');
+        await expectText(item.locator('.subject'), 'Taken by Bea');
+        await expectText(item.locator('.who-line'), 'with Bea');
+      });
+    } finally {
+      await other.disconnect();
+    }
+  });
+
   it("leaves the open chat room to be read and answered at a phone's width (375 px)", async () => {
     const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
     const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));

@@ -6,7 +6,7 @@ const S2 = '22222222-2222-4222-8222-222222222222';
 const event = (type: string, sessionId: string, revision: number, data: Record<string, unknown> = {}): SessionEventMessage =>
   ({ type, sessionId, revision, occurredAt: `2026-11-24T10:00:${String(revision).padStart(2, '0')}Z`, data: { sessionId, ...data } });
 const view = (sessionId: string, revision: number, overrides: Partial<SessionView> = {}): SessionView => ({
-  sessionId, userId: 'c1', agentId: null, subject: 'Keys', status: 'waiting', startTime: '2026-11-24T09:00:00Z', endTime: null,
+  sessionId, userId: 'c1', agentId: null, agentName: null, subject: 'Keys', status: 'waiting', startTime: '2026-11-24T09:00:00Z', endTime: null,
   rating: null, ratingComment: null, messageCount: 0, lastMessageAt: null, lastMessagePreview: null, unreadForUser: 0,
   unreadForAgent: 0, revision, ...overrides,
 });
@@ -58,6 +58,13 @@ describe('the agent inbox', () => {
     expect(mergeView(inbox, reread)).toBe(inbox); // news no newer than what it shows
     expect(mergeView(inbox, reread, { recount: true })[S1]).toMatchObject({ unread: 1, revision: 4, agentName: 'Bo' });
     expect(mergeView(inbox, view(S1, 3), { recount: true })).toBe(inbox);
+  });
+
+  it("names a chat's agent as the server's list does; where the list has no name, as heard live, of that agent only", () => {
+    expect(mergeView({}, view(S1, 2, { status: 'active', agentId: 'a1', agentName: 'Ada' }))[S1]).toMatchObject({ agentId: 'a1', agentName: 'Ada' });
+    const heard = apply({}, event('ChatSessionOpened', S1, 0, { customerId: 'c1', subject: 'Keys' }), event('AgentJoined', S1, 1, { agentId: 'a1', agentName: 'Ada' }));
+    expect(mergeView(heard, view(S1, 2, { status: 'active', agentId: 'a1' }))[S1]).toMatchObject({ agentId: 'a1', agentName: 'Ada' });
+    expect(mergeView(heard, view(S1, 4, { status: 'active', agentId: 'a2' }))[S1]!.agentName).toBeUndefined();
   });
 
   it("previews a message as the server's row does: one line, 120 characters, an emoji across the cut kept whole", () => {

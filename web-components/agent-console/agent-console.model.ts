@@ -27,6 +27,7 @@ export function itemOfView(view: SessionView): InboxItem {
     subject: view.subject ?? '(no subject)',
     customerId: view.userId,
     agentId: view.agentId,
+    ...(view.agentName === null ? {} : { agentName: view.agentName }),
     status: view.status,
     startTime: view.startTime,
     lastMessageAt: view.lastMessageAt,
@@ -44,7 +45,10 @@ export function itemOfView(view: SessionView): InboxItem {
 export function mergeView(inbox: Inbox, view: SessionView, { recount = false } = {}): Inbox {
   const known = inbox[view.sessionId];
   if (known && (recount ? known.revision > view.revision : known.revision >= view.revision)) return inbox;
-  return { ...inbox, [view.sessionId]: { ...itemOfView(view), ...(known?.agentName ? { agentName: known.agentName } : {}) } };
+  const item = itemOfView(view);
+  // A row projected before the server kept agents' names has none: the name heard live stays, the agent's own.
+  const agentName = item.agentName ?? (known?.agentId === view.agentId ? known?.agentName : undefined);
+  return { ...inbox, [view.sessionId]: agentName === undefined ? item : { ...item, agentName } };
 }
 
 /**

@@ -52,6 +52,8 @@ export interface SessionView {
   readonly sessionId: string;
   readonly userId: string;
   readonly agentId: string | null;
+  /** Null with no agent, and in a row the server projected before it kept agents' names. */
+  readonly agentName: string | null;
   readonly subject: string | null;
   readonly status: SessionStatus;
   readonly startTime: string;
