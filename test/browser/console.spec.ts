@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy } from '../tcp-proxy.js';
@@ -289,6 +291,46 @@ describe('the agent console', () => {
       expect(await console.locator('.pane .status.error').allTextContents()).toEqual([]);
     });
   });
+
+  // A host page's identity provider gives tokens of a few minutes (10 s here); the server ends a
+  // connection at its token's expiry. The console asks for the next token before that, as the widget does.
+  it('asks its host page for a new token before its token expires, not once the server has refused it', async () => {
+    // A support desk of another site, embedding the console with one script tag and the server's address.
+    const site = createServer((_, response) => response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+      <html lang="en"><title>Support desk</title>
+      <script>
+        window.asked = [];
+        window.states = [];
+        document.addEventListener('chat-connection-change', (event) => states.push(event.detail.state));
+        document.addEventListener('chat-auth-required', async (event) => {
+          asked.push(event.detail.reason);
+          if (event.detail.reason !== 'no token') event.target.token = await freshToken(); // as a host page renews it
+        });
+      </script>
+      <script type="module" src="${app.url}/widget.js"></script>
+      <agent-console server="${app.url}"></agent-console></html>`));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const page = await browser.context.newPage();
+    try {
+      const agentId = `agent-${randomUUID()}`;
+      await page.exposeFunction('freshToken', () => app.token(agentId, 'agent'));
+      await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+      const shortLived = await app.shortLivedToken(agentId, 'agent', 10);
+      await page.locator('agent-console').evaluate((element, token) => ((element as HTMLElement & { token: string }).token = token), shortLived);
+      const seen = () => page.evaluate(() => {
+        const { asked, states } = window as unknown as { asked: string[]; states: string[] };
+        return { asked: asked.filter((reason) => reason !== 'no token'), states };
+      });
+
+      await waitUntil(async () => (await seen()).asked.length > 0 && (await seen()).states.at(-1) === 'online', async () => JSON.stringify(await seen()), 30_000);
+      const { asked, states } = await seen();
+      expect({ asked, states: states.filter((state) => state === 'auth-required' || state === 'offline') })
+        .toEqual({ asked: ['the token expires in a minute'], states: [] });
+    } finally {
+      await page.close(); // its host page renewing tokens no more
+      site.close();
+    }
+  }, 60_000);
 
   /** A customer's chat about `subject`, opened over STOMP and waiting; and a page of its own for the console. */
   async function withWaitingChat(subject: string, use: (page: Page, sessionId: string) => Promise<void>): Promise<void> {

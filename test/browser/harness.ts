@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { createTestDatabase } from '../database.js';
 import { freePort } from '../global-setup.js';
@@ -114,6 +115,13 @@ export class TestApp {
     });
     if (!response.ok) throw new Error(`POST /api/dev/token: ${response.status} ${await response.text()}`);
     return ((await response.json()) as { token: string }).token;
+  }
+
+  /** A token signed as the app signs its dev tokens (with the secret it keeps in its data folder), valid `lifetimeS` seconds from now. */
+  async shortLivedToken(sub: string, role: 'customer' | 'agent' | 'auditor', lifetimeS: number): Promise<string> {
+    const secret = (await readFile(join(this.dataDir, 'jwt-secret'), 'utf8')).trim();
+    return new SignJWT({ role }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt()
+      .setExpirationTime(`${lifetimeS}s`).sign(new TextEncoder().encode(secret));
   }
 
   async get<T>(path: string, token: string): Promise<T> {

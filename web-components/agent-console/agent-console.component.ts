@@ -13,6 +13,7 @@ import { destinations, type Page, type SessionEventMessage, type SessionStatus, 
 import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import { ChatStore, storageKey } from '../shared/saved-chat.js';
 import { MESSAGE, newlyTooLong } from '../shared/text-field.js';
+import { TokenRenewal } from '../shared/token-renewal.js';
 import { transcript } from '../shared/transcript.js';
 import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 import styles from './agent-console.styles.js';
@@ -41,7 +42,7 @@ type PerSession<T> = Readonly<Record<string, T>>;
  * @attr server - The Parley server's base URL, with the path it is served under if any; empty: this page's origin.
  * @attr token - A JWT of the agent (`role: agent`, `name` shown to customers).
  *
- * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
+ * @event chat-auth-required - `{reason}`: the token is missing, about to expire (a minute before), expired or refused; set `token`.
  * @event chat-session-joined - `{sessionId}`: this agent took the session.
  * @event chat-session-left - `{sessionId}`: this agent handed it back.
  * @event chat-session-closed - `{sessionId, closedBy}`: a chat open in a tab was closed (since it was opened).
@@ -91,6 +92,8 @@ export class AgentConsole extends LitElement {
   #storeKey: string | undefined;
   #unsubscribe: (() => void)[] = [];
   #clock: ReturnType<typeof setInterval> | undefined;
+  /** Asks the host page for a new token before the server ends the connection at its expiry. */
+  readonly #renewal = new TokenRenewal((reason) => this.#emit('chat-auth-required', { reason }));
   #typingSent: Record<string, number> = {};
   /** By open tab: the revision up to which its events were listed before it was opened (history). */
   #historyUpTo: Record<string, number> = {};
@@ -162,6 +165,7 @@ export class AgentConsole extends LitElement {
     if (this.#connection && this.#storeKey === key) {
       this.#claims = claims;
       this.#connection.setToken(this.token);
+      this.#renewal.watch(claims);
       return;
     }
     this.#teardown();
@@ -202,6 +206,7 @@ export class AgentConsole extends LitElement {
     connection.watchInbox();
     for (const sessionId of this.tabs) connection.watchSession(sessionId);
     connection.start();
+    this.#renewal.watch(claims);
     this.#clock = setInterval(() => {
       if (this.status.state === 'offline') this.now = Date.now(); // the retry countdown
     }, 1_000);
@@ -215,6 +220,7 @@ export class AgentConsole extends LitElement {
     this.#claims = undefined;
     this.#storeKey = undefined;
     clearInterval(this.#clock);
+    this.#renewal.stop();
     clearTimeout(this.#inboxRetry);
     this.inbox = {};
     this.cutLists = {};

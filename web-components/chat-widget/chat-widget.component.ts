@@ -13,6 +13,7 @@ import { describeRejection, OUTBOX_FULL } from '../shared/rejections.js';
 import styles from './chat-widget.styles.js';
 import { type OwnPending, pendingLines } from '../shared/own-messages.js';
 import { acceptedText, COMMENT, MESSAGE, newlyTooLong, problemNote, SUBJECT, type TextRule, tooLong } from '../shared/text-field.js';
+import { TokenRenewal } from '../shared/token-renewal.js';
 import { transcript } from '../shared/transcript.js';
 import { ChatStore, type SavedChat, storageKey } from '../shared/saved-chat.js';
 
@@ -34,7 +35,7 @@ const OPEN_STATUSES = ['waiting', 'active'] as const;
  * @attr open - Whether the panel is open (reflected).
  * @attr inline - Shows the widget in the page's flow rather than fixed in the viewport's corner.
  *
- * @event chat-auth-required - `{reason}`: the token is missing, expired or refused; set `token`.
+ * @event chat-auth-required - `{reason}`: the token is missing, about to expire (a minute before), expired or refused; set `token`.
  * @event chat-session-opened - `{sessionId}`: the server stored a new chat.
  * @event chat-message-sent - `{sessionId, messageId, body}`: the server stored a message of the customer.
  * @event chat-message-received - `{sessionId, messageId, body, senderId}`: an agent wrote (once: not again when a later page load replays the chat).
@@ -111,7 +112,8 @@ export class ChatWidget extends LitElement {
   #typingIdle: ReturnType<typeof setTimeout> | undefined;
   #typingShown: ReturnType<typeof setTimeout> | undefined;
   #clock: ReturnType<typeof setInterval> | undefined;
-  #expiry: ReturnType<typeof setTimeout> | undefined;
+  /** Asks the host page for a new token before the server ends the connection at its expiry. */
+  readonly #renewal = new TokenRenewal((reason) => this.#emit('chat-auth-required', { reason }));
   /** The next look for the customer's open chat, after one failed. */
   #lookAgain: ReturnType<typeof setTimeout> | undefined;
   #readRequested = '';
@@ -187,14 +189,14 @@ export class ChatWidget extends LitElement {
     if (this.#connection && this.#identity?.key === key) {
       this.#identity = { ...this.#identity, claims };
       this.#connection.setToken(this.token);
-      this.#watchExpiry(claims);
+      this.#renewal.watch(claims);
       return;
     }
     this.#teardown();
     const store = new ChatStore(key);
     this.#identity = { key, claims, store };
     this.#start(store.load());
-    this.#watchExpiry(claims);
+    this.#renewal.watch(claims);
   }
 
   #start(saved: SavedChat): void {
@@ -236,7 +238,7 @@ export class ChatWidget extends LitElement {
     this.#connection = undefined;
     this.#identity = undefined;
     clearInterval(this.#clock);
-    clearTimeout(this.#expiry);
+    this.#renewal.stop();
     clearTimeout(this.#lookAgain);
     clearTimeout(this.#typingIdle);
     clearTimeout(this.#typingShown);
@@ -329,18 +331,6 @@ export class ChatWidget extends LitElement {
     this.commentDraft = '';
     this.ratingSkipped = false;
     this.#adopt(sessionId, seenRevision);
-  }
-
-  #watchExpiry(claims: TokenClaims): void {
-    clearTimeout(this.#expiry);
-    if (claims.exp === undefined) return;
-    // Ask for a new token a minute before this one expires, so a reconnection never meets a stale
-    // one; a token of two minutes or less half-way through its life. Its life is counted from now,
-    // as its issuer counts it (exp - iat): the page's clock may run minutes ahead of the issuer's,
-    // and each new token then seems to expire at once. Only a token without iat is timed by it.
-    const lifeMs = claims.iat === undefined ? claims.exp * 1000 - Date.now() : (claims.exp - claims.iat) * 1000;
-    const renewIn = Math.max(lifeMs - 60_000, lifeMs / 2);
-    if (renewIn < 2 ** 31) this.#expiry = setTimeout(() => this.#emit('chat-auth-required', { reason: 'the token expires in a minute' }), Math.max(0, renewIn));
   }
 
   // ---- what the connection reports ----
