@@ -13,7 +13,9 @@ SET agent_name = (
   ORDER BY m.revision DESC LIMIT 1)
 WHERE s.agent_id IS NOT NULL;
 
--- `write_live_chat_rows` (migration 0005) with the new column.
+-- `write_live_chat_rows` (migration 0005) with the new column. A node of the release before, still
+-- projecting during a rolling upgrade, writes no name: the one stored is kept while the session
+-- stays with the same agent, and a new agent's name is left unknown until this release writes it.
 CREATE OR REPLACE FUNCTION write_live_chat_rows(p_sessions json, p_lines json) RETURNS bigint LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -28,7 +30,10 @@ BEGIN
     row.unread_for_user, row.unread_for_agent, row.revision
   FROM json_populate_recordset(NULL::chat_sessions, p_sessions) AS row
   ON CONFLICT (session_id) DO UPDATE SET
-    user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id, agent_name = EXCLUDED.agent_name, subject = EXCLUDED.subject,
+    user_id = EXCLUDED.user_id, agent_id = EXCLUDED.agent_id,
+    agent_name = CASE WHEN EXCLUDED.agent_name IS NULL AND EXCLUDED.agent_id = stored.agent_id THEN stored.agent_name
+                      ELSE EXCLUDED.agent_name END,
+    subject = EXCLUDED.subject,
     start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time, session_status = EXCLUDED.session_status,
     rating = EXCLUDED.rating, rating_comment = EXCLUDED.rating_comment, message_count = EXCLUDED.message_count,
     last_message_at = EXCLUDED.last_message_at, last_message_preview = EXCLUDED.last_message_preview,

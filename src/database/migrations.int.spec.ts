@@ -158,4 +158,25 @@ describe('migrate', () => {
       [taken]: 'Ada', [retaken]: 'Ada Lovelace', [handedBack]: null,
     });
   });
+
+  it("0013 keeps a session's agent name when a node of the release before, which writes no name, projects the session during a rolling upgrade", async () => {
+    expect(await migrate(database.url)).toContain('0013_session_agent_names.sql');
+    const sessionId = '3f1c2b9e-5d7a-4c1e-9b2f-6a8d0e4c7b15';
+    const row = (revision: number, agent: Record<string, string | null>) => ({
+      session_id: sessionId, user_id: 'customer-1', subject: 'Keys', start_time: '2026-12-08T10:00:00Z',
+      session_status: agent.agent_id ? 'active' : 'waiting', message_count: 0, unread_for_user: 0, unread_for_agent: 0, revision, ...agent,
+    });
+    const write = async (session: object) => {
+      await client.query('SELECT write_live_chat_rows($1::json, $2::json)', [JSON.stringify([session]), '[]']);
+      return (await client.query<{ agent_name: string | null }>('SELECT agent_name FROM chat_sessions')).rows[0]!.agent_name;
+    };
+
+    expect(await write(row(1, { agent_id: 'agent-1', agent_name: 'Ada' }))).toBe('Ada');
+    // The release before: a message in the chat (the same agent), then the agent hands it back, then another takes it.
+    expect(await write(row(2, { agent_id: 'agent-1' }))).toBe('Ada');
+    expect(await write(row(3, { agent_id: null }))).toBeNull();
+    expect(await write(row(4, { agent_id: 'agent-2' }))).toBeNull();
+    // This release again, the agent's name known.
+    expect(await write(row(5, { agent_id: 'agent-2', agent_name: 'Bea' }))).toBe('Bea');
+  });
 });
