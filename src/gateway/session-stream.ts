@@ -10,15 +10,13 @@
  * arrive meanwhile wait in a bounded buffer; when it overflows it is dropped, and the store is
  * read to its end again instead.
  */
+import { ReadLoop } from './read-loop.js';
 import type { SessionEvent, SessionReader } from './session-events.js';
 
 /** Notices buffered while the stream reads the store; beyond it the store is simply read again. */
 const MAX_PENDING = 256;
 /** Events per read of the store. */
 const PAGE_SIZE = 100;
-/** The first pause after a failed read of the store, doubled at each failure up to the maximum. */
-const INITIAL_RETRY_MS = 250;
-const MAX_RETRY_MS = 10_000;
 
 export interface SessionStreamOptions {
   readonly sessionId: string;
@@ -44,15 +42,20 @@ export class SessionStream {
   /** Announced revisions, with their event unless the notice was truncated. */
   readonly #pending = new Map<bigint, SessionEvent | undefined>();
   #readToEnd = true;
-  #running = false;
   #closed = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryMs = INITIAL_RETRY_MS;
+  readonly #loop = new ReadLoop({
+    hasWork: () => this.#readToEnd || this.#pending.size > 0,
+    step: () => this.#step(),
+    failed: (error) => {
+      this.#readToEnd = true; // whatever was not delivered, the store has it
+      this.#options.onReadError(error);
+    },
+  });
 
   constructor(options: SessionStreamOptions) {
     this.#options = options;
     this.#lastDelivered = options.after;
-    this.#kick();
+    this.#loop.kick();
   }
 
   /** A projected event was announced; `event` is absent when the notice did not carry it. */
@@ -64,50 +67,29 @@ export class SessionStream {
     } else {
       this.#pending.set(revision, event);
     }
-    this.#kick();
+    this.#loop.kick();
   }
 
   /**
-   * Notices may have been lost (the LISTEN connection was): read the store to its end. At once:
-   * the connection is back, so the database answers again, and a read that failed while it was
-   * away need not wait out its back-off (up to {@link MAX_RETRY_MS} with no live events).
+   * Notices may have been lost (the LISTEN connection was): read the store to its end, at once,
+   * with no wait for a read that failed while the connection was away ({@link ReadLoop.now}).
    */
   resync(): void {
     this.#readToEnd = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#kick();
+    this.#loop.now();
   }
 
   /** Delivers nothing more. */
   close(): void {
     this.#closed = true;
     this.#pending.clear();
-    clearTimeout(this.#retryTimer);
+    this.#loop.close();
   }
 
-  #kick(): void {
-    if (this.#running || this.#closed || this.#retryTimer !== undefined) return;
-    void this.#run();
-  }
-
-  async #run(): Promise<void> {
-    this.#running = true;
-    try {
-      while (!this.#closed && (this.#readToEnd || this.#pending.size > 0)) {
-        if (this.#readToEnd) {
-          this.#readToEnd = false;
-          await this.#fill(undefined);
-        } else {
-          await this.#deliverNextPending();
-        }
-      }
-      this.#retryMs = INITIAL_RETRY_MS;
-    } catch (error) {
-      this.#scheduleRetry(error);
-    } finally {
-      this.#running = false;
-    }
+  #step(): Promise<void> {
+    if (!this.#readToEnd) return this.#deliverNextPending();
+    this.#readToEnd = false;
+    return this.#fill(undefined);
   }
 
   /** Delivers the lowest announced revision, after filling any gap before it from the store. */
@@ -144,19 +126,6 @@ export class SessionStream {
   #deliver(event: SessionEvent): void {
     this.#lastDelivered = event.revision;
     this.#options.deliver(event);
-  }
-
-  #scheduleRetry(error: unknown): void {
-    this.#readToEnd = true; // whatever was not delivered, the store has it
-    if (this.#closed) return;
-    this.#options.onReadError(error);
-    const wait = this.#retryMs;
-    this.#retryMs = Math.min(wait * 2, MAX_RETRY_MS);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#kick();
-    }, wait);
-    this.#retryTimer.unref();
   }
 }
 
