@@ -10,7 +10,8 @@
  *
  * Notices are hints for speed: a lost connection is re-opened with back-off, then every session
  * watcher is told to resync from the event store, which holds whatever was announced meanwhile,
- * the inbox is told what it missed, read from the log, and the store that appends were announced.
+ * every inbox subscription to read what it missed from the log (each at its own socket's pace, an
+ * {@link InboxStream}), and the store that appends were announced.
  * A truncated notice whose event cannot be read for the inbox counts as a lost connection.
  */
 import { Logger } from '@nestjs/common';
@@ -21,23 +22,13 @@ import { z } from 'zod';
 import { EVENTS_CHANNEL, notifiedRow } from '../../read-models/notify.js';
 import type { MemoryUsage } from '../../read-models/projection.js';
 import { sql } from '../../read-models/sql.js';
-import { CHAT_SESSION_CATEGORY } from '../chat-session/chat-session.events.js';
 import { compareLogPositions, type EventStore, type LogPosition } from '../event-store/event-store.js';
 import { APPENDS_CHANNEL } from '../event-store/postgres-event-store.js';
-import { type SessionEvent, sessionEventOf, type SessionReader, type TypingIndicator } from './session-events.js';
+import { INBOX_EVENT_TYPES, InboxStream } from './inbox-stream.js';
+import type { SessionEvent, SessionReader, TypingIndicator } from './session-events.js';
 
 /** The channel of typing indicators, published by the gateway of the node the typist is on. */
 export const TYPING_CHANNEL = 'parley_typing';
-
-/** The events an agent's inbox hears of: the session list changes (DESIGN.md, `/topic/inbox`). */
-export const INBOX_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'ChatSessionOpened',
-  'AgentJoined',
-  'AgentLeft',
-  'ChatMessageSent',
-  'ChatSessionClosed',
-  'ChatSessionRated',
-]);
 
 /** A subscriber to one session's notices. */
 export interface SessionWatcher {
@@ -48,9 +39,13 @@ export interface SessionWatcher {
   resync(): void;
 }
 
-/** A subscriber to every session's list changes (the inbox). */
+/** A subscriber to every session's list changes (the inbox), as its socket has room for them. */
 export interface InboxWatcher {
   projected(event: SessionEvent): void;
+  /** Whether it can take more now: what is read from the log after an outage waits until it can. */
+  hasRoom(): boolean;
+  /** Resolves when it may take more again. */
+  drained(): Promise<void>;
 }
 
 export interface LiveFeedOptions {
@@ -59,7 +54,7 @@ export interface LiveFeedOptions {
   readonly pool: DatabasePool;
   /** Where events whose notice was truncated are read. */
   readonly reader: SessionReader;
-  /** Where the inbox's events announced while the connection was lost are read. */
+  /** Where the inbox's subscriptions read the events announced while the connection was lost. */
   readonly log: Pick<EventStore, 'readAll'>;
   /** How far the projector has announced the log (its checkpoint). */
   readonly announcedUpTo: () => Promise<LogPosition>;
@@ -83,8 +78,6 @@ const PING_INTERVAL_MS = 15_000;
 const PING_TIMEOUT_MS = 5_000;
 /** Sessions whose last revision told to the inbox is remembered, to drop a notice repeated. */
 const INBOX_MEMORY = 10_000;
-/** Events read from the log at a time when the inbox catches up. */
-const CATCH_UP_PAGE = 1_000;
 
 const eventNotice = z.object({
   sessionId: z.string(),
@@ -111,18 +104,21 @@ export class LiveFeed {
   readonly #logger = new Logger('LiveFeed');
   readonly #options: LiveFeedOptions;
   readonly #sessions = new Map<string, Set<SessionWatcher>>();
-  readonly #inbox = new Set<InboxWatcher>();
+  readonly #inbox = new Set<InboxStream>();
   /**
    * The last revision of each session told to the inbox. A projection re-applying its last
    * batches after a database crash announces them again (its commits do not wait for the WAL
-   * flush); session subscribers drop such repeats by their own revisions, the inbox by these.
+   * flush); session subscribers drop such repeats by their own revisions, the inbox by these
+   * (and each inbox subscription by its place in the log, which a notice of an earlier release
+   * does not tell).
    */
   readonly #toldInbox = new LRUCache<string, bigint>({ max: INBOX_MEMORY });
-  /** How far the log was announced to this node: where the inbox catches up from after an outage. */
+  /** How far the log was announced to this node: where a new inbox subscription starts in it. */
   #heardUpTo: LogPosition | undefined;
   /**
    * The inbox missed an event announced to this node (a truncated notice that could not be read):
-   * `#heardUpTo` stays where it was until a catch-up from there has told the inbox.
+   * until the inbox subscriptions read the log from before it, none is told of a later one, and
+   * `#heardUpTo` stays where it was.
    */
   #inboxMissed = false;
   #client: pg.Client | undefined;
@@ -181,10 +177,25 @@ export class LiveFeed {
     };
   }
 
-  /** Hands `watcher` every session list change until the returned function is called. */
+  /**
+   * Hands `watcher` every session list change announced from now on, until the returned function
+   * is called; after a lost connection, what was announced meanwhile, as it has room for it.
+   */
   watchInbox(watcher: InboxWatcher): () => void {
-    this.#inbox.add(watcher);
-    return () => void this.#inbox.delete(watcher);
+    const stream = new InboxStream({
+      after: this.#heardUpTo,
+      log: this.#options.log,
+      announcedUpTo: this.#options.announcedUpTo,
+      deliver: (event) => watcher.projected(event),
+      hasRoom: () => watcher.hasRoom(),
+      drained: () => watcher.drained(),
+      onReadError: (error) => this.#logger.warn(`an inbox subscription reading the log: ${(error as Error).message}; retrying`),
+    });
+    this.#inbox.add(stream);
+    return () => {
+      this.#inbox.delete(stream);
+      stream.close();
+    };
   }
 
   /**
@@ -207,7 +218,7 @@ export class LiveFeed {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => this.#onNotification(channel, payload ?? ''));
-    // The inbox's catch-up is dispatched before any notice of this connection: none overtakes it.
+    // The inbox's catch-up starts before any notice of this connection is dispatched: none overtakes it.
     let listened!: (ok: boolean) => void;
     const listening = new Promise<boolean>((resolve) => (listened = resolve));
     this.#enqueue('the inbox catch-up', async () => {
@@ -267,25 +278,19 @@ export class LiveFeed {
   }
 
   /**
-   * Tells the inbox what was announced while this node did not listen: the log's events from
-   * where it last heard up to the projector's checkpoint, read now that LISTEN is on (whatever
-   * commits later is announced to this connection). The first connection only notes where it
-   * starts. A failure to read counts as a lost connection: the next one tries again.
+   * Tells each inbox subscription to read what was announced while this node did not listen, from
+   * its place in the log up to the projector's checkpoint, read now that LISTEN is on (whatever
+   * commits later is announced to this connection), and notes that checkpoint as where new ones
+   * start. The first connection only notes it. A failure to read it counts as a lost connection:
+   * the next one tries again.
    */
   async #catchUpInbox(client: pg.Client): Promise<void> {
-    this.#inboxMissed = false;
     try {
       const upTo = await this.#options.announcedUpTo();
-      let after = this.#heardUpTo ?? upTo;
-      while (compareLogPositions(after, upTo) < 0) {
-        const page = await this.#options.log.readAll({ after, category: CHAT_SESSION_CATEGORY, maxCount: CATCH_UP_PAGE });
-        const missed = page.filter((event) => compareLogPositions(event.logPosition, upTo) <= 0);
-        for (const event of missed) this.#tellInbox(sessionEventOf(event));
-        if (missed.length < CATCH_UP_PAGE) break;
-        after = missed.at(-1)!.logPosition;
-        this.#heard(after);
-      }
+      const first = this.#heardUpTo === undefined;
+      this.#inboxMissed = false;
       this.#heard(upTo);
+      if (!first) for (const stream of this.#inbox) stream.resync();
     } catch (error) {
       this.#lost(client, new Error(`the inbox could not catch up: ${(error as Error).message}`));
     }
@@ -311,20 +316,21 @@ export class LiveFeed {
     for (const watcher of this.#sessions.get(notice.data.sessionId) ?? []) watcher.projected(revision, event);
     if (event === undefined) return this.#missedByInbox();
     // Once the inbox has missed an event, the catch-up after the reconnection tells it this one
-    // too, after the one missed: told now, it would stand in for both (`#tellInbox`).
+    // too, after the one missed: told now, it would take each inbox subscription's place in the
+    // log past the one missed, and stand in for both in `#toldInbox`.
     if (this.#inboxMissed) return;
-    this.#tellInbox(event);
-    const { logPosition } = notice.data;
-    if (logPosition !== undefined) this.#heard({ commit: BigInt(logPosition.commit), prepare: BigInt(logPosition.prepare) });
+    const logPosition = notice.data.logPosition && { commit: BigInt(notice.data.logPosition.commit), prepare: BigInt(notice.data.logPosition.prepare) };
+    this.#tellInbox(event, logPosition);
+    if (logPosition !== undefined) this.#heard(logPosition);
   }
 
   /** Hands the inbox an event of the types it hears of, unless it was told of it already. */
-  #tellInbox(event: SessionEvent): void {
+  #tellInbox(event: SessionEvent, logPosition: LogPosition | undefined): void {
     if (!INBOX_EVENT_TYPES.has(event.type)) return;
     const told = this.#toldInbox.get(event.sessionId);
     if (told !== undefined && event.revision <= told) return;
     this.#toldInbox.set(event.sessionId, event.revision);
-    for (const watcher of this.#inbox) watcher.projected(event);
+    for (const stream of this.#inbox) stream.offer(event, logPosition);
   }
 
   /**

@@ -34,10 +34,12 @@ export function errorsSubscription(id: string): Subscription {
   return { kind: 'errors', id, destination: ERRORS_DESTINATION, close: () => {} };
 }
 
-/** `/topic/inbox`: every session list change, live only. */
+/** `/topic/inbox`: every session list change, live only (and what an outage of the feed kept from it). */
 export function inboxSubscription(id: string, feed: LiveFeed, outlet: SubscriberOutlet): Subscription {
   const unwatch = feed.watchInbox({
     projected: (event) => outlet.message(id, INBOX_DESTINATION, eventMessage(event)),
+    hasRoom: () => outlet.hasRoom(),
+    drained: () => outlet.drained(),
   });
   return { kind: 'inbox', id, destination: INBOX_DESTINATION, close: unwatch };
 }
