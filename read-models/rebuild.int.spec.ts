@@ -243,23 +243,107 @@ describe('rebuilding the chat projection', () => {
     expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
-  it("keeps the privileges granted on the live tables (a reporting role's SELECT), which LIKE does not copy", async () => {
-    await appendConversations(2);
+  /** A reporting role for the test, dropped with what it was granted once `work` ends. */
+  const withRole = async (work: (role: string) => Promise<void>) => {
     const role = `reporting_${randomUUID().slice(0, 8)}`;
-    const canRead = () => log.pool.oneFirst(sql.type(z.object({ allowed: z.boolean() }))`
-      SELECT has_table_privilege(${role}, 'chat_sessions', 'SELECT') AND has_table_privilege(${role}, 'chat_messages', 'SELECT') AS allowed`);
     await log.pool.query(sql.unsafe`CREATE ROLE ${sql.identifier([role])}`);
     try {
+      await work(role);
+    } finally {
+      await log.pool.query(sql.unsafe`DROP OWNED BY ${sql.identifier([role])}`);
+      await log.pool.query(sql.unsafe`DROP ROLE ${sql.identifier([role])}`);
+    }
+  };
+  /** What each of `queries` answers `role` (its rows, or its error's message), in one transaction with `settings` set. */
+  const askedAs = async (role: string, settings: Record<string, string>, ...queries: string[]) => {
+    const client = new pg.Client({ connectionString: log.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE "${role}"`);
+      for (const [name, value] of Object.entries(settings)) await client.query('SELECT set_config($1, $2, true)', [name, value]);
+      const answers: unknown[] = [];
+      for (const query of queries) answers.push((await client.query(query).catch((error: Error) => ({ rows: error.message }))).rows);
+      return answers;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it("keeps the privileges granted on the live tables (a reporting role's SELECT), which LIKE does not copy", async () => {
+    await appendConversations(2);
+    await withRole(async (role) => {
+      const canRead = () => log.pool.oneFirst(sql.type(z.object({ allowed: z.boolean() }))`
+        SELECT has_table_privilege(${role}, 'chat_sessions', 'SELECT') AND has_table_privilege(${role}, 'chat_messages', 'SELECT') AS allowed`);
       await log.pool.query(sql.unsafe`GRANT SELECT ON chat_sessions, chat_messages TO ${sql.identifier([role])}`);
       expect(await canRead()).toBe(true);
 
       await rebuild();
 
       expect(await canRead()).toBe(true);
-    } finally {
-      await log.pool.query(sql.unsafe`DROP OWNED BY ${sql.identifier([role])}`);
-      await log.pool.query(sql.unsafe`DROP ROLE ${sql.identifier([role])}`);
-    }
+    });
+  });
+
+  it("keeps the privileges granted on some columns of the live tables only (a reporting role's SELECT of a few), which LIKE does not copy", async () => {
+    await appendConversations(2);
+    live.start();
+    await caughtUp();
+    await withRole(async (role) => {
+      const columnGrants = () => log.pool.anyFirst(sql.type(z.object({ grant: z.string() }))`
+        SELECT c.relname || '.' || a.attname || ' ' || acl.privilege_type || CASE WHEN acl.is_grantable THEN ' grantable' ELSE '' END AS grant
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid, aclexplode(a.attacl) AS acl
+        WHERE c.relname IN ('chat_sessions', 'chat_messages') AND acl.grantee = ${role}::regrole ORDER BY 1`);
+      const report = () => askedAs(role, {},
+        'SELECT count(*)::int AS n FROM chat_sessions WHERE session_status = \'closed\'',
+        'SELECT count(DISTINCT session_id)::int AS n FROM chat_messages');
+      await log.pool.query(sql.unsafe`GRANT SELECT (session_id, session_status) ON chat_sessions TO ${sql.identifier([role])}`);
+      await log.pool.query(sql.unsafe`GRANT SELECT (session_id) ON chat_messages TO ${sql.identifier([role])} WITH GRANT OPTION`);
+      const before = await columnGrants();
+      expect(before).toEqual(['chat_messages.session_id SELECT grantable', 'chat_sessions.session_id SELECT', 'chat_sessions.session_status SELECT']);
+      expect(await report()).toEqual([[{ n: 2 }], [{ n: 2 }]]);
+
+      await rebuild();
+
+      expect(await report()).toEqual([[{ n: 2 }], [{ n: 2 }]]);
+      expect(await columnGrants()).toEqual(before);
+    });
+  });
+
+  it('keeps row security on the live tables: enabled and forced as it was, with its policies, one reading the other table', async () => {
+    await appendConversations(3);
+    live.start();
+    await caughtUp();
+    await withRole(async (role) => {
+      const sessionId = await log.pool.oneFirst(sql.type(z.object({ id: z.string() }))`SELECT min(session_id::text) AS id FROM chat_sessions`);
+      const to = sql.identifier([role]);
+      await log.pool.query(sql.unsafe`GRANT SELECT ON chat_sessions, chat_messages TO ${to}`);
+      await log.pool.query(sql.unsafe`ALTER TABLE chat_sessions ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY`);
+      await log.pool.query(sql.unsafe`ALTER TABLE chat_messages ENABLE ROW LEVEL SECURITY`);
+      await log.pool.query(sql.unsafe`CREATE POLICY one_session ON chat_sessions FOR SELECT TO ${to}
+        USING (session_id = current_setting('parley.session')::uuid)`);
+      await log.pool.query(sql.unsafe`CREATE POLICY of_sessions_seen ON chat_messages AS PERMISSIVE FOR SELECT TO ${to}, PUBLIC
+        USING (EXISTS (SELECT FROM chat_sessions s WHERE s.session_id = chat_messages.session_id))`);
+      await log.pool.query(sql.unsafe`CREATE POLICY no_system_lines ON chat_messages AS RESTRICTIVE FOR ALL TO ${to}
+        USING (sender_type <> 'system') WITH CHECK (false)`);
+      const rowSecurity = () => log.pool.anyFirst(sql.type(z.object({ setting: z.string() }))`
+        SELECT relname || ' ' || relrowsecurity || ' ' || relforcerowsecurity AS setting FROM pg_class
+        WHERE relname IN ('chat_sessions', 'chat_messages')
+        UNION ALL
+        SELECT concat_ws(' ', tablename, policyname, permissive, roles::text, cmd, qual, with_check) FROM pg_policies
+        WHERE tablename IN ('chat_sessions', 'chat_messages')
+        ORDER BY 1`);
+      const seen = () => askedAs(role, { 'parley.session': sessionId },
+        'SELECT count(*)::int AS n FROM chat_sessions',
+        'SELECT count(DISTINCT session_id)::int AS sessions, count(*)::int AS lines FROM chat_messages');
+      const before = await rowSecurity();
+      expect(before).toHaveLength(5);
+      expect(await seen()).toEqual([[{ n: 1 }], [{ sessions: 1, lines: 10 }]]);
+
+      await rebuild();
+
+      expect(await seen()).toEqual([[{ n: 1 }], [{ sessions: 1, lines: 10 }]]);
+      expect(await rowSecurity()).toEqual(before);
+    });
   });
 
   it("swaps in under a view an operator made on the live tables (a report's), which then reads the rebuilt rows", async () => {

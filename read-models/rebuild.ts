@@ -86,7 +86,7 @@ export class DependentsNotCarried extends Error {
   override readonly name = 'DependentsNotCarried';
   constructor(readonly projection: string, readonly objects: readonly string[]) {
     super(`cannot rebuild projection ${projection}: ${objects.join(', ')} depend(s) on its tables and cannot be moved onto `
-      + 'rebuilt ones (only views its role owns can); drop them, rebuild, then make them again');
+      + 'rebuilt ones (only views its role owns and the tables\' own policies can); drop them, rebuild, then make them again');
   }
 }
 
@@ -120,9 +120,9 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
  *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
- *    copied, grants the fresh ones their privileges, renames live → `<table>__old` and new →
- *    live (index names included), moves the views on them over, drops the old ones and stores
- *    the checkpoint. The live runner finds its checkpoint moved at its next batch and resumes
+ *    copied, gives the fresh ones their privileges (on columns too) and row security, renames
+ *    live → `<table>__old` and new → live (index names included), moves the views and policies
+ *    on them over, drops the old ones and stores the checkpoint. The live runner finds its checkpoint moved at its next batch and resumes
  *    from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
@@ -383,32 +383,50 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
 }
 
 /**
- * Puts each fresh table in its live one's place, with the privileges granted on it (a reporting
- * role's SELECT), which `LIKE` does not copy (`copy_table_privileges`, migration 0011), moves the
- * views on the live tables (an operator's report) onto it, and drops the old one. A renamed table
- * takes its views along: each is defined again, from its definition read before the renames, on
- * the tables now of those names (`redefine_view`, migration 0012). The copies' indexes got
- * generated names (`LIKE` cannot copy names); they take the old indexes' names, so that the
- * schema reads the same after a rebuild as before (a later migration may name an index).
+ * Puts each fresh table in its live one's place, with what `LIKE` does not copy: the privileges
+ * granted on it and on its columns (a reporting role's SELECT: `copy_table_privileges` and
+ * `copy_column_privileges`, migrations 0011 and 0014), its row security, enabled and forced as it
+ * was, and its policies; moves the views on the live tables (an operator's report) onto it, and
+ * drops the old one. A renamed table takes its views along: each is defined again, from its
+ * definition read before the renames, on the tables now of those names (`redefine_view`,
+ * migration 0012); so is each policy, whose expressions may read the other table (`copy_policy`,
+ * migration 0014). The copies' indexes got generated names (`LIKE` cannot copy names); they take
+ * the old indexes' names, so that the schema reads the same after a rebuild as before (a later
+ * migration may name an index).
  */
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
-  const views = await viewsOn(connection, live);
+  const [views, policies] = [await viewsOn(connection, live), await policiesOn(connection, live)];
   for (const [role, table] of Object.entries(live)) {
-    await connection.query(sql.typeAlias('void')`SELECT FROM copy_table_privileges(${table}::regclass, ${fresh[role]!}::regclass)`);
+    for (const copy of ['copy_table_privileges', 'copy_column_privileges', 'copy_row_security']) {
+      await connection.query(sql.typeAlias('void')`SELECT FROM ${sql.identifier([copy])}(${table}::regclass, ${fresh[role]!}::regclass)`);
+    }
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([`${table}__old`])}`);
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([fresh[role]!])} RENAME TO ${sql.identifier([table])}`);
   }
   for (const { view, definition } of views) {
     await connection.query(sql.typeAlias('void')`SELECT FROM redefine_view(${view}::regclass, ${definition})`);
   }
-  for (const table of Object.values(live)) {
-    const old = `${table}__old`;
-    const indexNames = await matchingIndexes(connection, old, table);
-    await connection.query(sql.typeAlias('void')`DROP TABLE ${sql.identifier([old])}`);
-    for (const { old_name, new_name } of indexNames) {
-      await connection.query(sql.typeAlias('void')`ALTER INDEX ${sql.identifier([new_name])} RENAME TO ${sql.identifier([old_name])}`);
-    }
+  for (const { table, name, using, check } of policies) {
+    await connection.query(sql.typeAlias('void')`
+      SELECT FROM copy_policy(${`${table}__old`}::regclass, ${name}, ${table}::regclass, ${using}, ${check})`);
   }
+  const indexNames = [];
+  for (const table of Object.values(live)) indexNames.push(...await matchingIndexes(connection, `${table}__old`, table));
+  // At once: a policy of one old table may read the other.
+  await connection.query(sql.typeAlias('void')`DROP TABLE ${sql.join(Object.values(live).map((table) => sql.identifier([`${table}__old`])), sql.fragment`, `)}`);
+  for (const { old_name, new_name } of indexNames) {
+    await connection.query(sql.typeAlias('void')`ALTER INDEX ${sql.identifier([new_name])} RENAME TO ${sql.identifier([old_name])}`);
+  }
+}
+
+/** The row-security policies of the tables, each with its expressions as text (null where it has none). */
+async function policiesOn(connection: CommonQueryMethods, tables: Tables) {
+  return connection.any(sql.type(z.object({ table: z.string(), name: z.string(), using: z.string().nullable(), check: z.string().nullable() }))`
+    SELECT live.name AS table, p.polname AS name, pg_get_expr(p.polqual, p.polrelid) AS using,
+      pg_get_expr(p.polwithcheck, p.polrelid) AS check
+    FROM unnest(${sql.array(Object.values(tables), 'text')}) AS live(name)
+    JOIN pg_policy p ON p.polrelid = live.name::regclass
+    ORDER BY live.name, p.polname`);
 }
 
 /** The views that read the tables (not through other views), each with its definition. */
@@ -423,10 +441,11 @@ async function viewsOn(connection: CommonQueryMethods, tables: Tables) {
 }
 
 /**
- * What depends on the tables that dropping them would take along, but for the views `swapTables`
- * moves (of a role the rebuild's has the privileges of, their owner's, which redefining them needs):
- * materialized views, other tables' foreign keys, functions, views of other roles; not the
- * tables' own parts (constraints, indexes), which the copies have.
+ * What depends on the tables that dropping them would take along, but for the views and policies
+ * `swapTables` moves (views of a role the rebuild's has the privileges of, their owner's, which
+ * redefining them needs; the tables' own policies): materialized views, other tables' foreign
+ * keys and policies, functions, views of other roles; not the tables' own parts (constraints,
+ * indexes), which the copies have.
  */
 async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tables): Promise<readonly string[]> {
   return connection.anyFirst(sql.type(z.object({ object: z.string() }))`
@@ -437,6 +456,9 @@ async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tabl
     LEFT JOIN pg_class v ON v.oid = r.ev_class
     WHERE d.deptype = 'n' AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(${sql.array(Object.values(tables), 'regclass')})
       AND NOT coalesce(v.relkind = 'v' AND pg_has_role(v.relowner, 'USAGE'), false)
+      -- a policy of the tables themselves (reading the other one), which the swap creates again
+      AND NOT (d.classid = 'pg_policy'::regclass AND EXISTS (SELECT FROM pg_policy p
+        WHERE p.oid = d.objid AND p.polrelid = ANY(${sql.array(Object.values(tables), 'regclass')})))
       -- a part of the table itself (a check constraint, on its columns), which goes with it
       AND NOT EXISTS (SELECT FROM pg_depend part WHERE part.classid = d.classid AND part.objid = d.objid
         AND part.refclassid = d.refclassid AND part.refobjid = d.refobjid AND part.deptype IN ('a', 'i'))
