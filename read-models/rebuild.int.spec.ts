@@ -375,6 +375,20 @@ describe('rebuilding the chat projection', () => {
     expect(await schema()).toEqual(before); // no fresh tables made
   });
 
+  it("refuses, before it builds, an operator's trigger on the live tables, naming it, but not a foreign key's own triggers", async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`CREATE FUNCTION audit_session() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+    await log.pool.query(sql.unsafe`CREATE TRIGGER audit_session AFTER UPDATE ON chat_sessions FOR EACH ROW EXECUTE FUNCTION audit_session()`);
+    await log.pool.query(sql.unsafe`CREATE TABLE rentals (session_id uuid REFERENCES chat_sessions)`);
+    const before = await schema();
+
+    await expect(rebuild()).rejects.toThrow(new DependentsNotCarried('chat', [
+      'constraint rentals_session_id_fkey on table rentals', 'trigger audit_session on table chat_sessions',
+    ]));
+
+    expect(await schema()).toEqual(before); // no fresh tables made
+  });
+
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report), and swaps once it ends', async () => {
     await appendConversations(3);
     live.start();

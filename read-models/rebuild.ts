@@ -80,7 +80,8 @@ export class LiveTablesChanged extends Error {
 /**
  * Objects depend on the live tables that the swap cannot move onto the rebuilt ones (a
  * materialized view, another table's foreign key, a view of a role the rebuild's is not): dropping
- * the old tables would fail. Found before the rebuild builds, or at its swap; nothing was swapped.
+ * the old tables would fail; or they are triggers on them, which it does not move. Found before
+ * the rebuild builds, or at its swap; nothing was swapped.
  */
 export class DependentsNotCarried extends Error {
   override readonly name = 'DependentsNotCarried';
@@ -444,24 +445,30 @@ async function viewsOn(connection: CommonQueryMethods, tables: Tables) {
  * What depends on the tables that dropping them would take along, but for the views and policies
  * `swapTables` moves (views of a role the rebuild's has the privileges of, their owner's, which
  * redefining them needs; the tables' own policies): materialized views, other tables' foreign
- * keys and policies, functions, views of other roles; not the tables' own parts (constraints,
- * indexes), which the copies have.
+ * keys and policies, functions, views of other roles, the operator's triggers; not the tables' own
+ * parts (constraints, indexes), which the copies have. A trigger is not carried over: the rebuild
+ * writes every row again, and whether the trigger should see those writes (an audit log would
+ * record the whole history a second time; a table it keeps in step needs them) only its author
+ * knows; put on the rebuilt tables after, what it keeps would fall out of step without a word.
  */
 async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tables): Promise<readonly string[]> {
+  const live = sql.array(Object.values(tables), 'regclass');
   return connection.anyFirst(sql.type(z.object({ object: z.string() }))`
-    SELECT DISTINCT CASE WHEN r.oid IS NULL THEN pg_describe_object(d.classid, d.objid, 0)
+    SELECT CASE WHEN r.oid IS NULL THEN pg_describe_object(d.classid, d.objid, 0)
       ELSE pg_describe_object('pg_class'::regclass, r.ev_class, 0) END AS object
     FROM pg_depend d
     LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
     LEFT JOIN pg_class v ON v.oid = r.ev_class
-    WHERE d.deptype = 'n' AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(${sql.array(Object.values(tables), 'regclass')})
+    WHERE d.deptype = 'n' AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(${live})
       AND NOT coalesce(v.relkind = 'v' AND pg_has_role(v.relowner, 'USAGE'), false)
       -- a policy of the tables themselves (reading the other one), which the swap creates again
       AND NOT (d.classid = 'pg_policy'::regclass AND EXISTS (SELECT FROM pg_policy p
-        WHERE p.oid = d.objid AND p.polrelid = ANY(${sql.array(Object.values(tables), 'regclass')})))
+        WHERE p.oid = d.objid AND p.polrelid = ANY(${live})))
       -- a part of the table itself (a check constraint, on its columns), which goes with it
       AND NOT EXISTS (SELECT FROM pg_depend part WHERE part.classid = d.classid AND part.objid = d.objid
         AND part.refclassid = d.refclassid AND part.refobjid = d.refobjid AND part.deptype IN ('a', 'i'))
+    UNION -- the operator's triggers, but not those a constraint made
+    SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0) FROM pg_trigger t WHERE t.tgrelid = ANY(${live}) AND NOT t.tgisinternal
     ORDER BY object`);
 }
 
