@@ -11,7 +11,7 @@ import { createTestDatabase } from '../test/database.js';
 import { CHAT_TABLES, chatProjection } from './chat.projection.js';
 import { readCheckpoint, readSwaps } from './checkpoints.js';
 import { ProjectionRunner } from './projection-runner.js';
-import { DependentsNotCarried, LiveTablesChanged, RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
+import { DependentsNotCarried, LiveTablesBusy, LiveTablesChanged, RebuildInProgress, type RebuildProgress, rebuildProjection } from './rebuild.js';
 import {
   allChatEvents, chatProjectedFromScratch, conversation, customer, eventually, listenForNotices, openTestLog,
   tableContents, type NoticeListener, type TestLog, waitCaughtUp,
@@ -417,6 +417,28 @@ describe('rebuilding the chat projection', () => {
       await Promise.allSettled([rebuilt]);
     }
     expect(await rebuilt).toMatchObject({ eventsProjected: (await allChatEvents(log.store)).length });
+  });
+
+  it("gives up its swap, the live tables as they were, when the live projection's batch under way holds its write lock through every attempt", async () => {
+    await appendConversations(3);
+    const [contents, swaps] = [await tableContents(log.pool, CHAT_TABLES), await readSwaps(log.pool, chatProjection.name)];
+    // A batch of the live projection held open (its host cut off from the network, say): its write lock, held here.
+    const batch = new pg.Client({ connectionString: log.url });
+    await batch.connect();
+    try {
+      await batch.query('BEGIN');
+      await batch.query(`SELECT pg_advisory_xact_lock(hashtextextended('parley.projection.write:chat', 0))`);
+
+      const rebuilt = rebuildProjection({
+        databaseUrl: log.url, store: log.store, projection: chatProjection, batchWaitMs: 100, swapAttempts: 2,
+      });
+
+      await expect(rebuilt).rejects.toThrow(new LiveTablesBusy('chat', ['batch'], 2, {}).message);
+    } finally {
+      await batch.end();
+    }
+    expect(await tableContents(log.pool, CHAT_TABLES)).toEqual(contents);
+    expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
   it('keeps what a migration applied to the live tables while it built (a new release starting meanwhile)', async () => {

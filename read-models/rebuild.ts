@@ -38,8 +38,15 @@ export interface RebuildOptions {
    */
   readonly lockTimeoutMs?: number;
   /**
+   * How long each try of the swap waits first for the live projection's batch under way (its write
+   * lock) before it gives way (default 1,000): only the live projection's next batch waits behind
+   * it meanwhile; a batch held open (its host cut off from the network, say) would else hold the
+   * rebuild up for as long, without a word.
+   */
+  readonly batchWaitMs?: number;
+  /**
    * How many times the swap is tried (default 12), pausing between tries 100 ms, then twice as long
-   * each time, 4 s at most: some 30 s in all by default.
+   * each time, 4 s at most: some 30 s in all by default, and 12 s more at most waiting for batches.
    */
   readonly swapAttempts?: number;
   /**
@@ -91,11 +98,31 @@ export class DependentsNotCarried extends Error {
   }
 }
 
-/** The swap could not have the live tables through its attempts: queries held them each time. */
+/** What kept a try of the swap from its lock: queries of the live tables, or the live projection's batch. */
+export type SwapHolder = 'queries' | 'batch';
+
+const HELD: Record<SwapHolder, string> = {
+  queries: 'queries held its live tables',
+  batch: "the live projection's batch under way held its write lock",
+};
+
+/**
+ * The swap could not have the live tables, or the projection's write lock, through its attempts:
+ * `holders` held them, each at one attempt or more.
+ */
 export class LiveTablesBusy extends Error {
   override readonly name = 'LiveTablesBusy';
-  constructor(readonly projection: string, attempts: number, options: ErrorOptions) {
-    super(`the rebuild of projection ${projection} could not swap in: queries held its live tables through ${attempts} attempts; try again later`, options);
+  constructor(readonly projection: string, readonly holders: readonly SwapHolder[], attempts: number, options: ErrorOptions) {
+    super(`the rebuild of projection ${projection} could not swap in: ${holders.map((holder) => HELD[holder]).join(', or ')} `
+      + `through ${attempts} attempts; try again later`, options);
+  }
+}
+
+/** A try of the swap gave way: its wait for a lock held by `holder` ran out (`lock_timeout`). */
+class SwapKept extends Error {
+  override readonly name = 'SwapKept';
+  constructor(readonly holder: SwapHolder, options: ErrorOptions) {
+    super(HELD[holder], options);
   }
 }
 
@@ -123,8 +150,8 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
  *    copied, gives the fresh ones their privileges (on columns too) and row security, renames
  *    live → `<table>__old` and new → live (index names included), moves the views and policies
- *    on them over, drops the old ones and stores the checkpoint. The live runner finds its checkpoint moved at its next batch and resumes
- *    from the new one.
+ *    on them over, drops the old ones and stores the checkpoint. The live runner finds its
+ *    checkpoint moved at its next batch and resumes from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
@@ -132,13 +159,16 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * The live tables answer queries throughout; the swap holds them for as long as its renames
  * take. While a long query holds them (a pg_dump, a report), each try of the swap waits for them
  * `lockTimeoutMs` at most (the queries that come meanwhile queue behind it), then gives way and
- * tries again later, up to `swapAttempts` times, then throws {@link LiveTablesBusy}. A rebuild
- * that fails, is stopped (`signal`) or is killed leaves them as they were, and its fresh tables
- * behind: the next one drops those first.
+ * tries again later, up to `swapAttempts` times, then throws {@link LiveTablesBusy}; so it does
+ * while the live runner's batch holds the write lock, waiting for it `batchWaitMs` at most. A
+ * rebuild that fails, is stopped (`signal`) or is killed leaves them as they were, and its fresh
+ * tables behind: the next one drops those first.
  * @throws {RebuildInProgress} when another rebuild of the projection is running.
- * @throws {LiveTablesBusy} when queries held the live tables through every attempt of the swap.
+ * @throws {LiveTablesBusy} when queries held the live tables, or the live runner's batch the write
+ *   lock, through every attempt of the swap.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
- * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables.
+ * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables,
+ *   or a trigger is on them.
  * @throws {LiveTablesChanged} when the live tables changed shape while the rebuild built.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
@@ -199,15 +229,17 @@ class Rebuild {
     this.logger.log(`building ${Object.values(this.fresh).join(', ')} from the log`);
     this.reports.report(this.done);
     const attempts = this.options.swapAttempts ?? 12;
+    const holders = new Set<SwapHolder>();
     for (let attempt = 1, pauseMs: number = SWAP_PAUSES_MS.first; ; attempt++, pauseMs = Math.min(pauseMs * 2, SWAP_PAUSES_MS.longest)) {
       await this.catchUp();
       await analyze(this.connection, this.fresh);
       try {
         return await this.swap();
       } catch (error) {
-        if (errorCodeOf(error) !== LOCK_NOT_AVAILABLE) throw error;
-        if (attempt === attempts) throw new LiveTablesBusy(this.projection.name, attempts, { cause: error });
-        this.logger.warn(`a query holds the live tables (swap attempt ${attempt} of ${attempts}); trying again in ${pauseMs} ms`);
+        if (!(error instanceof SwapKept)) throw error;
+        holders.add(error.holder);
+        if (attempt === attempts) throw new LiveTablesBusy(this.projection.name, [...holders], attempts, { cause: error.cause });
+        this.logger.warn(`${HELD[error.holder]} (swap attempt ${attempt} of ${attempts}); trying again in ${pauseMs} ms`);
         await this.pause(pauseMs);
       }
     }
@@ -239,12 +271,17 @@ class Rebuild {
     }
   }
 
-  /** The last events, the renames and the checkpoint, in one transaction. */
+  /**
+   * The last events, the renames and the checkpoint, in one transaction.
+   * @throws {SwapKept} when its wait for the write lock, or then for the live tables, ran out.
+   */
   private async swap(): Promise<RebuildResult> {
     // slonik refuses any query of another connection from inside a transaction's async context:
     // the event store's reads, and the progress callback, run in the context outside it.
     const outsideTransaction = AsyncLocalStorage.snapshot();
+    let waitingFor: SwapHolder = 'batch';
     const result = await this.connection.transaction(async (transaction) => {
+      await setLockTimeout(transaction, this.options.batchWaitMs ?? 1000);
       await takeTransactionLock(transaction, 'write', this.projection.name);
       const live = await readCheckpoint(transaction, this.projection.name);
       let position = this.position;
@@ -263,6 +300,7 @@ class Rebuild {
       }
       await this.reports.settle();
       this.throwIfStopped();
+      waitingFor = 'queries';
       await lockLiveTables(transaction, this.projection.tables, this.options.lockTimeoutMs ?? 200);
       const changed = await changedTables(transaction, this.projection.tables, this.fresh);
       if (changed.length > 0) throw new LiveTablesChanged(changed);
@@ -270,6 +308,8 @@ class Rebuild {
       await swapTables(transaction, this.projection.tables, this.fresh);
       await writeCheckpoint(transaction, this.projection.name, position);
       return { eventsProjected: done, checkpoint: position };
+    }).catch((error: unknown) => {
+      throw errorCodeOf(error) === LOCK_NOT_AVAILABLE ? new SwapKept(waitingFor, { cause: error }) : error;
     });
     this.logger.log(`swapped in after ${result.eventsProjected} events`);
     return result;
@@ -343,7 +383,7 @@ async function createFreshTables(connection: CommonQueryMethods, live: Tables, f
  * @throws PostgreSQL's lock_not_available when the wait runs out.
  */
 async function lockLiveTables(transaction: CommonQueryMethods, live: Tables, timeoutMs: number): Promise<void> {
-  await transaction.query(sql.type(z.object({ set_config: z.string() }))`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`);
+  await setLockTimeout(transaction, timeoutMs);
   const tables = Object.values(live).map((table) => sql.identifier([table]));
   await transaction.query(sql.typeAlias('void')`LOCK TABLE ${sql.join(tables, sql.fragment`, `)} IN ACCESS EXCLUSIVE MODE`);
 }
@@ -376,6 +416,11 @@ async function shapeOf(connection: CommonQueryMethods, table: string): Promise<s
         FROM pg_index i WHERE i.indrelid = t.oid),
       array_to_string(t.reloptions, ', ')) AS shape
     FROM pg_class t WHERE t.oid = ${table}::regclass`);
+}
+
+/** How long the transaction's next lock waits may last (`lock_timeout`), each. */
+async function setLockTimeout(transaction: CommonQueryMethods, timeoutMs: number): Promise<void> {
+  await transaction.query(sql.type(z.object({ set_config: z.string() }))`SELECT set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`);
 }
 
 /** Gives the planner statistics of the new tables before they take queries. */
