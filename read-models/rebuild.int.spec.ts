@@ -389,6 +389,21 @@ describe('rebuilding the chat projection', () => {
     expect(await schema()).toEqual(before); // no fresh tables made
   });
 
+  it('refuses, before it builds, a rule on the live tables, or one of another table writing into them, naming each', async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`CREATE RULE keep_sessions AS ON DELETE TO chat_sessions DO INSTEAD NOTHING`);
+    await log.pool.query(sql.unsafe`CREATE TABLE session_closings (session_id uuid)`);
+    await log.pool.query(sql.unsafe`CREATE RULE close_session AS ON INSERT TO session_closings
+      DO ALSO UPDATE chat_sessions SET session_status = 'closed' WHERE session_id = NEW.session_id`);
+    const before = await schema();
+
+    await expect(rebuild()).rejects.toThrow(new DependentsNotCarried('chat', [
+      'rule close_session on table session_closings', 'rule keep_sessions on table chat_sessions',
+    ]));
+
+    expect(await schema()).toEqual(before); // no fresh tables made
+  });
+
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report), and swaps once it ends', async () => {
     await appendConversations(3);
     live.start();

@@ -87,8 +87,8 @@ export class LiveTablesChanged extends Error {
 /**
  * Objects depend on the live tables that the swap cannot move onto the rebuilt ones (a
  * materialized view, another table's foreign key, a view of a role the rebuild's is not): dropping
- * the old tables would fail; or they are triggers on them, which it does not move. Found before
- * the rebuild builds, or at its swap; nothing was swapped.
+ * the old tables would fail; or they are triggers or rules on them, which it does not move. Found
+ * before the rebuild builds, or at its swap; nothing was swapped.
  */
 export class DependentsNotCarried extends Error {
   override readonly name = 'DependentsNotCarried';
@@ -168,7 +168,7 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  *   lock, through every attempt of the swap.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
  * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables,
- *   or a trigger is on them.
+ *   or a trigger or a rule is on them.
  * @throws {LiveTablesChanged} when the live tables changed shape while the rebuild built.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
@@ -490,17 +490,21 @@ async function viewsOn(connection: CommonQueryMethods, tables: Tables) {
  * What depends on the tables that dropping them would take along, but for the views and policies
  * `swapTables` moves (views of a role the rebuild's has the privileges of, their owner's, which
  * redefining them needs; the tables' own policies): materialized views, other tables' foreign
- * keys and policies, functions, views of other roles, the operator's triggers; not the tables' own
- * parts (constraints, indexes), which the copies have. A trigger is not carried over: the rebuild
- * writes every row again, and whether the trigger should see those writes (an audit log would
- * record the whole history a second time; a table it keeps in step needs them) only its author
- * knows; put on the rebuilt tables after, what it keeps would fall out of step without a word.
+ * keys and policies, functions, views of other roles, other tables' rules writing into them, the
+ * operator's triggers and rules on them; not the tables' own parts (constraints, indexes), which
+ * the copies have. A trigger or a rule is not carried over: the rebuild writes every row again,
+ * and whether the trigger should see those writes (an audit log would record the whole history a
+ * second time; a table it keeps in step needs them), or the rule rewrite them (one that turns a
+ * delete or an update into nothing makes the live rows differ from the projection's), only its
+ * author knows; put on the rebuilt tables after, what it keeps would fall out of step without a
+ * word.
  */
 async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tables): Promise<readonly string[]> {
   const live = sql.array(Object.values(tables), 'regclass');
   return connection.anyFirst(sql.type(z.object({ object: z.string() }))`
-    SELECT CASE WHEN r.oid IS NULL THEN pg_describe_object(d.classid, d.objid, 0)
-      ELSE pg_describe_object('pg_class'::regclass, r.ev_class, 0) END AS object
+    -- a view by its name, not its rule's; another rule by its own (another table's, writing into them)
+    SELECT CASE WHEN r.rulename = '_RETURN' THEN pg_describe_object('pg_class'::regclass, r.ev_class, 0)
+      ELSE pg_describe_object(d.classid, d.objid, 0) END AS object
     FROM pg_depend d
     LEFT JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
     LEFT JOIN pg_class v ON v.oid = r.ev_class
@@ -514,6 +518,8 @@ async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tabl
         AND part.refclassid = d.refclassid AND part.refobjid = d.refobjid AND part.deptype IN ('a', 'i'))
     UNION -- the operator's triggers, but not those a constraint made
     SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0) FROM pg_trigger t WHERE t.tgrelid = ANY(${live}) AND NOT t.tgisinternal
+    UNION -- the tables' own rules, parts of them that dropping them takes along
+    SELECT pg_describe_object('pg_rewrite'::regclass, r.oid, 0) FROM pg_rewrite r WHERE r.ev_class = ANY(${live})
     ORDER BY object`);
 }
 
