@@ -404,6 +404,21 @@ describe('rebuilding the chat projection', () => {
     expect(await schema()).toEqual(before); // no fresh tables made
   });
 
+  it("refuses, before it builds, when the live tables are published (logical replication, change capture), even with all tables, naming each publication", async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`CREATE PUBLICATION transcripts FOR TABLE chat_messages`);
+    await log.pool.query(sql.unsafe`CREATE PUBLICATION public_tables FOR TABLES IN SCHEMA public`);
+    await log.pool.query(sql.unsafe`CREATE PUBLICATION warehouse FOR ALL TABLES`);
+    const before = await schema();
+
+    await expect(rebuild()).rejects.toThrow(new DependentsNotCarried('chat', [
+      'publication of schema public in publication public_tables', 'publication of table chat_messages in publication transcripts',
+      'publication warehouse of all tables',
+    ]));
+
+    expect(await schema()).toEqual(before); // no fresh tables made, which the last two would publish
+  });
+
   it('keeps the live tables answering while its swap waits for a long query on them (a pg_dump, a report), and swaps once it ends', async () => {
     await appendConversations(3);
     live.start();

@@ -87,8 +87,8 @@ export class LiveTablesChanged extends Error {
 /**
  * Objects depend on the live tables that the swap cannot move onto the rebuilt ones (a
  * materialized view, another table's foreign key, a view of a role the rebuild's is not): dropping
- * the old tables would fail; or they are triggers or rules on them, which it does not move. Found
- * before the rebuild builds, or at its swap; nothing was swapped.
+ * the old tables would fail; or they are triggers or rules on them, or publications of them, which
+ * it does not move. Found before the rebuild builds, or at its swap; nothing was swapped.
  */
 export class DependentsNotCarried extends Error {
   override readonly name = 'DependentsNotCarried';
@@ -168,7 +168,7 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  *   lock, through every attempt of the swap.
  * @throws {EventNotApplicable} when an event cannot be applied; the live tables are untouched.
  * @throws {DependentsNotCarried} when an object the swap cannot move depends on the live tables,
- *   or a trigger or a rule is on them.
+ *   or a trigger or a rule is on them, or a publication publishes them.
  * @throws {LiveTablesChanged} when the live tables changed shape while the rebuild built.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
@@ -498,6 +498,10 @@ async function viewsOn(connection: CommonQueryMethods, tables: Tables) {
  * delete or an update into nothing makes the live rows differ from the projection's), only its
  * author knows; put on the rebuilt tables after, what it keeps would fall out of step without a
  * word.
+ * Nor is a publication of the tables (logical replication, change capture): its consumers would
+ * get tables swapped under them, without the rows the rebuild changed; and one of their schema's
+ * tables, or of all, publishes the fresh tables' rows as the rebuild writes them, under their own
+ * names (a PostgreSQL subscription stops at the first, its copy of no such table).
  */
 async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tables): Promise<readonly string[]> {
   const live = sql.array(Object.values(tables), 'regclass');
@@ -520,6 +524,13 @@ async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tabl
     SELECT pg_describe_object('pg_trigger'::regclass, t.oid, 0) FROM pg_trigger t WHERE t.tgrelid = ANY(${live}) AND NOT t.tgisinternal
     UNION -- the tables' own rules, parts of them that dropping them takes along
     SELECT pg_describe_object('pg_rewrite'::regclass, r.oid, 0) FROM pg_rewrite r WHERE r.ev_class = ANY(${live})
+    UNION -- their publications: of them, of their schema's tables, of all tables
+    SELECT pg_describe_object('pg_publication_rel'::regclass, p.oid, 0) FROM pg_publication_rel p WHERE p.prrelid = ANY(${live})
+    UNION
+    SELECT pg_describe_object('pg_publication_namespace'::regclass, p.oid, 0) FROM pg_publication_namespace p
+    WHERE p.pnnspid IN (SELECT relnamespace FROM pg_class WHERE oid = ANY(${live}))
+    UNION
+    SELECT format('publication %s of all tables', quote_ident(p.pubname)) FROM pg_publication p WHERE p.puballtables
     ORDER BY object`);
 }
 
