@@ -243,6 +243,30 @@ describe('rebuilding the chat projection', () => {
     expect(await readSwaps(log.pool, chatProjection.name)).toBe(swaps);
   });
 
+  it("keeps the live tables' replica identity (FULL, or an index's) and the index CLUSTER orders them by, which LIKE does not copy", async () => {
+    await appendConversations(2);
+    await log.pool.query(sql.unsafe`ALTER TABLE chat_sessions REPLICA IDENTITY FULL`);
+    await log.pool.query(sql.unsafe`ALTER TABLE chat_messages REPLICA IDENTITY USING INDEX chat_messages_by_revision`);
+    await log.pool.query(sql.unsafe`ALTER TABLE chat_messages CLUSTER ON chat_messages_pkey`);
+    const markers = () => log.pool.anyFirst(sql.type(z.object({ marker: z.string() }))`
+      SELECT relname || ' replica identity ' || relreplident::text AS marker FROM pg_class WHERE relname IN ('chat_sessions', 'chat_messages')
+      UNION ALL
+      SELECT i.relname || CASE WHEN x.indisreplident THEN ' replica identity' ELSE '' END || CASE WHEN x.indisclustered THEN ' clustered' ELSE '' END
+      FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+      WHERE x.indrelid IN ('chat_sessions'::regclass, 'chat_messages'::regclass) AND (x.indisreplident OR x.indisclustered)
+      ORDER BY 1`);
+    const before = await markers();
+    expect(before).toEqual([
+      'chat_messages replica identity i', 'chat_messages_by_revision replica identity', 'chat_messages_pkey clustered',
+      'chat_sessions replica identity f',
+    ]);
+
+    await rebuild();
+
+    expect(await markers()).toEqual(before);
+    await log.pool.query(sql.unsafe`CLUSTER chat_messages`); // an operator's, on the index it was clustered on
+  });
+
   /** A reporting role for the test, dropped with what it was granted once `work` ends. */
   const withRole = async (work: (role: string) => Promise<void>) => {
     const role = `reporting_${randomUUID().slice(0, 8)}`;

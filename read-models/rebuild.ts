@@ -149,9 +149,10 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  *    flight ends first, its next one waits), projects the last events, announcing those the
  *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
  *    copied, gives the fresh ones their privileges (on columns too) and row security, renames
- *    live → `<table>__old` and new → live (index names included), moves the views and policies
- *    on them over, drops the old ones and stores the checkpoint. The live runner finds its
- *    checkpoint moved at its next batch and resumes from the new one.
+ *    live → `<table>__old` and new → live (index names included), gives them the old ones'
+ *    replica identity and `CLUSTER` index, moves the views and policies on them over, drops the
+ *    old ones and stores the checkpoint. The live runner finds its checkpoint moved at its next
+ *    batch and resumes from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
@@ -438,7 +439,7 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
  * migration 0012); so is each policy, whose expressions may read the other table (`copy_policy`,
  * migration 0014). The copies' indexes got generated names (`LIKE` cannot copy names); they take
  * the old indexes' names, so that the schema reads the same after a rebuild as before (a later
- * migration may name an index).
+ * migration may name an index), and the old ones' roles: replica identity, `CLUSTER`'s index.
  */
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   const [views, policies] = [await viewsOn(connection, live), await policiesOn(connection, live)];
@@ -457,7 +458,11 @@ async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: T
       SELECT FROM copy_policy(${`${table}__old`}::regclass, ${name}, ${table}::regclass, ${using}, ${check})`);
   }
   const indexNames = [];
-  for (const table of Object.values(live)) indexNames.push(...await matchingIndexes(connection, `${table}__old`, table));
+  for (const table of Object.values(live)) {
+    const indexes = await matchingIndexes(connection, `${table}__old`, table);
+    await copyIndexMarkers(connection, `${table}__old`, table, indexes);
+    indexNames.push(...indexes);
+  }
   // At once: a policy of one old table may read the other.
   await connection.query(sql.typeAlias('void')`DROP TABLE ${sql.join(Object.values(live).map((table) => sql.identifier([`${table}__old`])), sql.fragment`, `)}`);
   for (const { old_name, new_name } of indexNames) {
@@ -534,10 +539,33 @@ async function dependentsNotCarried(connection: CommonQueryMethods, tables: Tabl
     ORDER BY object`);
 }
 
-/** Each index of `from` paired with the index of `to` that has the same definition. */
-async function matchingIndexes(connection: CommonQueryMethods, from: string, to: string) {
-  return connection.any(sql.type(z.object({ old_name: z.string(), new_name: z.string() }))`
-    SELECT old_index.relname AS old_name, new_index.relname AS new_name
+/**
+ * Gives `to` the replica identity of `from` (`FULL`, `NOTHING`, or its index's: the matching one
+ * of `to`) and the index `CLUSTER` orders it by, which `LIKE` does not copy.
+ */
+async function copyIndexMarkers(connection: CommonQueryMethods, from: string, to: string, indexes: readonly MatchingIndex[]): Promise<void> {
+  const table = sql.identifier([to]);
+  const identity = await connection.oneFirst(sql.type(z.object({ identity: z.string() }))`
+    SELECT relreplident AS identity FROM pg_class WHERE oid = ${from}::regclass`);
+  if (identity === 'f') await connection.query(sql.typeAlias('void')`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+  if (identity === 'n') await connection.query(sql.typeAlias('void')`ALTER TABLE ${table} REPLICA IDENTITY NOTHING`);
+  for (const { new_name, replica_identity, clustered } of indexes) {
+    const index = sql.identifier([new_name]);
+    if (replica_identity) await connection.query(sql.typeAlias('void')`ALTER TABLE ${table} REPLICA IDENTITY USING INDEX ${index}`);
+    if (clustered) await connection.query(sql.typeAlias('void')`ALTER TABLE ${table} CLUSTER ON ${index}`);
+  }
+}
+
+const matchingIndex = z.object({ old_name: z.string(), new_name: z.string(), replica_identity: z.boolean(), clustered: z.boolean() });
+type MatchingIndex = z.infer<typeof matchingIndex>;
+
+/**
+ * Each index of `from` paired with the index of `to` that has the same definition, and whether
+ * the former is its table's replica identity, or the one it is clustered on.
+ */
+async function matchingIndexes(connection: CommonQueryMethods, from: string, to: string): Promise<readonly MatchingIndex[]> {
+  return connection.any(sql.type(matchingIndex)`
+    SELECT old_index.relname AS old_name, new_index.relname AS new_name, o.indisreplident AS replica_identity, o.indisclustered AS clustered
     FROM pg_index o
     JOIN pg_class old_index ON old_index.oid = o.indexrelid
     JOIN pg_index n ON n.indrelid = ${to}::regclass
