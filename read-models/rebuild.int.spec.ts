@@ -267,6 +267,30 @@ describe('rebuilding the chat projection', () => {
     await log.pool.query(sql.unsafe`CLUSTER chat_messages`); // an operator's, on the index it was clustered on
   });
 
+  it('keeps the comments on the live tables and on their columns, those made while it built too (a migration\'s)', async () => {
+    await appendConversations(2);
+    const comments = () => log.pool.anyFirst(sql.type(z.object({ comment: z.string() }))`
+      SELECT c.relname || coalesce('.' || a.attname, '') || ': ' || d.description AS comment
+      FROM pg_description d JOIN pg_class c ON c.oid = d.objoid
+      LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+      WHERE d.classoid = 'pg_class'::regclass AND c.relname IN ('chat_sessions', 'chat_messages') ORDER BY 1`);
+    await log.pool.query(sql.unsafe`COMMENT ON TABLE chat_sessions IS 'A chat''s row, kept by the chat projection'`);
+    await log.pool.query(sql.unsafe`COMMENT ON COLUMN chat_sessions.revision IS 'The revision of the last event applied'`);
+    const { rebuilt, building, release } = heldRebuild();
+    await building;
+    await log.pool.query(sql.unsafe`COMMENT ON COLUMN chat_messages.position IS 'The log position of the event'`);
+    const before = await comments();
+    expect(before).toEqual([
+      'chat_messages.position: The log position of the event', 'chat_sessions.revision: The revision of the last event applied',
+      'chat_sessions: A chat\'s row, kept by the chat projection',
+    ]);
+    release();
+
+    await rebuilt;
+
+    expect(await comments()).toEqual(before);
+  });
+
   /** A reporting role for the test, dropped with what it was granted once `work` ends. */
   const withRole = async (work: (role: string) => Promise<void>) => {
     const role = `reporting_${randomUUID().slice(0, 8)}`;

@@ -148,11 +148,11 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
  *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
- *    copied, gives the fresh ones their privileges (on columns too) and row security, renames
- *    live → `<table>__old` and new → live (index names included), gives them the old ones'
- *    replica identity and `CLUSTER` index, moves the views and policies on them over, drops the
- *    old ones and stores the checkpoint. The live runner finds its checkpoint moved at its next
- *    batch and resumes from the new one.
+ *    copied, gives the fresh ones their privileges (on columns too), row security and comments,
+ *    renames live → `<table>__old` and new → live (index names included), gives them the old
+ *    ones' replica identity and `CLUSTER` index, moves the views and policies on them over, drops
+ *    the old ones and stores the checkpoint. The live runner finds its checkpoint moved at its
+ *    next batch and resumes from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
@@ -433,18 +433,20 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
  * Puts each fresh table in its live one's place, with what `LIKE` does not copy: the privileges
  * granted on it and on its columns (a reporting role's SELECT: `copy_table_privileges` and
  * `copy_column_privileges`, migrations 0011 and 0014), its row security, enabled and forced as it
- * was, and its policies; moves the views on the live tables (an operator's report) onto it, and
- * drops the old one. A renamed table takes its views along: each is defined again, from its
- * definition read before the renames, on the tables now of those names (`redefine_view`,
- * migration 0012); so is each policy, whose expressions may read the other table (`copy_policy`,
- * migration 0014). The copies' indexes got generated names (`LIKE` cannot copy names); they take
- * the old indexes' names, so that the schema reads the same after a rebuild as before (a later
- * migration may name an index), and the old ones' roles: replica identity, `CLUSTER`'s index.
+ * was, and its policies, and the comments on it and on its columns as they are now, not as
+ * `LIKE` found them (`copy_comments`, migration 0015); moves the views on the live tables (an
+ * operator's report) onto it, and drops the old one. A renamed table takes its views along: each
+ * is defined again, from its definition read before the renames, on the tables now of those names
+ * (`redefine_view`, migration 0012); so is each policy, whose expressions may read the other
+ * table (`copy_policy`, migration 0014). The copies' indexes got generated names (`LIKE` cannot
+ * copy names); they take the old indexes' names, so that the schema reads the same after a
+ * rebuild as before (a later migration may name an index), and the old ones' roles: replica
+ * identity, `CLUSTER`'s index.
  */
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   const [views, policies] = [await viewsOn(connection, live), await policiesOn(connection, live)];
   for (const [role, table] of Object.entries(live)) {
-    for (const copy of ['copy_table_privileges', 'copy_column_privileges', 'copy_row_security']) {
+    for (const copy of ['copy_table_privileges', 'copy_column_privileges', 'copy_row_security', 'copy_comments']) {
       await connection.query(sql.typeAlias('void')`SELECT FROM ${sql.identifier([copy])}(${table}::regclass, ${fresh[role]!}::regclass)`);
     }
     await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([table])} RENAME TO ${sql.identifier([`${table}__old`])}`);
