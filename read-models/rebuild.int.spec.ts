@@ -357,6 +357,33 @@ describe('rebuilding the chat projection', () => {
     });
   });
 
+  it("keeps the live tables' owner, an operator's role, with the privileges that gives and those it granted", async () => {
+    await appendConversations(2);
+    live.start();
+    await caughtUp();
+    await withRole(async (owner) => {
+      await withRole(async (reporting) => {
+        await log.pool.query(sql.unsafe`ALTER TABLE chat_sessions OWNER TO ${sql.identifier([owner])}`);
+        await log.pool.query(sql.unsafe`ALTER TABLE chat_messages OWNER TO ${sql.identifier([owner])}`);
+        await log.pool.query(sql.unsafe`GRANT SELECT ON chat_sessions TO ${sql.identifier([reporting])}`);
+        const owners = () => log.pool.anyFirst(sql.type(z.object({ owner: z.string() }))`
+          SELECT relname || ' ' || pg_get_userbyid(relowner) || ' ' || coalesce(relacl::text, 'owner''s defaults') AS owner
+          FROM pg_class WHERE relname IN ('chat_sessions', 'chat_messages') ORDER BY 1`);
+        const before = await owners();
+        expect(before).toEqual([
+          `chat_messages ${owner} owner's defaults`, `chat_sessions ${owner} {${owner}=arwdDxtm/${owner},${reporting}=r/${owner}}`,
+        ]);
+        const fix = 'UPDATE chat_sessions SET subject = trim(subject) RETURNING 1 AS n'; // an operator's, as the owner
+        expect(await askedAs(owner, {}, fix, 'SELECT count(*)::int AS n FROM chat_messages')).toEqual([[{ n: 1 }, { n: 1 }], [{ n: 24 }]]);
+
+        await rebuild();
+
+        expect(await owners()).toEqual(before);
+        expect(await askedAs(owner, {}, fix, 'SELECT count(*)::int AS n FROM chat_messages')).toEqual([[{ n: 1 }, { n: 1 }], [{ n: 24 }]]);
+      });
+    });
+  });
+
   it('keeps row security on the live tables: enabled and forced as it was, with its policies, one reading the other table', async () => {
     await appendConversations(3);
     live.start();

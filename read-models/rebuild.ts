@@ -148,11 +148,11 @@ const SWAP_PAUSES_MS = { first: 100, longest: 4000 } as const;
  * 3. swaps, in ONE transaction: takes the projection's write lock (the live runner's batch in
  *    flight ends first, its next one waits), projects the last events, announcing those the
  *    live projection had not, locks the live tables, checks they kept the shape the fresh ones
- *    copied, gives the fresh ones their privileges (on columns too), row security and comments,
- *    renames live → `<table>__old` and new → live (index names included), gives them the old
- *    ones' replica identity and `CLUSTER` index, moves the views and policies on them over, drops
- *    the old ones and stores the checkpoint. The live runner finds its checkpoint moved at its
- *    next batch and resumes from the new one.
+ *    copied, gives the fresh ones their owner, privileges (on columns too), row security and
+ *    comments, renames live → `<table>__old` and new → live (index names included), gives them
+ *    the old ones' replica identity and `CLUSTER` index, moves the views and policies on them
+ *    over, drops the old ones and stores the checkpoint. The live runner finds its checkpoint
+ *    moved at its next batch and resumes from the new one.
  *
  * When the live projection is behind (or not running), the events it has not reached are
  * projected, and announced, in the swap's transaction: no event is announced twice, or never.
@@ -430,10 +430,10 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
 }
 
 /**
- * Puts each fresh table in its live one's place, with what `LIKE` does not copy: the privileges
- * granted on it and on its columns (a reporting role's SELECT: `copy_table_privileges` and
- * `copy_column_privileges`, migrations 0011 and 0014), its row security, enabled and forced as it
- * was, and its policies, and the comments on it and on its columns as they are now, not as
+ * Puts each fresh table in its live one's place, with what `LIKE` does not copy: its owner, the
+ * privileges granted on it and on its columns (a reporting role's SELECT: `copy_table_privileges`
+ * and `copy_column_privileges`, migrations 0011 and 0014), its row security, enabled and forced as
+ * it was, and its policies, and the comments on it and on its columns as they are now, not as
  * `LIKE` found them (`copy_comments`, migration 0015); moves the views on the live tables (an
  * operator's report) onto it, and drops the old one. A renamed table takes its views along: each
  * is defined again, from its definition read before the renames, on the tables now of those names
@@ -446,6 +446,7 @@ async function analyze(connection: CommonQueryMethods, tables: Tables): Promise<
 async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: Tables): Promise<void> {
   const [views, policies] = [await viewsOn(connection, live), await policiesOn(connection, live)];
   for (const [role, table] of Object.entries(live)) {
+    await copyOwner(connection, table, fresh[role]!);
     for (const copy of ['copy_table_privileges', 'copy_column_privileges', 'copy_row_security', 'copy_comments']) {
       await connection.query(sql.typeAlias('void')`SELECT FROM ${sql.identifier([copy])}(${table}::regclass, ${fresh[role]!}::regclass)`);
     }
@@ -470,6 +471,16 @@ async function swapTables(connection: CommonQueryMethods, live: Tables, fresh: T
   for (const { old_name, new_name } of indexNames) {
     await connection.query(sql.typeAlias('void')`ALTER INDEX ${sql.identifier([new_name])} RENAME TO ${sql.identifier([old_name])}`);
   }
+}
+
+/**
+ * Gives `to` the owner of `from` (an operator's role, not the rebuild's), first: the privileges
+ * granted on a table are its owner's grants, and the owner's own.
+ */
+async function copyOwner(connection: CommonQueryMethods, from: string, to: string): Promise<void> {
+  const owner = await connection.oneFirst(sql.type(z.object({ owner: z.string() }))`
+    SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = ${from}::regclass`);
+  await connection.query(sql.typeAlias('void')`ALTER TABLE ${sql.identifier([to])} OWNER TO ${sql.identifier([owner])}`);
 }
 
 /** The row-security policies of the tables, each with its expressions as text (null where it has none). */
