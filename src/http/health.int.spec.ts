@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { ChatWriter } from '../../read-models/testing/fixtures.js';
 import { waitFor } from '../../test/processes.js';
-import { startStompTestApp, type StompTestApp } from '../../test/stomp-app.js';
+import { startStompTestApp, type StompTestApp, testToken } from '../../test/stomp-app.js';
+import { StompTestClient } from '../../test/stomp-client.js';
 import { PostgresEventStore } from '../event-store/postgres-event-store.js';
 
 /** `/health/ready` of the whole app, its LISTEN connection going through a proxy the test can cut. */
@@ -62,5 +63,31 @@ describe('readiness', () => {
       await inFlight;
     }
     await waitFor('the event projected', async () => (await readiness()).body.projections.chat.heldBack === false);
+  });
+
+  it('stays ready, and shows the chats opened after it, when a customer whose token has a 3,000-character subject tries to open one', async () => {
+    await waitFor('readiness', async () => (await readiness()).status === 200);
+    // Random, so that PostgreSQL cannot compress it below the largest row a B-tree index takes.
+    const longSubject = randomBytes(2_250).toString('base64url');
+    // Refused at CONNECT or taken: either way, the chats of everyone else must go on being shown.
+    const intruder = await StompTestClient.connect(server.stompUrl, await testToken(longSubject, 'customer')).catch(() => undefined);
+    if (intruder) {
+      await intruder.send('/app/chat/open', { sessionId: randomUUID(), subject: 'Long subject' });
+      await intruder.disconnect();
+    }
+    const customer = await StompTestClient.connect(server.stompUrl, await testToken('customer-after', 'customer'));
+    const sessionId = randomUUID();
+    expect(await customer.send('/app/chat/open', { sessionId, subject: 'Flat tyre' })).toEqual({ ok: true });
+    await customer.disconnect();
+
+    const agent = await testToken('agent-1', 'agent');
+    const outcome = await waitFor('the chat listed, or the projection stopped', async () => {
+      const response = await fetch(url.replace(/\/health\/ready$/, '/api/sessions'), { headers: { authorization: `Bearer ${agent}` } });
+      const { items } = (await response.json()) as { items: Array<{ sessionId: string }> };
+      if (items.some((item) => item.sessionId === sessionId)) return 'listed';
+      return (await readiness()).body.projections.chat.state === 'failed' ? 'projection stopped' : undefined;
+    });
+    expect(outcome).toBe('listed');
+    expect((await readiness()).status).toBe(200);
   });
 });
