@@ -259,5 +259,18 @@ describe('HTTP API', () => {
       expect(await post({ sub: 'x', role: 'admin' })).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^role: /) } });
       expect(await post({ sub: 'x', role: 'agent', admin: true })).toMatchObject({ status: 400 });
     });
+
+    it('are not handed to the pages of other sites: a page the developer visits cannot take an auditor token from their server', async () => {
+      const origin = 'https://any-site.example';
+      const preflight = await fetch(`${base}/api/dev/token`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      const response = await fetch(`${base}/api/dev/token`, {
+        method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'auditor-9', role: 'auditor' }),
+      });
+      // Without this header, the browser keeps the answer from the page of the other site.
+      expect([preflight.headers.get('access-control-allow-origin'), response.headers.get('access-control-allow-origin')]).toEqual([null, null]);
+    });
   });
 });
