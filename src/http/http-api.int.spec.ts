@@ -260,6 +260,17 @@ describe('HTTP API', () => {
       expect(await post({ sub: 'x', role: 'agent', admin: true })).toMatchObject({ status: 400 });
     });
 
+    it('refuse a body that is not sent as JSON with a 415 that says so, not a 400 saying the sub it holds is missing', async () => {
+      const body = JSON.stringify({ sub: 'agent-5', role: 'agent' });
+      // curl -d sends application/x-www-form-urlencoded unless told otherwise.
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+        const response = await fetch(`${base}/api/dev/token`, { method: 'POST', headers: { 'content-type': type }, body });
+        expect({ type, status: response.status, message: ((await response.json()) as { message: string }).message }).toEqual({
+          type, status: 415, message: expect.stringContaining('application/json'),
+        });
+      }
+    });
+
     it('are not handed to the pages of other sites: a page the developer visits cannot take an auditor token from their server', async () => {
       const origin = 'https://any-site.example';
       const preflight = await fetch(`${base}/api/dev/token`, {
