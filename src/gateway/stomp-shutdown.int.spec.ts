@@ -125,4 +125,27 @@ describe('STOMP gateway at shutdown', () => {
     await release();
     await waitFor('the stuck message to be stored', async () => (await storedMessageIds(sessionId)).includes(stuck));
   });
+
+  it('answers the HTTP requests of the widget on other sites with a 503 their page can read while it stops', async () => {
+    server = await startStompTestApp({ SHUTDOWN_GRACE_MS: '60000' });
+    const customer = await connect(`customer-${randomUUID()}`);
+    const sessionId = randomUUID();
+    expect(await customer.send('/app/chat/open', { sessionId, subject: 'Shutdown' })).toEqual({ ok: true });
+    const release = await holdAppendLock(sessionId);
+    const underWay = say(customer, sessionId, randomUUID());
+    await appendWaiting();
+
+    const closing = server.app.close();
+    const api = server.stompUrl.replace(/^ws:(.*)\/stomp$/, 'http:$1/api/sessions');
+    const headers = { origin: 'https://www.rental-site.example', authorization: `Bearer ${await testToken('agent-1', 'agent')}` };
+    const refused = await waitFor('HTTP requests refused', async () => {
+      const response = await fetch(api, { headers });
+      return response.status === 503 ? response : undefined;
+    });
+    await release();
+    expect(await customer.outcome(underWay)).toEqual({ ok: true });
+    await closing;
+    // Without it, the browser hides the 503 from the page: to the widget, the server is unreachable.
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+  });
 });
