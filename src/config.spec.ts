@@ -152,6 +152,8 @@ describe('loadConfig', () => {
     ['SHUTDOWN_GRACE_MS', '5s'],
     ['CORS_ORIGINS', 'www.example.com'],
     ['CORS_ORIGINS', 'https://www.example.com/'],
+    // No page has this origin: a wildcard of other tools, which would let none of its sites in.
+    ['CORS_ORIGINS', 'https://*.example.com'],
     ['JWT_JWKS_URL', 'file:///etc/jwks.json'],
     ['JWT_JWKS_URL', 'id.example.com/jwks.json'],
   ])('refuses %s=%s with a ConfigError that names the variable and the value', (name, value) => {
