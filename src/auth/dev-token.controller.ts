@@ -1,12 +1,12 @@
 import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { isWellFormedText } from '../chat-session/text.js';
-import { DevTokensDisabled, ROLES, TokenService } from './tokens.js';
+import { DevTokensDisabled, MAX_IDENTITY_LENGTH, ROLES, TokenService } from './tokens.js';
 
 const devTokenRequest = z.object({
-  sub: z.string().trim().min(1).max(200).refine(isWellFormedText, 'must be valid Unicode text'),
+  sub: z.string().trim().min(1).max(MAX_IDENTITY_LENGTH).refine(isWellFormedText, 'must be valid Unicode text'),
   role: z.enum(ROLES),
-  name: z.string().trim().min(1).max(200).refine(isWellFormedText, 'must be valid Unicode text').optional(),
+  name: z.string().trim().min(1).max(MAX_IDENTITY_LENGTH).refine(isWellFormedText, 'must be valid Unicode text').optional(),
 }).strict();
 
 /** `POST /api/dev/token`: a token for any user and role, only when dev tokens are enabled. */

@@ -61,6 +61,14 @@ describe('token verification with a shared secret', () => {
     expect(await reason(await sign({ role: 'agent', name: 'Ada \ud800' }))).toBe("the token's name is not valid Unicode text");
   });
 
+  it('refuses a subject or a name longer than 200 characters, which no index of the read model could hold, and takes 200', async () => {
+    const withSubject = (sub: string) => new SignJWT({ role: 'customer' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(key(SECRET));
+    expect(await reason(await withSubject('c'.repeat(201)))).toBe("the token's subject (sub) is longer than 200 characters");
+    expect(await reason(await sign({ role: 'agent', name: 'A'.repeat(201) }))).toBe("the token's name is longer than 200 characters");
+    expect(await reason(await withSubject('c'.repeat(200)))).toBe('accepted');
+    expect(await reason(await sign({ role: 'agent', name: 'A'.repeat(200) }))).toBe('accepted');
+  });
+
   it('issues no dev tokens unless enabled', async () => {
     await expect(tokens.issueDevToken({ id: 'x', role: 'agent' })).rejects.toThrow('dev tokens are disabled');
   });

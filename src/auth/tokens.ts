@@ -7,6 +7,13 @@ import { isWellFormedText } from '../chat-session/text.js';
 export const ROLES = ['customer', 'agent', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * The longest `sub` and `name` a token may carry, in UTF-16 code units (as `String.length`
+ * counts), dev tokens' too: the subject is a customer's key in an index of the read model, whose
+ * rows PostgreSQL refuses beyond some 2,700 bytes, and a refused row stops the projection.
+ */
+export const MAX_IDENTITY_LENGTH = 200;
+
 /** Who a verified token speaks for: its `sub`, `role` and optional display `name`. */
 export interface Principal {
   readonly id: string;
@@ -106,6 +113,10 @@ export class TokenService {
     // Both end up in events (`customerId`, `agentName`…), which store no NUL and hash no lone surrogate.
     if (!isWellFormedText(sub)) throw new InvalidToken("the token's subject (sub) is not valid Unicode text");
     if (typeof name === 'string' && !isWellFormedText(name)) throw new InvalidToken("the token's name is not valid Unicode text");
+    if (sub.length > MAX_IDENTITY_LENGTH) throw new InvalidToken(`the token's subject (sub) is longer than ${MAX_IDENTITY_LENGTH} characters`);
+    if (typeof name === 'string' && name.length > MAX_IDENTITY_LENGTH) {
+      throw new InvalidToken(`the token's name is longer than ${MAX_IDENTITY_LENGTH} characters`);
+    }
     return {
       principal: { id: sub, role: role as Role, ...(typeof name === 'string' && name.trim() !== '' ? { name } : {}) },
       validUntil: (exp! + CLOCK_TOLERANCE_S) * 1000, // required above
