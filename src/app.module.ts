@@ -1,11 +1,13 @@
 import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
+import type { CorsOptions, CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface.js';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AuthModule } from './auth/auth.module.js';
+import { DEV_TOKEN_PATH } from './auth/dev-token.controller.js';
 import { ChatSessionModule } from './chat-session/chat-session.module.js';
-import { CONFIG } from './config.js';
+import { CONFIG, type Config } from './config.js';
 import { DATABASE_POOL } from './database/pool.js';
 import { EVENT_STORE } from './event-store/event-store.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -39,10 +41,26 @@ export class AppModule {
 }
 
 /**
+ * Pages of the `CORS_ORIGINS` may call the HTTP API, but for the dev token's route: only the
+ * server's own pages use it, and a page of another site must not take a token for any role.
+ */
+function corsFor(config: Config): CorsOptionsDelegate<{ path: string }> {
+  const api: CorsOptions = {
+    origin: config.corsOrigins === '*' ? '*' : [...config.corsOrigins],
+    methods: ['GET', 'HEAD', 'POST'],
+    allowedHeaders: ['authorization', 'content-type'],
+    maxAge: 600,
+  };
+  // As Express routes: with or without a trailing slash, in any case.
+  const devToken = new RegExp(`^/${DEV_TOKEN_PATH}/?$`, 'i');
+  return (request, answer) => answer(null, devToken.test(request.path) ? { origin: false } : api);
+}
+
+/**
  * The app over `runtime`, as `main.ts` serves it. From the start of `app.close()` new HTTP
  * requests get 503, while the STOMP gateway lets the commands under way finish (its
- * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API: the widget
- * runs in the pages of other sites.
+ * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API (see
+ * {@link corsFor}): the widget runs in the pages of other sites.
  */
 export async function createApp(runtime: Runtime, logger: LoggerService | false): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), {
@@ -51,12 +69,7 @@ export async function createApp(runtime: Runtime, logger: LoggerService | false)
     // started, instead of ending the process here.
     abortOnError: false,
     return503OnClosing: true,
-    cors: {
-      origin: runtime.config.corsOrigins === '*' ? '*' : [...runtime.config.corsOrigins],
-      methods: ['GET', 'HEAD', 'POST'],
-      allowedHeaders: ['authorization', 'content-type'],
-      maxAge: 600,
-    },
+    cors: corsFor(runtime.config),
   });
   app.disable('x-powered-by');
   return app;

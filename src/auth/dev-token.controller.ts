@@ -9,8 +9,11 @@ const devTokenRequest = z.object({
   name: z.string().trim().min(1).max(MAX_IDENTITY_LENGTH).refine(isWellFormedText, 'must be valid Unicode text').optional(),
 }).strict();
 
+/** The dev token's route, answered to the server's own pages only (no CORS). */
+export const DEV_TOKEN_PATH = 'api/dev/token';
+
 /** `POST /api/dev/token`: a token for any user and role, only when dev tokens are enabled. */
-@Controller('api/dev/token')
+@Controller(DEV_TOKEN_PATH)
 export class DevTokenController {
   constructor(private readonly tokens: TokenService) {}
 

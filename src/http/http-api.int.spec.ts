@@ -283,5 +283,12 @@ describe('HTTP API', () => {
       // Without this header, the browser keeps the answer from the page of the other site.
       expect([preflight.headers.get('access-control-allow-origin'), response.headers.get('access-control-allow-origin')]).toEqual([null, null]);
     });
+
+    it('are not handed to other sites by another spelling of the route that reaches it either', async () => {
+      const response = await fetch(`${base}/API/Dev/Token/`, {
+        method: 'POST', headers: { origin: 'https://any-site.example', 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'auditor-9', role: 'auditor' }),
+      });
+      expect({ status: response.status, allowOrigin: response.headers.get('access-control-allow-origin') }).toEqual({ status: 200, allowOrigin: null });
+    });
   });
 });
