@@ -19,6 +19,7 @@ describe('isoInstant', () => {
     ['24:00', '2026-12-07T24:00:00Z'],
     ['a leap second', '2026-12-31T23:59:60Z'],
     ['a six-digit year', '+275760-09-13T00:00:00.000Z'],
+    ['the year 0, which PostgreSQL does not have', '0000-12-31T00:00:00Z'],
     ['a bare number', '1'],
     ['a date in words', 'March 7'],
     ['an offset without minutes', '2026-12-07T16:00:00+05'],

@@ -7,14 +7,18 @@ const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6
 
 /**
  * `text` as an instant, when it is one whose every field is in range: JavaScript's `Date` takes
- * February 31 or 24:00 and rolls them over, and PostgreSQL refuses them.
+ * February 31, 24:00 or the year 0 (rolling the first two over), and PostgreSQL refuses them.
+ * The command line's `--at` is read with it too.
  */
 export function isoInstant(text: string): Date | undefined {
   const fields = ISO_INSTANT.exec(text)?.slice(1).map((field) => Number(field ?? 0));
   if (fields === undefined) return undefined;
   const [year, month, day, hours, minutes, seconds, offsetHours, offsetMinutes] = fields as [number, number, number, number, number, number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  const inRange = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  // Not Date.UTC, which takes the years 0 to 99 for 1900 to 1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  // PostgreSQL has no year 0 (1 BC), which JavaScript takes.
+  const inRange = year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
     && hours <= 23 && minutes <= 59 && seconds <= 59 && offsetHours <= 15 && offsetMinutes <= 59;
   return inRange ? new Date(text) : undefined;
 }
