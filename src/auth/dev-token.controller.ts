@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Headers, HttpCode, NotFoundException, Post, UnsupportedMediaTypeException } from '@nestjs/common';
 import { z } from 'zod';
 import { isWellFormedText } from '../chat-session/text.js';
 import { DevTokensDisabled, MAX_IDENTITY_LENGTH, ROLES, TokenService } from './tokens.js';
@@ -19,8 +19,12 @@ export class DevTokenController {
 
   @Post()
   @HttpCode(200)
-  async issue(@Body() body: unknown): Promise<{ token: string }> {
+  async issue(@Body() body: unknown, @Headers('content-type') contentType: string | undefined): Promise<{ token: string }> {
     if (!this.tokens.devTokens) throw new NotFoundException('dev tokens are disabled on this server');
+    // Any other body is not read as JSON, and would be refused for the fields it seems to lack.
+    if (contentType?.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      throw new UnsupportedMediaTypeException('the body must be JSON, sent with Content-Type: application/json');
+    }
     const parsed = devTokenRequest.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
