@@ -1,5 +1,5 @@
 import { type DynamicModule, type LoggerService, Module } from '@nestjs/common';
-import type { CorsOptions, CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface.js';
+import type { CorsOptions, CorsOptionsDelegate } from '@nestjs/common/internal';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -15,6 +15,7 @@ import { AuditController } from './http/audit.controller.js';
 import { HealthController } from './http/health.controller.js';
 import { MetricsController } from './http/metrics.controller.js';
 import { SessionsController } from './http/sessions.controller.js';
+import { refusedWhileStopping, StoppingExpressAdapter } from './http/stopping.js';
 import { UnavailableFilter } from './http/unavailable.filter.js';
 import { WebController } from './http/web.controller.js';
 import type { Runtime } from './runtime.js';
@@ -60,17 +61,19 @@ function corsFor(config: Config): CorsOptionsDelegate<{ path: string }> {
  * The app over `runtime`, as `main.ts` serves it. From the start of `app.close()` new HTTP
  * requests get 503, while the STOMP gateway lets the commands under way finish (its
  * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API (see
- * {@link corsFor}): the widget runs in the pages of other sites.
+ * {@link corsFor}): the widget runs in the pages of other sites, and reads those 503s too.
  */
 export async function createApp(runtime: Runtime, logger: LoggerService | false): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), {
+  const server = new StoppingExpressAdapter();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRuntime(runtime), server, {
     logger,
     // A provider that fails to start is thrown to the caller, which stops the database it
     // started, instead of ending the process here.
     abortOnError: false,
-    return503OnClosing: true,
-    cors: corsFor(runtime.config),
   });
+  // Both ahead of the body parsers and routes, which `listen` adds.
+  app.enableCors(corsFor(runtime.config));
+  app.use(refusedWhileStopping(server));
   app.disable('x-powered-by');
   return app;
 }

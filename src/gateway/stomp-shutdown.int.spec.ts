@@ -147,5 +147,6 @@ describe('STOMP gateway at shutdown', () => {
     await closing;
     // Without it, the browser hides the 503 from the page: to the widget, the server is unreachable.
     expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await refused.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the server is stopping; retry shortly' });
   });
 });
