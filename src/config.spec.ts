@@ -72,6 +72,13 @@ describe('loadConfig', () => {
       .toEqual(['https://www.example.com', 'http://localhost:8080']);
   });
 
+  it('refuses a CORS_ORIGINS entry that is not an origin, saying to list each origin, as no entry is read as a pattern', () => {
+    expect((errorOf({ CORS_ORIGINS: 'https://www.example.com, https://*.example.com' }) as Error).message).toBe(
+      'CORS_ORIGINS must be * or a comma-separated list of each origin (scheme, host and port if any: no wildcard, path or '
+        + 'trailing slash), such as https://www.example.com,https://shop.example.com; got "https://*.example.com"',
+    );
+  });
+
   it('uses EventStoreDB when EVENTSTORE_CONNECTION_STRING is set', () => {
     expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' })).toEqual(expect.objectContaining({
       eventStore: 'eventstoredb',

@@ -181,14 +181,19 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, range: 
   return number;
 }
 
-/** `*`, or a comma-separated list of web origins (scheme, host and port, nothing more). */
+/**
+ * `*`, or a comma-separated list of web origins (scheme, host and port, nothing more). A browser
+ * sends its page's origin, which is compared with each entry as it is: no entry is a pattern.
+ */
 function origins(env: NodeJS.ProcessEnv, name: string): '*' | string[] {
   const value = nonEmpty(env[name]);
   if (value === undefined || value === '*') return '*';
   return value.split(',').map((entry) => {
     const origin = entry.trim();
-    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
-      throw new ConfigError(`${name} must be * or comma-separated origins such as https://www.example.com, got "${origin}"`);
+    // URL takes a * in a host name, where no page's origin has one.
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin || origin.includes('*')) {
+      throw new ConfigError(`${name} must be * or a comma-separated list of each origin (scheme, host and port if any: no wildcard, `
+        + `path or trailing slash), such as https://www.example.com,https://shop.example.com; got "${origin}"`);
     }
     return origin;
   });
