@@ -58,6 +58,17 @@ function corsFor(config: Config): CorsOptionsDelegate<{ path: string }> {
 }
 
 /**
+ * Middleware for the API's answers: transcripts, sessions and tokens must not stay in the browser
+ * cache of a shared computer. `no-store`, not `no-cache` with an ETag, which keeps the copy on disk
+ * to revalidate it: that would save only the body of an answer asked for again, where the pages
+ * load a list or a transcript as they open (or reconnect) and follow it over STOMP.
+ */
+function noStore(_request: unknown, response: { set(name: string, value: string): void }, next: () => void): void {
+  response.set('cache-control', 'no-store');
+  next();
+}
+
+/**
  * The app over `runtime`, as `main.ts` serves it. From the start of `app.close()` new HTTP
  * requests get 503, while the STOMP gateway lets the commands under way finish (its
  * `beforeApplicationShutdown`). Pages of the `CORS_ORIGINS` may call the HTTP API (see
@@ -71,9 +82,10 @@ export async function createApp(runtime: Runtime, logger: LoggerService | false)
     // started, instead of ending the process here.
     abortOnError: false,
   });
-  // Both ahead of the body parsers and routes, which `listen` adds.
+  // Ahead of the body parsers and routes, which `listen` adds.
   app.enableCors(corsFor(runtime.config));
   app.use(refusedWhileStopping(server));
+  app.use('/api', noStore);
   app.disable('x-powered-by');
   return app;
 }

@@ -114,6 +114,16 @@ describe('HTTP API', () => {
       expect(await get(`/api/sessions/${ids.c}/messages`, customer)).toMatchObject({ status: 404 });
     });
 
+    it('tells the browser to keep no copy of a transcript, a session or a token: on a shared computer the next user could read it', async () => {
+      const answers = await Promise.all([
+        fetch(`${base}/api/sessions/${ids.a}/messages`, { headers: { authorization: `Bearer ${await customer}` } }),
+        fetch(`${base}/api/sessions?limit=5`, { headers: { authorization: `Bearer ${await agent}` } }),
+        fetch(`${base}/api/audit/sessions/${ids.a}/state`, { headers: { authorization: `Bearer ${await auditor}` } }),
+        fetch(`${base}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'agent-5', role: 'agent' }) }),
+      ]);
+      expect(answers.map((answer) => answer.headers.get('cache-control'))).toEqual(['no-store', 'no-store', 'no-store', 'no-store']);
+    });
+
     it('may be called by the pages of other sites (CORS), the bearer token included', async () => {
       const origin = 'https://www.rental-site.example';
       const preflight = await fetch(`${base}/api/sessions?limit=5`, {
