@@ -203,6 +203,15 @@ describe('chat session commands, end to end on PostgreSQL', () => {
       expect(await stored(sessionId)).toHaveLength(1);
     });
 
+    it('a role that may not send the command, told in words what it may not do', async () => {
+      const sessionId = await open();
+      const refusal = (kind: ChatCommandRequest['kind'], actor: ChatCommandRequest['actor']) =>
+        service.submit({ kind, sessionId, payload: {}, actor }).then(() => 'accepted', (error: Error) => error.message);
+      expect(await Promise.all([refusal('messages', auditor), refusal('read', auditor), refusal('rating', agent), refusal('join', customer)])).toEqual([
+        'an auditor may not send messages', 'an auditor may not mark messages read', 'an agent may not rate a chat', 'a customer may not join a chat',
+      ]);
+    });
+
     it('a rating before the session is closed', async () => {
       const sessionId = await open();
       expect(await rejectionOf(service.submit({ kind: 'rating', sessionId, payload: { rating: 4 }, actor: customer }))).toBe('RATING_NOT_ALLOWED');

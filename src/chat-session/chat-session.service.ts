@@ -43,6 +43,19 @@ const ROLES: Record<CommandPayloadKind, readonly Actor['role'][]> = {
   rating: ['customer'],
 };
 
+/** Each role and what each command does, in the words of a refusal: "an auditor may not send messages". */
+const WHO: Record<Actor['role'], string> = { customer: 'a customer', agent: 'an agent', auditor: 'an auditor', system: 'the system' };
+
+const ACTIONS: Record<CommandPayloadKind, string> = {
+  open: 'open a chat',
+  join: 'join a chat',
+  leave: 'leave a chat',
+  messages: 'send messages',
+  read: 'mark messages read',
+  close: 'close a chat',
+  rating: 'rate a chat',
+};
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -58,7 +71,7 @@ export class ChatSessionService {
   async submit(request: ChatCommandRequest): Promise<CommandOutcome> {
     const { kind, actor } = request;
     if (!ROLES[kind].includes(actor.role)) {
-      throw new CommandRejected('FORBIDDEN', `a ${actor.role} may not ${kind === 'messages' ? 'send messages' : kind}`);
+      throw new CommandRejected('FORBIDDEN', `${WHO[actor.role]} may not ${ACTIONS[kind]}`);
     }
     if (kind !== 'open' && !UUID.test(request.sessionId ?? '')) {
       throw new CommandRejected('INVALID_COMMAND', 'sessionId: must be a UUID (in the destination)');
