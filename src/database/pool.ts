@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import {
@@ -47,16 +48,35 @@ export async function createDatabasePool(
 
 const logger = new Logger('DatabasePool');
 
+/** The signal of {@link closingOnAbort} around the queries being made. */
+const abandonment = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `queries` on a pool of {@link createDatabasePool} so that, should `signal` abort while one
+ * of them waits for its answer, the connection it went out on leaves the pool and is closed at
+ * once, and the pool opens another in its place: on a network gone silent, waiting for that
+ * answer can take hours, or never end. That query then fails as on a lost connection, whether the
+ * database carried it out or not; one asked for after the abort is not sent.
+ */
+export function closingOnAbort<T>(signal: AbortSignal, queries: () => Promise<T>): Promise<T> {
+  return abandonment.run(signal, queries);
+}
+
 /**
  * Works around a slonik 47 pool leak. When the server goes away during a query, the client's
  * error handler destroys it while the query is still pending; that destroy rejects with the
  * query's error before announcing `destroy`, so the pool keeps the dead client forever and, after
  * `maximumPoolSize` such losses (one database restart under load), every query waits for a slot
  * that never frees up. Here a client whose destroy failed is announced destroyed all the same.
+ *
+ * And closes the connections of queries abandoned by {@link closingOnAbort} at once. slonik waits
+ * for a query in flight (up to `gracefulTerminationTimeout`) before it closes a connection; that
+ * wait is made here instead, and skipped for those.
  */
 function evictingDeadClients(factory: DriverFactory): DriverFactory {
-  return async (options) => {
-    const driver = await factory(options);
+  return async ({ driverConfiguration }) => {
+    const graceMs = driverConfiguration.gracefulTerminationTimeout ?? 5_000;
+    const driver = await factory({ driverConfiguration: { ...driverConfiguration, gracefulTerminationTimeout: 0 } });
     return {
       createClient: async (): Promise<DriverClient> => {
         const client = await driver.createClient();
@@ -64,6 +84,7 @@ function evictingDeadClients(factory: DriverFactory): DriverFactory {
         const announceDestroyed = () => {
           for (const listener of [...destroyListeners]) listener();
         };
+        let inFlight: Promise<unknown> | undefined;
         return {
           ...client,
           on: ((event: 'destroy', listener: () => void) => {
@@ -74,18 +95,44 @@ function evictingDeadClients(factory: DriverFactory): DriverFactory {
             if (event === 'destroy') destroyListeners.delete(listener);
             return client.removeListener(event, listener);
           }) as DriverClient['removeListener'],
+          destroy: async () => {
+            if (inFlight) await settledOrAfter(inFlight, graceMs);
+            // Rejects as told above when the query failed meanwhile: the client is gone all the same.
+            await client.destroy().catch(announceDestroyed);
+          },
           query: async (query, values) => {
+            const signal = abandonment.getStore();
+            signal?.throwIfAborted();
+            const abandon = () => {
+              announceDestroyed();
+              // Its query fails when the socket closes; its caller has that error.
+              client.destroy().catch(() => {});
+            };
+            signal?.addEventListener('abort', abandon);
             try {
-              return await client.query(query, values);
+              const answer = client.query(query, values);
+              inFlight = answer;
+              return await answer;
             } catch (error) {
               if (client.state() === 'PENDING_DESTROY') client.destroy().catch(announceDestroyed);
               throw error;
+            } finally {
+              inFlight = undefined;
+              signal?.removeEventListener('abort', abandon);
             }
           },
         };
       },
     };
   };
+}
+
+/** Resolves once `promise` has settled, or after `ms`, whichever comes first. */
+async function settledOrAfter(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const after = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([promise.then(() => {}, () => {}), after]);
+  clearTimeout(timer);
 }
 
 const typeParsers: DriverTypeParser[] = [

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { type DatabasePool, sql } from 'slonik';
+import { z } from 'zod';
 import { createDatabasePool } from '../database/pool.js';
 import { createTestDatabase } from '../../test/database.js';
 import { waitFor } from '../../test/processes.js';
+import { startTcpProxy } from '../../test/tcp-proxy.js';
 import { describeEventStoreContract } from './event-store.contract.js';
 import { DuplicateEventId, EventStoreUnavailable, type RecordedEvent, WrongExpectedVersion, categoryOf } from './event-store.js';
 import { APPENDS_CHANNEL, PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
@@ -289,6 +291,56 @@ describe('group commit of the PostgreSQL event store', () => {
       await holder.end(); // the lock with it: the unanswered append commits after all
     }
     await waitFor('the late commit', async () => (await store.readStream(stream('stuck'))).length === 1);
+  });
+
+  it('closes the connections of appends left unanswered: a network gone silent does not keep the pool from the database', async () => {
+    const proxy = await startTcpProxy(Number(new URL(database.url).port));
+    const viaProxy = new URL(database.url);
+    viaProxy.port = String(proxy.port);
+    const silentPool = await createDatabasePool(viaProxy.toString(), { maximumPoolSize: 2 });
+    const impatient = new PostgresEventStore(silentPool, { groupsInFlight: 2, commitTimeoutMs: 300 });
+    const append = (name: string) => impatient.appendToStream(stream(name), [event(name)], { expectedRevision: 'no_stream' });
+    try {
+      // Two queries at once: the pool opens both its connections.
+      await Promise.all([silentPool.query(sql.unsafe`SELECT 1`), silentPool.query(sql.unsafe`SELECT 2`)]);
+      // Those two go silent (a NAT that forgot them); new connections get through.
+      proxy.freeze();
+      const unanswered = await Promise.allSettled([append('lost-1'), append('lost-2')]);
+      expect(unanswered).toEqual([
+        { status: 'rejected', reason: expect.any(EventStoreUnavailable) },
+        { status: 'rejected', reason: expect.any(EventStoreUnavailable) },
+      ]);
+
+      await expect(append('after')).resolves.toEqual({ nextExpectedRevision: 0n });
+    } finally {
+      await proxy.close(); // first: ending a pool waits for its queries, and a silent network answers none
+      await silentPool.end();
+    }
+  });
+
+  it('closes the connection of an append left unanswered: the database ends that session, the append with it', async () => {
+    // PostgreSQL notices a client gone when it next talks to it, or, with this setting, within 50 ms.
+    const url = new URL(database.url);
+    url.searchParams.set('options', '-c client_connection_check_interval=50');
+    url.searchParams.set('application_name', 'abandoned-append');
+    const abandoningPool = await createDatabasePool(url.toString());
+    const impatient = new PostgresEventStore(abandoningPool, { commitTimeoutMs: 300 });
+    const sessions = () =>
+      pool.oneFirst(sql.type(z.object({ count: z.number() }))`SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'abandoned-append'`);
+    // The stream's lock held elsewhere: the database takes the append and answers nothing.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [stream('abandoned')]);
+      const abandoned = impatient.appendToStream(stream('abandoned'), [event('Abandoned')], { expectedRevision: 'no_stream' });
+      await expect(abandoned).rejects.toThrow(EventStoreUnavailable);
+
+      await waitFor('the session of the abandoned append to end', async () => (await sessions()) === 0);
+    } finally {
+      await holder.end();
+      await abandoningPool.end();
+    }
+    expect(await store.readStream(stream('abandoned'))).toEqual([]);
   });
 
   it('answers appends to a database that takes no writes (a standby after a failover) with EventStoreUnavailable', async () => {

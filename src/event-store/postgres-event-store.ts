@@ -7,6 +7,7 @@ import {
 } from 'slonik';
 import { z } from 'zod';
 import { isConnectionLoss, isWriteRefusal } from '../database/connection-loss.js';
+import { closingOnAbort } from '../database/pool.js';
 import {
   type AppendResult,
   type EventStore,
@@ -357,10 +358,12 @@ interface Append {
  * event id stored in another stream) is appended again one append at a time, which tells whose
  * the error was; a lost connection fails every append of the group with
  * {@link EventStoreUnavailable} (whether it committed is not known), and so does a group the
- * database has not answered within `commitTimeoutMs`: its place goes to the next group, on
- * another connection of the pool.
+ * database has not answered within `commitTimeoutMs`: its connection is closed (waiting for an
+ * answer that may never come, it would stay out of the pool), and its place goes to the next
+ * group, on another connection of the pool.
  *
- * Calls `wrote` after each group that wrote events, even when it answered after its time.
+ * Calls `wrote` after each group that wrote events, as its answer tells. A group whose connection
+ * was closed may have written events all the same: the subscriptions find them at their next poll.
  */
 class GroupCommit {
   private waiting: Append[] = [];
@@ -419,7 +422,7 @@ class GroupCommit {
   /** Appends a group; never throws: what each append gets is in `settlements`, in group order. */
   private async write(group: readonly Append[]): Promise<{ settlements: (() => void)[]; wrote: boolean }> {
     try {
-      const rows = await unavailableOnOutage(() => this.answered(this.pool.any(appendToStreams(group))));
+      const rows = await unavailableOnOutage(() => this.answered(group));
       return {
         settlements: rows.map((row) => settlement(group[row.entry - 1]!, row)),
         wrote: rows.some((row) => row.outcome === 'appended'),
@@ -434,14 +437,23 @@ class GroupCommit {
     }
   }
 
-  /** `commit`'s rows, or {@link EventStoreUnavailable} once `commitTimeoutMs` has passed without them. */
-  private answered<T extends readonly { outcome: string }[]>(commit: Promise<T>): Promise<T> {
+  /**
+   * The rows of `group`'s append, or {@link EventStoreUnavailable} once `commitTimeoutMs` has
+   * passed without them. Its connection is closed then, whether the database committed it or not:
+   * on a network gone silent, waiting for that answer would keep the connection from the pool for
+   * hours.
+   */
+  private answered(group: readonly Append[]): Promise<readonly z.infer<typeof outcomeRow>[]> {
+    const abandon = new AbortController();
+    const commit = closingOnAbort(abandon.signal, () => this.pool.any(appendToStreams(group)));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const waited = `no answer to an append within ${this.commitTimeoutMs} ms`;
-        reject(new EventStoreUnavailable(`PostgreSQL event store: ${waited}; whether it was stored is not known`));
-        // Should it commit after all, the subscriptions are told as of any other append.
+        const unanswered = new EventStoreUnavailable(`PostgreSQL event store: ${waited}; whether it was stored is not known`);
+        abandon.abort(unanswered);
+        reject(unanswered);
+        // Should its answer come before the connection is closed, the subscriptions are told as of any other append.
         commit.then((rows) => {
           if (rows.some((row) => row.outcome === 'appended')) this.wrote();
         }, () => {});
