@@ -19,6 +19,8 @@ COPY migrations ./migrations
 # Without DATABASE_URL the app runs an embedded PostgreSQL under ./.data: the node user must own it.
 RUN mkdir .data && chown node:node .data
 USER node
+# Every interface of the container, dev tokens or not: its port is reachable only where published.
+ENV HOST=0.0.0.0
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

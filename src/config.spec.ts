@@ -103,6 +103,16 @@ describe('loadConfig', () => {
     expect(loadConfig(env).devTokens).toBe(devTokens);
   });
 
+  it.each([
+    [{}, '127.0.0.1'],
+    [{ DATABASE_URL: 'postgres://db/parley', DEV_TOKENS: '1' }, '127.0.0.1'],
+    [{ DATABASE_URL: 'postgres://db/parley' }, undefined],
+    [{ HOST: '0.0.0.0' }, '0.0.0.0'],
+    [{ DATABASE_URL: 'postgres://db/parley', HOST: '10.0.0.7' }, '10.0.0.7'],
+  ])('listens on this machine only while it issues dev tokens, on every interface otherwise, or on HOST: %j → %s', (env, host) => {
+    expect(loadConfig(env).host).toBe(host);
+  });
+
   it('takes JWT_SECRET as it is, spaces included, and reads the issuer and audience tokens must have', () => {
     expect(loadConfig({ JWT_SECRET: ' a-secret-of-thirty-two-bytes-or-more ', JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'parley' }))
       .toMatchObject({ jwtSecret: ' a-secret-of-thirty-two-bytes-or-more ', jwtIssuer: 'https://id.example.com', jwtAudience: 'parley' });

@@ -1,6 +1,12 @@
 /** Every setting of the app, read from the environment in one place (DESIGN.md, "Configuration"). */
 export interface Config {
   readonly port: number;
+  /**
+   * The address the HTTP server listens on (`HOST`); unset: every interface. By default 127.0.0.1
+   * while dev tokens are on: a server that hands anyone a token for any role answers this machine
+   * only, unless told otherwise.
+   */
+  readonly host: string | undefined;
   /** Unset: the embedded PostgreSQL under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
@@ -116,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (devTokens && jwtJwksUrl) throw new ConfigError('DEV_TOKENS=1 needs a JWT_SECRET to sign with, not a JWT_JWKS_URL');
   return {
     port: portNumber(env, 'PORT', 3000),
+    host: nonEmpty(env.HOST) ?? (devTokens ? '127.0.0.1' : undefined),
     databaseUrl,
     dataDir: nonEmpty(env.DATA_DIR) ?? '.data',
     // PostgreSQL takes no port 0 (any free one), which the HTTP server does.

@@ -79,16 +79,19 @@ async function main(): Promise<void> {
   };
   if (stopRequested) return stop(stopRequested);
   try {
-    await app.listen(config.port);
+    await (config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host));
   } catch (error) {
-    logger.error(`cannot listen on port ${config.port}: ${(error as Error).message}; set PORT to a free port`);
+    const where = config.host === undefined ? `port ${config.port}` : `${config.host} port ${config.port}`;
+    logger.error(`cannot listen on ${where}: ${(error as Error).message}; set PORT to a free port${config.host === undefined ? '' : ', HOST to an address of this machine'}`);
     await app.close();
     await closeRuntime();
     process.exit(1);
   }
   // The port bound: PORT=0 asks for any free one.
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-  logger.log(`Parley listening on http://localhost:${port}`);
+  const everywhere = config.host === undefined || config.host === '0.0.0.0' || config.host === '::';
+  const shown = everywhere || ['127.0.0.1', '::1', 'localhost'].includes(config.host!) ? 'localhost' : config.host;
+  logger.log(`Parley listening on http://${shown}:${port}${everywhere ? '' : ` (on ${config.host} only)`}`);
   if (config.devTokens) {
     logger.warn('dev tokens are on (DEV_TOKENS): POST /api/dev/token gives anyone who reaches this server a token for any user and role');
   }

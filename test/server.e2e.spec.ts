@@ -460,6 +460,30 @@ describe('the server on PORT=0', () => {
   });
 });
 
+describe('the server handing out dev tokens', () => {
+  /** Whether the server on `port` answers at `address`. */
+  const answersAt = async (address: string, port: number) =>
+    (await fetch(`http://${address}:${port}/health/live`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined))?.status === 200;
+
+  it('answers this machine only (127.0.0.1), not its other addresses, unless HOST says otherwise', async () => {
+    const database = await createTestDatabase();
+    try {
+      // 127.0.0.2 stands for the machine's other addresses: as they, it reaches a server on every interface, not one on 127.0.0.1.
+      for (const [host, elsewhere] of [[undefined, false], ['0.0.0.0', true]] as const) {
+        const port = await freePort();
+        const settings = { DATABASE_URL: database.url, PORT: String(port), DEV_TOKENS: '1', JWT_SECRET: TEST_JWT_SECRET, DATA_DIR: join(root, 'dev-tokens') };
+        const server = start(host === undefined ? settings : { ...settings, HOST: host });
+        await ready(server, port);
+        expect({ host, local: await answersAt('127.0.0.1', port), elsewhere: await answersAt('127.0.0.2', port) })
+          .toEqual({ host, local: true, elsewhere });
+        expect(await stop(server, 'SIGINT')).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
 describe('the server and the command line on a setting they cannot use', () => {
   it('both exit with code 78 (EX_CONFIG), naming the variable, and start no database', async () => {
     const settings = { LOG_LEVEL: 'info', DATA_DIR: join(root, 'misconfigured'), PORT: String(await freePort()) };
