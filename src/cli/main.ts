@@ -36,7 +36,9 @@ commands:
   migrate                                      apply the migrations not applied yet
   projections status                           each projection's checkpoint, the log's head, the lag,
                                                events held back behind a transaction in flight
-  projections rebuild [name]                   rebuild beside the live tables, then swap (default: all)
+  projections rebuild [name] [--swap-attempts N]
+                                               rebuild beside the live tables, then swap (default: all);
+                                               the swap tries N times (12: some 30 s) to have them
   audit replay <sessionId> [--revision N | --at ISO]
                                                the session as it was then, rebuilt from its events
   audit export <sessionId> --format json|csv   every event of the session with its metadata
@@ -124,6 +126,7 @@ interface Options {
   revision?: string;
   at?: string;
   format?: string;
+  'swap-attempts'?: string;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -135,6 +138,7 @@ async function main(argv: string[]): Promise<void> {
       revision: { type: 'string' },
       at: { type: 'string' },
       format: { type: 'string' },
+      'swap-attempts': { type: 'string' },
     },
   });
   if (values.help) {
@@ -186,7 +190,8 @@ async function projections(config: Config, args: string[], options: Options): Pr
   }
   if (action === 'rebuild') {
     expectArguments(rest, 0, 'projections rebuild');
-    expectOptions(options, [], 'projections rebuild');
+    expectOptions(options, ['swap-attempts'], 'projections rebuild');
+    const swapAttempts = options['swap-attempts'] === undefined ? undefined : attemptCount(options['swap-attempts']);
     const chosen = name === undefined ? PROJECTIONS : PROJECTIONS.filter((p) => p.name === name || Object.values(p.tables).includes(name));
     if (chosen.length === 0) {
       throw new UsageError(`no projection "${name}": ${PROJECTIONS.map((p) => `${p.name} (${Object.values(p.tables).join(', ')})`).join('; ')}`);
@@ -195,13 +200,18 @@ async function projections(config: Config, args: string[], options: Options): Pr
       for (const projection of chosen) {
         const bar = new ProgressLine(`rebuilding ${projection.name}`);
         const result = await rebuildProjection({
-          databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress), signal: interruption.signal,
+          databaseUrl: database.url, store, projection, onProgress: (progress) => bar.update(progress), signal: interruption.signal, swapAttempts,
         }).finally(() => bar.end());
         console.log(`rebuilt ${projection.name}: ${result.eventsProjected.toLocaleString('en-US')} events, swapped in at ${positionText(result.checkpoint)}`);
       }
     });
   }
   throw new UsageError(`unknown projections command "${action ?? ''}": status or rebuild`);
+}
+
+function attemptCount(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--swap-attempts must be a whole number of 1 or more, got "${text}"`);
+  return Number(text);
 }
 
 function positionText(position: LogPosition): string {
