@@ -25,6 +25,11 @@ describe('the widget across lost connections, a server restart and a reload', ()
   const subject = 'Child seat for Saturday';
   /** Every message of the conversation, in the order the server stores them. */
   const transcript: string[] = [];
+  /**
+   * Waits out the pages' reconnection back-off (10 s at most, give or take 20 %): their clock
+   * jumps it, firing the attempt due, which then goes as it would have.
+   */
+  const waitOutBackoff = () => browser.context.clock.fastForward(12_000);
 
   beforeAll(async () => {
     requireChromium();
@@ -32,6 +37,7 @@ describe('the widget across lost connections, a server restart and a reload', ()
     app = await TestApp.start();
     proxy = await startTcpProxy(app.port);
     browser = await launchBrowser();
+    await browser.context.clock.install(); // it flows as the real one but for waitOutBackoff
     ({ page: customer } = await openPage(browser.context, `http://127.0.0.1:${proxy.port}/`));
     ({ page: agent } = await openPage(browser.context, `${app.url}/agent`));
     widget = customer.locator('chat-widget');
@@ -89,6 +95,7 @@ describe('the widget across lost connections, a server restart and a reload', ()
     expect(await widget.locator('li.own', { hasText: 'One too many' }).count()).toBe(0);
 
     await proxy.restore();
+    await waitOutBackoff();
     transcript.push(...backlog);
     await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`, 30_000);
     expect(await widget.locator('.status.error', { hasText: 'messages are waiting' }).count()).toBe(0);
@@ -105,6 +112,7 @@ describe('the widget across lost connections, a server restart and a reload', ()
     await expectAttribute(widget.locator('li.own', { hasText: 'Are you still there?' }), 'data-delivery', 'queued');
 
     await app.resume();
+    await waitOutBackoff();
 
     transcript.push('Are you still there?');
     await waitUntil(async () => equal(await bubbles(console), transcript), async () => `console shows ${JSON.stringify(await bubbles(console))}`, 30_000);
@@ -177,6 +185,7 @@ describe('the widget across lost connections, a server restart and a reload', ()
     await startChat(customer, 'A fourth chat');
     await customerSends(customer, 'Written before the refusal');
     await proxy.restore();
+    await waitOutBackoff();
 
     await expectText(widget.locator('.status.error'), 'You already have as many open chats as allowed; end one before starting another. The message you wrote was not sent.');
     expect(await customer.evaluate(() => (window as unknown as { failed: unknown[] }).failed)).toEqual([
