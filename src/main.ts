@@ -81,8 +81,8 @@ async function main(): Promise<void> {
   try {
     await (config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host));
   } catch (error) {
-    const where = config.host === undefined ? `port ${config.port}` : `${config.host} port ${config.port}`;
-    logger.error(`cannot listen on ${where}: ${(error as Error).message}; set PORT to a free port${config.host === undefined ? '' : ', HOST to an address of this machine'}`);
+    const host = config.host === undefined ? '' : ` of ${config.host}`;
+    logger.error(`cannot listen on port ${config.port}${host}: ${(error as Error).message}; set PORT to a free port${host && ', HOST to an address of this machine'}`);
     await app.close();
     await closeRuntime();
     process.exit(1);
