@@ -13,7 +13,7 @@ import { PostgresEventStore } from '../src/event-store/postgres-event-store.js';
 import { freePort } from './global-setup.js';
 import {
   CLI, type NodeProcess, SERVER, exitWithin, postgresProcessesUnder, postgresReachableFolder, runNode, startNode, stopPostgresUnder, waitFor,
-  waitsForAdvisoryLock, withEmbeddedClient,
+  withEmbeddedClient,
 } from './processes.js';
 import { TEST_JWT_SECRET, testToken } from './stomp-app.js';
 
@@ -121,8 +121,13 @@ describe('chat projections rebuild, interrupted', () => {
     command.child.kill('SIGINT');
   }
 
-  /** Whether the rebuild's connection waits for an advisory lock (the projection's write lock, in its swap). */
-  const rebuildWaitsForLock = () => withClient((client) => waitsForAdvisoryLock(client, 'parley-rebuild-chat'));
+  /** Whether the command line's connection waits for a lock on the log, to read it. */
+  const rebuildWaitsForLog = () => withClient(async (client) => {
+    const { rows } = await client.query<{ waiting: boolean }>(`
+      SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+        WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass AND NOT l.granted AND a.application_name = 'parley-cli') AS waiting`);
+    return rows[0]!.waiting;
+  });
 
   it('on SIGINT, even delivered twice as npm run delivers Ctrl-C, stops after its batch, stops the database it started, and exits 130', async () => {
     const rebuild = await rebuildUnderWay();
@@ -185,28 +190,28 @@ describe('chat projections rebuild, interrupted', () => {
   }, 180_000);
 
   it('exits at once on a second signal, a second after the first, while the first waits for the rebuild', async () => {
-    // The projection's write lock, held here: the rebuild, having built its tables, waits for it to swap them in.
+    // The log, locked here: the rebuild waits to read it, and its stop (after the batch under way) waits with it.
     await withClient(async (holder) => {
       await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock(hashtextextended('parley.projection.write:chat', 0))`);
+      await holder.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
       const rebuild = track(startNode(CLI, ['projections', 'rebuild'], settings, root));
-      await waitFor('the rebuild to wait for the write lock', rebuildWaitsForLock, 60_000);
+      await waitFor('the rebuild to wait for the log', rebuildWaitsForLog, 60_000);
 
       const firstSignal = performance.now();
       await interruptAsNpmRunDoes(rebuild);
       // A repeat within a second is taken for the same Ctrl-C: the wait is the behaviour under test.
-      await waitFor('a second since the first signal', async () => performance.now() - firstSignal > 1_100 && (await rebuildWaitsForLock()));
+      await waitFor('a second since the first signal', async () => performance.now() - firstSignal > 1_100 && (await rebuildWaitsForLog()));
       expect(rebuild.child.exitCode).toBeNull();
       rebuild.child.kill('SIGINT');
 
       expect(await exitWithin(rebuild, 5_000)).toEqual({ code: 130, signal: null });
-      // Gone without ending its connection, whose swap still waits: the first signal's stop never came to pass.
-      expect(await rebuildWaitsForLock()).toBe(true);
+      // Gone without ending its connection, whose read still waits: the first signal's stop never came to pass.
+      expect(await rebuildWaitsForLog()).toBe(true);
       await holder.query('ROLLBACK');
     });
-    // Its swap rolled back once its connection finds the rebuild gone.
-    await waitFor('the rebuild\'s connection to end', () => withClient(async (client) => {
-      const { rows } = await client.query(`SELECT FROM pg_stat_activity WHERE application_name = 'parley-rebuild-chat'`);
+    // Its read ends once its connection finds the rebuild gone.
+    await waitFor('the rebuild\'s connections to end', () => withClient(async (client) => {
+      const { rows } = await client.query(`SELECT FROM pg_stat_activity WHERE application_name IN ('parley-cli', 'parley-rebuild-chat')`);
       return rows.length === 0;
     }));
     expect(await readModel()).toEqual({ ...expected, rebuildTables: ['chat_messages__rebuild', 'chat_sessions__rebuild'] });
