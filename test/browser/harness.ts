@@ -233,6 +233,23 @@ export async function agentSends(page: Page, text: string): Promise<void> {
   await input.press('Enter');
 }
 
+/** Whether the focus is on an element of `locator`'s shadow tree inside it (or on it). */
+export function holdsFocus(locator: Locator): Promise<boolean> {
+  return locator.evaluate((element) => {
+    const active = (element.getRootNode() as ShadowRoot).activeElement;
+    return active !== null && element.contains(active);
+  });
+}
+
+/** Where the focus is, for a failure's account: the deepest focused element's tag and text. */
+export function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    let active = document.activeElement;
+    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+    return `${active?.tagName ?? 'nothing'} "${(active?.textContent ?? '').trim().slice(0, 40)}"`;
+  });
+}
+
 /** Waits until the element's text, white space collapsed, is `text` (or starts with it). */
 export async function expectText(locator: Locator, text: string, options: { startsWith?: boolean } = {}): Promise<void> {
   const textOf = async () => ((await locator.first().textContent()) ?? '').replace(/\s+/g, ' ').trim();

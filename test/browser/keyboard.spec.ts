@@ -2,25 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import {
-  buildWebComponents, customerSends, expectText, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
+  buildWebComponents, customerSends, expectText, focused, holdsFocus, launchBrowser, openPage, requireChromium, signedIn, startChat, TestApp, waitUntil,
 } from './harness.js';
-
-/** Whether the focus is on an element of `locator`'s shadow tree inside it (or on it). */
-function holdsFocus(locator: Locator): Promise<boolean> {
-  return locator.evaluate((element) => {
-    const active = (element.getRootNode() as ShadowRoot).activeElement;
-    return active !== null && element.contains(active);
-  });
-}
-
-/** Where the focus is, for a failure's account: the deepest focused element's tag and text. */
-function focused(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    let active = document.activeElement;
-    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
-    return `${active?.tagName ?? 'nothing'} "${(active?.textContent ?? '').trim().slice(0, 40)}"`;
-  });
-}
 
 /**
  * Both sides used from the keyboard alone: a button pressed with Enter that goes away with what it
