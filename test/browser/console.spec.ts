@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { StompTestClient } from '../stomp-client.js';
 import { startTcpProxy } from '../tcp-proxy.js';
 import {
-  agentSends, buildWebComponents, expectText, launchBrowser, openPage, requireChromium, signedIn, takeChat, TestApp, waitUntil,
+  agentSends, axeViolations, buildWebComponents, expectText, focused, holdsFocus, launchBrowser, openPage, requireChromium, signedIn, takeChat, TestApp,
+  waitUntil,
 } from './harness.js';
 
 /** The agent console: its inbox, and what it tells its host page. */
@@ -223,6 +224,129 @@ describe('the agent console', () => {
     }
   });
 
+  // On a phone the console shows the inbox, or the chat opened from it, each with the whole
+  // console's height: the transcript and the reply box are not squeezed under the inbox.
+  it("shows the inbox or the chat opened from it, one at a time, at a phone's width (375 px); the focus goes to the chat's heading and back to its entry", async () => {
+    await withWaitingChat('One at a time', async (page, sessionId) => {
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+      await item.press('Enter');
+      await waitUntil(() => holdsFocus(console.locator('.pane').getByRole('heading')), async () => `the focus is on ${await focused(page)}`);
+      expect(await shown(console)).toEqual({ inbox: false, chat: true });
+      const [pane, whole] = [(await console.locator('.pane').boundingBox())!, (await console.boundingBox())!];
+      expect(pane.height / whole.height).toBeGreaterThan(0.8);
+      expect(await axeViolations(page, 'agent-console')).toEqual([]);
+
+      await console.getByRole('button', { name: 'Back to inbox' }).press('Enter');
+      await waitUntil(() => holdsFocus(item), async () => `the focus is on ${await focused(page)}`);
+      expect(await shown(console)).toEqual({ inbox: true, chat: false });
+      expect(await axeViolations(page, 'agent-console')).toEqual([]);
+    });
+  });
+
+  it("says on its way back to the inbox at a phone's width (375 px), live, how many other chats wait, and how many messages in the agent's other chats are unread", async () => {
+    const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
+    const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
+    try {
+      const [background, inView, later] = [randomUUID(), randomUUID(), randomUUID()];
+      expect(await customer.send('/app/chat/open', { sessionId: background, subject: 'Taken, in the background' })).toEqual({ ok: true });
+      expect(await customer.send('/app/chat/open', { sessionId: inView, subject: 'Taken, in view' })).toEqual({ ok: true });
+      const { page } = await openPage(browser.context, `${app.url}/agent`);
+      await page.setViewportSize({ width: 375, height: 740 });
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const back = console.getByRole('button', { name: 'Back to inbox' });
+      for (const sessionId of [background, inView]) {
+        await console.locator(`.item[data-session-id="${sessionId}"]`).click();
+        await console.getByRole('button', { name: 'Take chat' }).click();
+        await console.locator('.pane .composer textarea').waitFor();
+        if (sessionId === background) await back.click();
+      }
+      const counted = async () => {
+        const text = (await back.textContent()) ?? '';
+        return { waiting: Number(/(\d+) waiting/.exec(text)?.[1] ?? 0), unread: Number(/(\d+) unread/.exec(text)?.[1] ?? 0) };
+      };
+      const before = await counted();
+
+      expect(await customer.send('/app/chat/open', { sessionId: later, subject: 'Opened while answering' })).toEqual({ ok: true });
+      await waitUntil(async () => (await counted()).waiting === before.waiting + 1, async () => `the way back says "${await back.textContent()}"`);
+      expect(await customer.send(`/app/chat/${background}/messages`, { messageId: randomUUID(), body: 'Are you there?' })).toEqual({ ok: true });
+      await waitUntil(async () => (await counted()).unread === before.unread + 1, async () => `the way back says "${await back.textContent()}"`);
+
+      // A waiting chat shown is not counted among those waiting elsewhere.
+      await back.click();
+      await console.locator(`.item[data-session-id="${later}"]`).click();
+      const listed = Number(/\((\d+)\)/.exec((await console.locator('#section-waiting').textContent()) ?? '')?.[1]);
+      await waitUntil(async () => (await counted()).waiting === listed - 1, async () => `${listed} waiting; the way back says "${await back.textContent()}"`);
+      await page.close();
+    } finally {
+      await customer.disconnect();
+    }
+  });
+
+  it("leaves the messages of a chat unread while a phone shows the inbox (375 px), and reads them once the chat is shown", async () => {
+    await withWaitingChat('Written while in the inbox', async (page, sessionId, customer) => {
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+      await takeChat(page, 'Written while in the inbox');
+      await console.getByRole('button', { name: 'Back to inbox' }).click();
+
+      for (const body of ['One more thing', 'The fuel card?']) {
+        expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body })).toEqual({ ok: true });
+      }
+      await expectText(item.locator('.preview'), 'The fuel card?');
+      await expectText(item.locator('.unread'), '2');
+      await item.click();
+      await waitUntil(async () => (await item.locator('.unread').count()) === 0, async () => `${await item.locator('.unread').textContent()} unread`);
+    });
+  });
+
+  it("shows a chat's latest messages when a phone goes back to it from the inbox (375 px), those written meanwhile too", async () => {
+    await withWaitingChat('Long chat on a phone', async (page, sessionId, customer) => {
+      for (let i = 1; i <= 30; i += 1) {
+        expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: `Question ${i}` })).toEqual({ ok: true });
+      }
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+      await item.click();
+      await expectText(console.locator('.pane li.other .bubble').last(), 'Question 30');
+      await console.getByRole('button', { name: 'Back to inbox' }).click();
+      expect(await customer.send(`/app/chat/${sessionId}/messages`, { messageId: randomUUID(), body: 'Written meanwhile' })).toEqual({ ok: true });
+      await expectText(item.locator('.preview'), 'Written meanwhile');
+
+      await item.click();
+      const latest = console.locator('.pane li.other .bubble').last();
+      await expectText(latest, 'Written meanwhile');
+      const [line, scroller] = [(await latest.boundingBox())!, (await console.locator('.pane .scroll').boundingBox())!];
+      expect(line.y + line.height).toBeLessThanOrEqual(scroller.y + scroller.height);
+    });
+  });
+
+  // Embedded in a narrow column of a wide page, the console goes by its own width, not the screen's.
+  it('shows one thing at a time in a column as narrow as a phone on a wide screen, and both side by side once the column is wide', async () => {
+    await withWaitingChat('In a narrow column', async (page, sessionId) => {
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      await console.evaluate((element: HTMLElement) => (element.style.width = '360px'));
+      await console.locator(`.item[data-session-id="${sessionId}"]`).click();
+      await waitUntil(async () => JSON.stringify(await shown(console)) === JSON.stringify({ inbox: false, chat: true }), async () => JSON.stringify(await shown(console)));
+
+      await console.evaluate((element: HTMLElement) => (element.style.width = ''));
+      await waitUntil(async () => JSON.stringify(await shown(console)) === JSON.stringify({ inbox: true, chat: true }), async () => JSON.stringify(await shown(console)));
+      expect(await console.getByRole('button', { name: 'Back to inbox' }).count()).toBe(0);
+    });
+  });
+
   it('reads the lists of chats again when the first reading failed, not only at the next reconnection', async () => {
     await withWaitingChat('Listed at last', async (page) => {
       // A network that drops the console's first requests for the lists, then carries them again.
@@ -332,15 +456,20 @@ describe('the agent console', () => {
     }
   }, 60_000);
 
+  /** Whether the console shows its inbox, and the open chat, as the agent sees them. */
+  async function shown(console: Locator): Promise<{ inbox: boolean; chat: boolean }> {
+    return { inbox: await console.locator('nav.inbox').isVisible(), chat: await console.locator('.pane').isVisible() };
+  }
+
   /** A customer's chat about `subject`, opened over STOMP and waiting; and a page of its own for the console. */
-  async function withWaitingChat(subject: string, use: (page: Page, sessionId: string) => Promise<void>): Promise<void> {
+  async function withWaitingChat(subject: string, use: (page: Page, sessionId: string, customer: StompTestClient) => Promise<void>): Promise<void> {
     const stomp = `${app.url.replace(/^http/, 'ws')}/stomp`;
     const customer = await StompTestClient.connect(stomp, await app.token(`customer-${randomUUID()}`, 'customer'));
     const sessionId = randomUUID();
     const page = await browser.context.newPage();
     try {
       expect(await customer.send('/app/chat/open', { sessionId, subject })).toEqual({ ok: true });
-      await use(page, sessionId);
+      await use(page, sessionId, customer);
     } finally {
       await page.close();
       await customer.disconnect();

@@ -15,7 +15,7 @@ import { ChatStore, storageKey } from '../shared/saved-chat.js';
 import { MESSAGE, newlyTooLong } from '../shared/text-field.js';
 import { TokenRenewal } from '../shared/token-renewal.js';
 import { transcript } from '../shared/transcript.js';
-import { applyInboxEvent, type Inbox, type InboxItem, mergeView, sections, skipsRevisions } from './agent-console.model.js';
+import { applyInboxEvent, besides, type Inbox, type InboxItem, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 import styles from './agent-console.styles.js';
 
 const TYPING_IDLE_MS = 3_000;
@@ -31,6 +31,12 @@ const CUT_LIST_NOTES: Partial<Record<SessionStatus, string>> = {
   active: `More than ${LISTED_PAGES * 100} chats are active: the ${LISTED_PAGES * 100} that started last are listed.`,
 };
 const SECTION_TITLES: Record<SessionStatus, string> = { waiting: 'Waiting', active: 'Active', closed: 'Closed' };
+/**
+ * The console's own width (not the screen's: it may sit in a column of a page) up to which it
+ * shows the inbox or the open chat, one at a time: beside the 300 px inbox, the chat would have
+ * too narrow a column for a line of words.
+ */
+const ONE_AT_A_TIME_PX = 640;
 
 type PerSession<T> = Readonly<Record<string, T>>;
 
@@ -53,14 +59,15 @@ type PerSession<T> = Readonly<Record<string, T>>;
  *
  * @csspart inbox - The list of sessions. `inbox-item`: each entry.
  * @csspart tabs - The tab list of open sessions. `tab`: each tab.
+ * @csspart back - On a narrow console, showing the open chat: the way back to the inbox, with the counts of what waits there.
  * @csspart pane - The open session. `messages`, `message`, `message-own`, `message-customer`, `message-system`: its lines.
  * @csspart composer - The message form. `input`, `send-button`.
  * @csspart status - The connection notice.
  *
  * @cssproperty --parley-accent - Brand colour (#0a58ca). And every other `--parley-*` colour of `<chat-widget>`.
  * @cssproperty --parley-console-height - Height of the console (640px).
- * @cssproperty --parley-inbox-width - Width of the inbox column (300px); on a screen 40em (640px) wide or less
- *   the inbox goes above the open chat, across the console.
+ * @cssproperty --parley-inbox-width - Width of the inbox column (300px); where the console is 640px wide or less
+ *   it shows the inbox, or the chat opened from it, one at a time, across the console.
  */
 export class AgentConsole extends LitElement {
   static override styles = styles;
@@ -84,6 +91,10 @@ export class AgentConsole extends LitElement {
   /** The lists read only in part ({@link LISTED_PAGES}). */
   @state() private cutLists: Partial<Record<SessionStatus, boolean>> = {};
   @state() private now = Date.now();
+  /** Whether the console is too narrow for the inbox and the open chat side by side ({@link ONE_AT_A_TIME_PX}). */
+  @state() private oneAtATime = false;
+  /** Which of the two a narrow console shows: the inbox, or the open chat (when a tab is open). */
+  @state() private showing: 'inbox' | 'chat' = 'inbox';
 
   #connection: ChatConnection | undefined;
   #api: HttpApi | undefined;
@@ -103,16 +114,25 @@ export class AgentConsole extends LitElement {
   readonly #inboxRetries = new Backoff({ initialMs: 1_000, maxMs: 30_000 });
   #inboxRetry: ReturnType<typeof setTimeout> | undefined;
   #onVisibility = () => this.#markRead();
+  /**
+   * The console's own width, not the screen's (a media query), nor only its layout's (a container
+   * query): where the focus goes, and whether the open chat is read, change with it too.
+   */
+  readonly #resizes = new ResizeObserver(([entry]) => {
+    if (entry) this.oneAtATime = (entry.borderBoxSize[0]?.inlineSize ?? 0) <= ONE_AT_A_TIME_PX;
+  });
 
   override connectedCallback(): void {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.#onVisibility);
+    this.#resizes.observe(this);
     if (!this.#connection && this.hasUpdated) this.#configure();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.#onVisibility);
+    this.#resizes.disconnect();
     this.#teardown();
   }
 
@@ -131,9 +151,11 @@ export class AgentConsole extends LitElement {
   protected override updated(): void {
     const scroller = this.renderRoot.querySelector<HTMLElement>('.pane .scroll');
     const lines = scroller?.querySelectorAll('li').length ?? 0;
+    // A chat shown again on a narrow console counts as another tab: hidden, its pane lost its scrolling.
+    const tab = this.#view() === 'inbox' ? undefined : this.activeTab;
     // Not at every update (an inbox event, a keystroke, a typing indicator): the agent may have scrolled up to read.
-    if (this.activeTab !== this.#shown.tab || lines > this.#shown.lines) scroller?.scrollTo({ top: scroller.scrollHeight });
-    this.#shown = { tab: this.activeTab, lines };
+    if (tab !== this.#shown.tab || lines > this.#shown.lines) scroller?.scrollTo({ top: scroller.scrollHeight });
+    this.#shown = { tab, lines };
     // Take chat, Hand back, Close chat, the reply box of a chat closed by its customer: gone once the
     // session's event comes. The focus goes to the reply box, or to the chat's tab (where keys typed
     // on press nothing), not to the page's body.
@@ -353,11 +375,12 @@ export class AgentConsole extends LitElement {
     }
   }
 
-  /** Read receipt for the customer's messages of the tab in view. */
+  /** Read receipt for the customer's messages of the tab in view (not while a narrow console shows the inbox). */
   #markRead(): void {
     const sessionId = this.activeTab;
     const conversation = sessionId ? this.conversations[sessionId] : undefined;
     if (!sessionId || !conversation || document.visibilityState !== 'visible' || this.status.state !== 'online') return;
+    if (this.#view() === 'inbox') return;
     if (conversation.status === 'none' || conversation.agent?.id !== this.agentId) return; // only the assigned agent may
     const last = unreadFor(conversation, 'agent').at(-1);
     if (!last || this.#readRequested[sessionId] === last.messageId) return;
@@ -382,7 +405,23 @@ export class AgentConsole extends LitElement {
       this.#connection?.watchSession(sessionId);
     }
     this.activeTab = sessionId;
-    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${sessionId}`)?.focus());
+    this.showing = 'chat';
+    // A narrow console shows the chat in the inbox's place: the focus goes to its heading, where
+    // it starts (not to the reply box: a phone's keyboard would cover the messages to read).
+    void this.updateComplete.then(() => {
+      const root = this.renderRoot;
+      root.querySelector<HTMLElement>(this.#view() === 'chat' ? '.pane h2' : `#tab-${sessionId}`)?.focus();
+    });
+  }
+
+  /** A narrow console's way back from the chat: the focus goes to the chat's entry in the inbox. */
+  #showInbox(): void {
+    const shown = this.activeTab;
+    this.showing = 'inbox';
+    void this.updateComplete.then(() => {
+      const root = this.renderRoot;
+      (root.querySelector<HTMLElement>(`.item[data-session-id="${shown}"]`) ?? root.querySelector<HTMLElement>('.item'))?.focus();
+    });
   }
 
   #closeTab(sessionId: string): void {
@@ -470,14 +509,26 @@ export class AgentConsole extends LitElement {
 
   // ---- rendering ----
 
+  /** What the console shows: the inbox and the open chat side by side, or, when narrow, one of them. */
+  #view(): 'both' | 'inbox' | 'chat' {
+    if (!this.oneAtATime) return 'both';
+    return this.showing === 'chat' && this.activeTab !== undefined ? 'chat' : 'inbox';
+  }
+
   protected override render(): TemplateResult {
+    const view = this.#view();
+    // Narrow, the notices go above whichever of the two is shown.
+    const notices = html`
+      ${this.#renderStatus()}
+      ${this.loadError ? html`<p class="status error" role="alert">${this.loadError}</p>` : nothing}
+    `;
     return html`
       <div class="visually-hidden" aria-live="polite" aria-atomic="true">${this.announcement}</div>
-      <div class="layout">
+      <div class="layout" data-view=${view}>
+        ${view === 'both' ? nothing : notices}
         ${this.#renderInbox()}
         <section class="workspace" aria-label="Open chats">
-          ${this.#renderStatus()}
-          ${this.loadError ? html`<p class="status error" role="alert">${this.loadError}</p>` : nothing}
+          ${view === 'both' ? notices : this.#renderBack()}
           ${this.tabs.length === 0
             ? html`<p class="placeholder">Pick a chat in the inbox to read it; take a waiting one to answer.</p>`
             : html`
@@ -505,6 +556,21 @@ export class AgentConsole extends LitElement {
       return html`<p class="status error" part="status" role="status">Your sign-in has expired or was refused; waiting for a new one.</p>`;
     }
     return nothing;
+  }
+
+  /** A narrow console's way back to the inbox, with what waits there besides the chat shown. */
+  #renderBack(): TemplateResult {
+    const { waiting, unread } = besides(this.inbox, this.agentId, this.activeTab);
+    const counts = [
+      ...(waiting > 0 ? [`${waiting}${this.cutLists.waiting ? '+' : ''} waiting`] : []),
+      ...(unread > 0 ? [`${unread} unread`] : []),
+    ];
+    return html`
+      <button class="back" part="back" aria-label=${['Back to inbox', ...counts].join(', ')} @click=${() => this.#showInbox()}>
+        <span aria-hidden="true">‹</span> Inbox
+        ${counts.map((count) => html`<span class="count">${count}</span>`)}
+      </button>
+    `;
   }
 
   #renderInbox(): TemplateResult {
@@ -574,10 +640,10 @@ export class AgentConsole extends LitElement {
     return html`
       <section class="pane" part="pane" role="tabpanel" id="pane-${sessionId}" aria-labelledby="tab-${sessionId}">
         <div class="pane-header">
-          <h3>
+          <h2 tabindex="-1">
             ${conversation?.subject ?? item?.subject ?? 'Chat'}
             <span class="facts">Customer ${conversation?.customerId ?? item?.customerId ?? ''} · ${this.#statusText(conversation, status)}</span>
-          </h3>
+          </h2>
           ${status === 'waiting' ? html`<button class="primary" ?disabled=${!online} @click=${() => this.#act(sessionId, 'join')}>Take chat</button>` : nothing}
           ${mine ? html`<button ?disabled=${!online} @click=${() => this.#act(sessionId, 'leave')}>Hand back</button>` : nothing}
           ${mine ? html`<button ?disabled=${!online} @click=${() => this.#act(sessionId, 'close')}>Close chat</button>` : nothing}

@@ -1,8 +1,10 @@
 import type { SessionEventMessage, SessionView } from '../shared/protocol.js';
-import { applyInboxEvent, type Inbox, mergeView, sections, skipsRevisions } from './agent-console.model.js';
+import { applyInboxEvent, besides, type Inbox, mergeView, sections, skipsRevisions } from './agent-console.model.js';
 
 const S1 = '11111111-1111-4111-8111-111111111111';
 const S2 = '22222222-2222-4222-8222-222222222222';
+const S3 = '33333333-3333-4333-8333-333333333333';
+const S4 = '44444444-4444-4444-8444-444444444444';
 const event = (type: string, sessionId: string, revision: number, data: Record<string, unknown> = {}): SessionEventMessage =>
   ({ type, sessionId, revision, occurredAt: `2026-11-24T10:00:${String(revision).padStart(2, '0')}Z`, data: { sessionId, ...data } });
 const view = (sessionId: string, revision: number, overrides: Partial<SessionView> = {}): SessionView => ({
@@ -87,5 +89,18 @@ describe('the agent inbox', () => {
     expect(sections(inbox, 'a1').active.map((item) => item.sessionId)).toEqual([S2, S1]);
     const waiting = { ...mergeView({}, view(S1, 0, { startTime: '2026-11-24T09:05:00Z' })), ...mergeView({}, view(S2, 0, { startTime: '2026-11-24T09:01:00Z' })) };
     expect(sections(waiting, 'a1').waiting.map((item) => item.sessionId)).toEqual([S2, S1]);
+  });
+
+  it("counts, besides the chat shown, the chats waiting and the messages unread in the agent's own chats", () => {
+    const inbox: Inbox = {
+      ...mergeView({}, view(S1, 1, { unreadForAgent: 2 })),
+      ...mergeView({}, view(S2, 3, { status: 'active', agentId: 'a1', unreadForAgent: 1 })),
+      ...mergeView({}, view(S3, 3, { status: 'active', agentId: 'a2', unreadForAgent: 4 })),
+      ...mergeView({}, view(S4, 5, { status: 'closed', agentId: 'a1', unreadForAgent: 8 })),
+    };
+    expect(besides(inbox, 'a1', undefined)).toEqual({ waiting: 1, unread: 1 });
+    expect(besides(inbox, 'a1', S1)).toEqual({ waiting: 0, unread: 1 });
+    expect(besides(inbox, 'a1', S2)).toEqual({ waiting: 1, unread: 0 });
+    expect(besides(inbox, 'a2', S2)).toEqual({ waiting: 1, unread: 4 });
   });
 });

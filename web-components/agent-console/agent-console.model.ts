@@ -135,3 +135,15 @@ export function sections(inbox: Inbox, me: string): Record<SessionStatus, InboxI
     closed: items.filter((item) => item.status === 'closed').sort((a, b) => latest(b).localeCompare(latest(a))).slice(0, 30),
   };
 }
+
+/**
+ * What waits besides the chat `shown`: the chats waiting for an agent, and the customer messages
+ * unread in `me`'s other active chats (another agent's are that agent's to read).
+ */
+export function besides(inbox: Inbox, me: string, shown: string | undefined): { waiting: number; unread: number } {
+  const others = Object.values(inbox).filter((item) => item.sessionId !== shown);
+  return {
+    waiting: others.filter((item) => item.status === 'waiting').length,
+    unread: others.filter((item) => item.status === 'active' && item.agentId === me).reduce((sum, item) => sum + item.unread, 0),
+  };
+}

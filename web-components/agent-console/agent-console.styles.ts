@@ -30,7 +30,7 @@ export default [
     .item[aria-current='true'] { border-color: var(--_accent); box-shadow: inset 3px 0 0 var(--_accent); }
     .item .subject { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
     .item .preview, .item .who-line { grid-column: 1 / -1; font-size: 0.85em; color: var(--_muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-    .unread { background: var(--_accent); color: var(--_accent-contrast); border-radius: 999px; padding: 0 0.5em; font-size: 0.8em; align-self: start; }
+    .unread, .back .count { background: var(--_accent); color: var(--_accent-contrast); border-radius: 999px; padding: 0 0.5em; font-size: 0.8em; align-self: start; }
     .empty { color: var(--_muted); font-size: 0.85em; margin: 0.2em 1em; }
 
     .workspace { display: flex; flex-direction: column; min-width: 0; }
@@ -39,7 +39,7 @@ export default [
     [role='tab'][aria-selected='true'] { background: var(--_accent); border-color: var(--_accent); color: var(--_accent-contrast); }
     .pane { flex: 1; display: flex; flex-direction: column; min-height: 0; }
     .pane-header { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5em; padding: 0.6em 0.8em; border-bottom: 1px solid var(--_border); }
-    .pane-header h3 { margin: 0; font-size: 1em; flex: 1; min-width: 10em; }
+    .pane-header h2 { margin: 0; font-size: 1em; flex: 1; min-width: 10em; }
     .pane-header .facts { display: block; font-weight: normal; font-size: 0.85em; color: var(--_muted); }
     .scroll { flex: 1; overflow-y: auto; }
     form.composer { display: flex; gap: 0.5em; align-items: flex-end; padding: 0.6em; border-top: 1px solid var(--_border); }
@@ -49,10 +49,16 @@ export default [
     .note { color: var(--_muted); text-align: center; padding: 0.8em; margin: 0; }
     .placeholder { margin: auto; color: var(--_muted); padding: 2em; text-align: center; }
 
-    /* A phone's width: the inbox above the open chat, which would be left a column a letter wide beside it. */
-    @media (max-width: 40em) {
-      .layout { grid-template-columns: minmax(0, 1fr); grid-template-rows: minmax(0, 1fr) minmax(0, 2fr); }
-      nav.inbox { border-inline-end: none; border-bottom: 1px solid var(--_border); }
+    /*
+     * A console as narrow as a phone (ONE_AT_A_TIME_PX): the inbox, or the open chat under the way
+     * back to the inbox, with all of its height.
+     */
+    .layout:not([data-view='both']) { display: flex; flex-direction: column; }
+    .layout:not([data-view='both']) > :is(nav.inbox, .workspace) { flex: 1; border-inline-end: none; }
+    .layout[data-view='inbox'] > .workspace, .layout[data-view='chat'] > nav.inbox { display: none; }
+    .back {
+      display: flex; align-items: center; gap: 0.4em; text-align: start;
+      border: none; border-bottom: 1px solid var(--_border); border-radius: 0; background: var(--_surface-alt);
     }
   `,
 ];
