@@ -347,6 +347,24 @@ describe('the agent console', () => {
     });
   });
 
+  // A window narrowed (or a phone turned upright) hides the part the focus was in.
+  it('keeps the focus in the console when its width hides where the focus was: on the chat shown, then on its tab', async () => {
+    await withWaitingChat('Focus across widths', async (page, sessionId) => {
+      await page.goto(`${app.url}/agent`);
+      await signedIn(page, 'agent-console');
+      const console = page.locator('agent-console');
+      const item = console.locator(`.item[data-session-id="${sessionId}"]`);
+      await item.click();
+      await item.focus();
+      await console.evaluate((element: HTMLElement) => (element.style.width = '360px'));
+      await waitUntil(() => holdsFocus(console.locator('.pane').getByRole('heading')), async () => `the focus is on ${await focused(page)}`);
+
+      await console.getByRole('button', { name: 'Back to inbox' }).focus();
+      await console.evaluate((element: HTMLElement) => (element.style.width = ''));
+      await waitUntil(() => holdsFocus(console.getByRole('tab', { selected: true })), async () => `the focus is on ${await focused(page)}`);
+    });
+  });
+
   it('reads the lists of chats again when the first reading failed, not only at the next reconnection', async () => {
     await withWaitingChat('Listed at last', async (page) => {
       // A network that drops the console's first requests for the lists, then carries them again.

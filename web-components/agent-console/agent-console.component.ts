@@ -119,7 +119,15 @@ export class AgentConsole extends LitElement {
    * query): where the focus goes, and whether the open chat is read, change with it too.
    */
   readonly #resizes = new ResizeObserver(([entry]) => {
-    if (entry) this.oneAtATime = (entry.borderBoxSize[0]?.inlineSize ?? 0) <= ONE_AT_A_TIME_PX;
+    const oneAtATime = (entry?.borderBoxSize[0]?.inlineSize ?? 0) <= ONE_AT_A_TIME_PX;
+    if (oneAtATime === this.oneAtATime) return;
+    const root = this.renderRoot as ShadowRoot;
+    const hadFocus = root.activeElement !== null;
+    this.oneAtATime = oneAtATime;
+    // The part the focus was in may be hidden now: the focus goes to what is shown in its place.
+    void this.updateComplete.then(() => {
+      if (hadFocus && !root.activeElement?.checkVisibility()) this.#focusShown();
+    });
   });
 
   override connectedCallback(): void {
@@ -406,21 +414,29 @@ export class AgentConsole extends LitElement {
     }
     this.activeTab = sessionId;
     this.showing = 'chat';
-    // A narrow console shows the chat in the inbox's place: the focus goes to its heading, where
-    // it starts (not to the reply box: a phone's keyboard would cover the messages to read).
-    void this.updateComplete.then(() => {
-      const root = this.renderRoot;
-      root.querySelector<HTMLElement>(this.#view() === 'chat' ? '.pane h2' : `#tab-${sessionId}`)?.focus();
-    });
+    this.#focusShown();
   }
 
-  /** A narrow console's way back from the chat: the focus goes to the chat's entry in the inbox. */
+  /** A narrow console's way back from the chat. */
   #showInbox(): void {
-    const shown = this.activeTab;
     this.showing = 'inbox';
+    this.#focusShown();
+  }
+
+  /**
+   * Once rendered, the focus goes to where what the console shows starts: the open chat's tab, or,
+   * on a narrow console, the chat's heading (not its reply box: a phone's keyboard would cover the
+   * messages to read), or the chat's entry in the inbox.
+   */
+  #focusShown(): void {
     void this.updateComplete.then(() => {
+      const selectors = {
+        both: ['[role="tab"][aria-selected="true"]', '.item'],
+        chat: ['.pane h2'],
+        inbox: [`.item[data-session-id="${this.activeTab}"]`, '.item'],
+      }[this.#view()];
       const root = this.renderRoot;
-      (root.querySelector<HTMLElement>(`.item[data-session-id="${shown}"]`) ?? root.querySelector<HTMLElement>('.item'))?.focus();
+      selectors.map((selector) => root.querySelector<HTMLElement>(selector)).find((target) => target !== null)?.focus();
     });
   }
 
