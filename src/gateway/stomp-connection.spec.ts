@@ -169,6 +169,23 @@ describe('StompConnection', () => {
     }
   });
 
+  it('keeps a quiet STOMP 1.0 client: 1.0 has no heart-beats, whatever header its CONNECT carries', async () => {
+    jest.useFakeTimers();
+    try {
+      // The CONNECT of webstomp-client offering v10.stomp, and of @stomp/stompjs (rx-stomp) told to
+      // speak 1.0: both send their heart-beat header whatever the version, and beat only in 1.1+.
+      const connection = open({ heartbeatMs: 10_000, heartBeat: '10000,10000', versionHeader: 'accept-version:1.0\n' });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(transport.frames('CONNECTED')).toEqual([expect.stringContaining('version:1.0\n')]);
+
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(transport.frames('ERROR')).toEqual([]);
+      expect(connection.isOpen).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('closes the connection when its token expires, with an ERROR saying so, however far away that is', async () => {
     jest.useFakeTimers();
     try {
