@@ -389,6 +389,18 @@ describe('STOMP gateway', () => {
       expect(agent.eventsOn(topic(sessionId))).toEqual([]);
     });
 
+    it('a subscription with ack: client-individual gets an ack header on each MESSAGE, so that the ACK of @stomp/stompjs goes out and is RECEIPTed', async () => {
+      const auditor = await connect(`auditor-${randomUUID()}`, 'auditor');
+      expect(await auditor.subscribe(topic(sessionId), { 'since-revision': '-1', ack: 'client-individual' })).toEqual({ ok: true });
+      await auditor.eventsUpTo(topic(sessionId), 0);
+      const message = auditor.messagesOn(topic(sessionId))[0]!;
+      expect(message.headers.ack).toEqual(expect.any(String));
+      // stompjs sends `ACK id:<the ack header>` under STOMP 1.2, and nothing when there is none.
+      const receipt = randomUUID();
+      message.ack({ receipt });
+      await waitFor(`RECEIPT ${receipt}`, () => auditor.received.receipts.has(receipt));
+    });
+
     it('an event announced again (a projection re-applying its last batches after a database crash) reaches each subscriber once, the inbox too', async () => {
       const agent = await connect(`agent-${randomUUID()}`, 'agent');
       expect(await agent.subscribe('/topic/inbox')).toEqual({ ok: true });
