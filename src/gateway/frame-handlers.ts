@@ -29,6 +29,8 @@ export interface ConnectionContext extends SubscriberOutlet {
   readonly isShuttingDown: boolean;
   connect(frame: StompClientFrame): Promise<void>;
   receipt(frame: StompClientFrame): void;
+  /** Whether the MESSAGEs of subscription `id` carry an `ack` header. */
+  acknowledges(id: string, required: boolean): void;
   reject(frame: StompClientFrame, error: unknown, correlationId?: string): void;
   fail(message: string, detail: string, frame?: StompClientFrame): void;
   disconnect(): void;
@@ -36,6 +38,8 @@ export interface ConnectionContext extends SubscriberOutlet {
 
 /** The most subscriptions one connection may hold. */
 const MAX_SUBSCRIPTIONS = 500;
+/** The `ack` modes of SUBSCRIBE whose MESSAGEs carry an `ack` header for the client's ACK (STOMP 1.2). */
+const EXPLICIT_ACK_MODES: ReadonlySet<string> = new Set(['client', 'client-individual']);
 
 /**
  * Subscriptions to sessions one connection may make: each reads the session from the event
@@ -166,6 +170,7 @@ export class FrameHandlers {
       const subscription = await this.#open(id, route, frame);
       if (!this.connection.isOpen) return subscription.close();
       this.subscriptions.set(id, subscription);
+      this.connection.acknowledges(id, EXPLICIT_ACK_MODES.has(frame.headers.get('ack') ?? 'auto'));
       this.connection.receipt(frame);
     } catch (error) {
       this.connection.reject(frame, error);
@@ -199,6 +204,7 @@ export class FrameHandlers {
     if (id === undefined) return;
     this.subscriptions.get(id)?.close();
     this.subscriptions.delete(id);
+    this.connection.acknowledges(id, false);
     this.connection.receipt(frame);
   }
 

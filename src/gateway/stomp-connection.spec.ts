@@ -177,6 +177,7 @@ describe('StompConnection', () => {
       const connection = open({ heartbeatMs: 10_000, heartBeat: '10000,10000', versionHeader: 'accept-version:1.0\n' });
       await jest.advanceTimersByTimeAsync(0);
       expect(transport.frames('CONNECTED')).toEqual([expect.stringContaining('version:1.0\n')]);
+      expect(transport.frames('CONNECTED')[0]).not.toContain('heart-beat:'); // none offered either
 
       await jest.advanceTimersByTimeAsync(60_000);
       expect(transport.frames('ERROR')).toEqual([]);

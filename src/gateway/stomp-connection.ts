@@ -78,6 +78,8 @@ export class StompConnection {
   readonly #parser: StompParser;
   readonly #handlers: FrameHandlers;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** The subscriptions whose MESSAGEs carry an `ack` header (`ack: client` or `client-individual`). */
+  readonly #acknowledged = new Set<string>();
   readonly #queue: StompClientFrame[] = [];
   #state: State = 'awaiting-connect';
   /** How the frames sent are escaped: the version CONNECT agreed on, 1.2 until then. */
@@ -174,8 +176,20 @@ export class StompConnection {
 
   /** A MESSAGE of one of the connection's subscriptions. */
   message(subscriptionId: string, destination: string, content: MessageContent): void {
-    const headers = { subscription: subscriptionId, 'message-id': `${this.id}-${++this.#messageCount}`, destination, ...content.headers };
+    const messageId = `${this.id}-${++this.#messageCount}`;
+    const headers: Record<string, string> = { subscription: subscriptionId, 'message-id': messageId, destination, ...content.headers };
+    if (this.#acknowledged.size !== 0 && this.#acknowledged.has(subscriptionId)) headers.ack = messageId;
     this.send({ command: 'MESSAGE', headers, body: content.body });
+  }
+
+  /**
+   * Whether the MESSAGEs of subscription `id` carry an `ack` header, as STOMP 1.2 asks of a
+   * subscription in `client` or `client-individual` mode: clients (stompjs) take their ACK's id
+   * from it. The ACK is accepted and ignored (DESIGN.md): every MESSAGE counts as delivered.
+   */
+  acknowledges(id: string, required: boolean): void {
+    if (required) this.#acknowledged.add(id);
+    else this.#acknowledged.delete(id);
   }
 
   /** Whether the socket has room for more now: at most a quarter of the slow-consumer bound waits in it. */
@@ -235,11 +249,15 @@ export class StompConnection {
       });
     }
     this.#version = version;
-    let heartBeats;
-    try {
-      heartBeats = negotiateHeartBeats(frame.headers.get('heart-beat'), this.#services.settings.heartbeatMs);
-    } catch (error) {
-      return this.fail('malformed heart-beat', (error as Error).message, frame);
+    // STOMP 1.0 has no heart-beats: its clients (webstomp-client, stompjs told to speak 1.0) send
+    // their header all the same, and beat only in 1.1 and later. It is not read then.
+    let heartBeats = { outgoingMs: 0, incomingMs: 0 };
+    if (version !== '1.0') {
+      try {
+        heartBeats = negotiateHeartBeats(frame.headers.get('heart-beat'), this.#services.settings.heartbeatMs);
+      } catch (error) {
+        return this.fail('malformed heart-beat', (error as Error).message, frame);
+      }
     }
     const token = await this.#authenticate(frame);
     if (token === undefined || this.#state === 'closed') return;
@@ -248,7 +266,7 @@ export class StompConnection {
     const offer = this.#services.settings.heartbeatMs;
     this.send({
       command: 'CONNECTED',
-      headers: { version, 'heart-beat': `${offer},${offer}`, server: SERVER_NAME, session: this.id },
+      headers: { version, ...(version === '1.0' ? {} : { 'heart-beat': `${offer},${offer}` }), server: SERVER_NAME, session: this.id },
     });
     this.#keepHeartBeats(heartBeats.outgoingMs, heartBeats.incomingMs);
     this.#expireAt(token.validUntil);
