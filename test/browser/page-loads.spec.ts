@@ -51,6 +51,22 @@ async function chatAndRate(page: Page, subject: string, body: string): Promise<v
 }
 
 /**
+ * Opens chats on the phone, newer than any before: `closed` closed one by one (each projected closed
+ * before the next opening: a customer may have three chats open at once), then `open` left open.
+ */
+async function chatsOnThePhone(app: TestApp, phone: StompTestClient, token: string, { closed, open }: { closed: number; open: number }): Promise<void> {
+  const statusOf = async (sessionId: string) =>
+    ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
+  for (let i = 0; i < closed + open; i++) {
+    const sessionId = randomUUID();
+    expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
+    if (i >= closed) continue;
+    expect(await phone.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
+    await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
+  }
+}
+
+/**
  * Runs `work` on the customer's phone: a STOMP client of the user the page signed in, with its
  * token; then the page is loaded again and its widget opened, as when the customer comes back.
  */
@@ -115,16 +131,7 @@ describe('the widget at a later page load', () => {
 
     // Meanwhile, on their phone: four chats opened and closed, and one open still, all newer.
     await fromThePhone(app, page, async (phone, token) => {
-      const statusOf = async (sessionId: string) =>
-        ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
-      for (let i = 0; i < 5; i++) {
-        const sessionId = randomUUID();
-        expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
-        if (i === 4) break;
-        expect(await phone.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
-        // Projected closed before the next opening: a customer may have three chats open at once.
-        await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
-      }
+      await chatsOnThePhone(app, phone, token, { closed: 4, open: 1 });
     });
     await expectText(widget.locator('.header .subject'), 'Open here');
     await expectText(widget.locator('li.own .bubble').last(), 'Still waiting for the key.');
@@ -139,15 +146,7 @@ describe('the widget at a later page load', () => {
 
     // On their phone, five chats opened and closed since; then back on the site, in another browser.
     await fromThePhone(app, page, async (phone, token) => {
-      const statusOf = async (sessionId: string) =>
-        ((await (await fetch(`${app.url}/api/sessions/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status?: string }).status;
-      for (let i = 0; i < 5; i++) {
-        const sessionId = randomUUID();
-        expect(await phone.send('/app/chat/open', { sessionId, subject: `From my phone ${i}` })).toEqual({ ok: true });
-        expect(await phone.send(`/app/chat/${sessionId}/close`, {})).toEqual({ ok: true });
-        // Projected closed before the next opening: a customer may have three chats open at once.
-        await waitUntil(async () => (await statusOf(sessionId)) === 'closed');
-      }
+      await chatsOnThePhone(app, phone, token, { closed: 5, open: 0 });
       await page.evaluate(() => {
         for (const key of Object.keys(localStorage)) if (key.startsWith('parley-chat:')) localStorage.removeItem(key);
       });
