@@ -6,7 +6,11 @@ export interface SessionView {
   sessionId: string;
   userId: string;
   agentId: string | null;
-  /** The name the agent joined with; null with no agent, or in a row projected before migration 0013 had it. */
+  /**
+   * The name the agent joined with; null with no agent, or where it is not known: a join that a
+   * node of the release before projected during a rolling upgrade, or one migration 0013 found no
+   * join line of.
+   */
   agentName: string | null;
   subject: string | null;
   status: 'waiting' | 'active' | 'closed';
