@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   // The port bound: PORT=0 asks for any free one.
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const everywhere = config.host === undefined || config.host === '0.0.0.0' || config.host === '::';
-  const shown = everywhere || ['127.0.0.1', '::1', 'localhost'].includes(config.host!) ? 'localhost' : config.host;
+  const shown = everywhere || ['127.0.0.1', '::1', 'localhost'].includes(config.host!) ? 'localhost'
+    : config.host!.includes(':') ? `[${config.host}]` : config.host; // an IPv6 address, as a URL has it
   logger.log(`Parley listening on http://${shown}:${port}${everywhere ? '' : ` (on ${config.host} only)`}`);
   if (config.devTokens) {
     logger.warn('dev tokens are on (DEV_TOKENS): POST /api/dev/token gives anyone who reaches this server a token for any user and role');
