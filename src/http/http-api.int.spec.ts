@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { SignJWT, generateKeyPair } from 'jose';
 import { type DatabasePool, sql } from 'slonik';
@@ -80,6 +81,27 @@ describe('HTTP API', () => {
       const [none, refused] = await Promise.all([fetch(`${base}/api/sessions`), fetch(`${base}/api/sessions`, { headers: { authorization: 'Bearer x.y.z' } })]);
       expect([none.headers.get('www-authenticate'), refused.headers.get('www-authenticate')]).toEqual(['Bearer realm="parley"', 'Bearer realm="parley", error="invalid_token"']);
       expect(none.headers.get('x-powered-by')).toBeNull();
+    });
+
+    it('answers over HTTP/1.1 a client that offers to upgrade to h2c, as Java\'s HttpClient does by default', async () => {
+      // The request of java.net.http.HttpClient.newHttpClient() (Java 17) to an http:// address.
+      const headers = {
+        Connection: 'Upgrade, HTTP2-Settings',
+        'HTTP2-Settings': 'AAEAAEAAAAIAAAAAAAMAAAAAAAQBAAAAAAUAAEAAAAYABgAA',
+        Upgrade: 'h2c',
+        'User-Agent': 'Java-http-client/17.0.15',
+        Authorization: `Bearer ${await customer}`,
+      };
+      const answer = await new Promise<{ status?: number; body: string } | Error>((resolve) => {
+        const request = http.get(`${base}/api/sessions`, { headers }, (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode, body }));
+        });
+        request.on('upgrade', (response) => resolve(new Error(`switched protocols: ${response.statusCode}`)));
+        request.on('error', resolve);
+      });
+      expect(answer).toMatchObject({ status: 200 });
+      expect(JSON.parse((answer as { body: string }).body).items).toHaveLength(3);
     });
 
     it('lists a customer only their own sessions, newest first, page by page to the end', async () => {
