@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -18,16 +19,66 @@ import { type WebSocketRefusal, WebSocketTransport } from './websocket-transport
 /** Where the STOMP endpoint listens, on the HTTP server's own port. */
 export const STOMP_PATH = '/stomp';
 
+type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 /**
  * `WsAdapter` JSON-parses messages and logs every socket error as an application error; the
  * gateway reads raw frames itself, and a client's broken WebSocket framing is its own business.
  */
 class StompWsAdapter extends WsAdapter {
+  private readonly ownUpgradeListeners: [HttpServer, UpgradeListener][] = [];
+
   override bindErrorHandler(server: WebSocketServer): WebSocketServer {
     server.on('connection', (socket: WebSocket) => socket.on('error', (error) => this.logger.debug(`client socket: ${error.message}`)));
     server.on('error', (error) => this.logger.error(error));
     return server;
   }
+
+  /**
+   * The adapter takes every upgrade request and destroys those not for a WebSocket path. One that
+   * offers another protocol (Java's HttpClient offers h2c by default) is answered as HTTP/1.1
+   * instead (RFC 9110, 7.8): its head is given back to the HTTP server without the offer.
+   */
+  override ensureHttpServerExists(port: number, httpServer?: HttpServer): HttpServer | undefined {
+    if (this.httpServersRegistry.has(port)) return undefined;
+    const server = httpServer ?? createServer();
+    const before = new Set(server.listeners('upgrade'));
+    super.ensureHttpServerExists(port, server);
+    for (const listener of server.listeners('upgrade') as UpgradeListener[]) {
+      if (before.has(listener)) continue;
+      const websocketOnly: UpgradeListener = (request, socket, head) => {
+        if (request.headers.upgrade?.toLowerCase() === 'websocket') listener(request, socket, head);
+        else answerWithoutUpgrade(server, request, socket, head);
+      };
+      server.off('upgrade', listener).on('upgrade', websocketOnly);
+      this.ownUpgradeListeners.push([server, websocketOnly]);
+    }
+    return server;
+  }
+
+  override async dispose(): Promise<void> {
+    await super.dispose();
+    for (const [server, listener] of this.ownUpgradeListeners.splice(0)) server.off('upgrade', listener);
+  }
+}
+
+/** Hands an upgrade request's connection back to `server` as if the request offered nothing. */
+function answerWithoutUpgrade(server: HttpServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
+  const raw = request.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const [field, given] = [raw[i] as string, raw[i + 1] as string];
+    const name = field.toLowerCase();
+    if (name === 'upgrade' || name === 'http2-settings') continue;
+    const value = name === 'connection' ? withoutUpgradeTokens(given) : given;
+    if (value !== '') lines.push(`${field}: ${value}`);
+  }
+  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
+  server.emit('connection', socket);
+}
+
+function withoutUpgradeTokens(connection: string): string {
+  return connection.split(',').map((token) => token.trim()).filter((token) => !/^(upgrade|http2-settings)$/i.test(token)).join(', ');
 }
 
 /**

@@ -322,5 +322,30 @@ describe('HTTP API', () => {
       });
       expect({ status: response.status, allowOrigin: response.headers.get('access-control-allow-origin') }).toEqual({ status: 200, allowOrigin: null });
     });
+
+    it('are issued on one kept-alive connection to a client that offers h2c with each POST', async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const offerH2c = (sub: string) =>
+        new Promise<{ status?: number; token: string; socket: unknown }>((resolve, reject) => {
+          const body = JSON.stringify({ sub, role: 'customer' });
+          const headers = { Connection: 'Upgrade, HTTP2-Settings', 'HTTP2-Settings': 'AAEAAEAAAAIAAAAAAAMAAAAAAAQBAAAAAAUAAEAAAAYABgAA', Upgrade: 'h2c', 'Content-Type': 'application/json' };
+          const request = http.request(`${base}/api/dev/token`, { method: 'POST', agent, headers }, (response) => {
+            let text = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode, token: JSON.parse(text).token, socket: request.socket }));
+          });
+          request.on('upgrade', (response) => reject(new Error(`switched protocols: ${response.statusCode}`)));
+          request.on('error', reject);
+          request.end(body);
+        });
+      try {
+        const first = await offerH2c('c-h2c-1');
+        const second = await offerH2c('c-h2c-2');
+        expect([first.status, second.status]).toEqual([200, 200]);
+        expect(second.socket).toBe(first.socket);
+        expect((await get('/api/sessions', second.token)).status).toBe(200);
+      } finally {
+        agent.destroy();
+      }
+    });
   });
 });
